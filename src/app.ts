@@ -1,0 +1,117 @@
+import { randomUUID } from 'node:crypto';
+import cors from '@fastify/cors';
+import helmet from '@fastify/helmet';
+import rateLimit from '@fastify/rate-limit';
+import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
+import Fastify, { type FastifyBaseLogger, type FastifyInstance } from 'fastify';
+import type { Config } from './config.ts';
+import type { Database } from './db/client.ts';
+import { type Clock, systemClock } from './lib/clock.ts';
+import { AppError } from './lib/errors.ts';
+import { createMailer } from './lib/mailer.ts';
+import { createTokenService } from './lib/tokens.ts';
+import { authRoutes } from './modules/auth/auth.routes.ts';
+import { createAuthService } from './modules/auth/auth.service.ts';
+import { createAuthzService } from './modules/authz/authz.service.ts';
+import { companiesRoutes } from './modules/companies/companies.routes.ts';
+import { createCompaniesService } from './modules/companies/companies.service.ts';
+import { referenceRoutes } from './modules/reference/reference.routes.ts';
+import { createReferenceService } from './modules/reference/reference.service.ts';
+import { systemRoutes } from './modules/system/system.routes.ts';
+import { userAccessesRoutes } from './modules/user-accesses/user-accesses.routes.ts';
+import { createUserAccessesService } from './modules/user-accesses/user-accesses.service.ts';
+import { usersRoutes } from './modules/users/users.routes.ts';
+import { createUsersService } from './modules/users/users.service.ts';
+import { registerAuth } from './plugins/auth.ts';
+import { registerDocs } from './plugins/docs.ts';
+import { registerErrorHandling } from './plugins/errors.ts';
+import { registerMetrics } from './plugins/metrics.ts';
+
+export type AppDeps = {
+  config: Config & { jwtSecret: string };
+  database: Database;
+  clock?: Clock;
+  logger?: FastifyBaseLogger | boolean | { level: string };
+};
+
+export type App = FastifyInstance;
+
+const REQUEST_ID = /^[A-Za-z0-9._:-]{1,128}$/;
+
+/** The composition root: core plugins, the error handler, the docs, and one register line per module. */
+export async function buildApp(deps: AppDeps) {
+  const { config, database } = deps;
+  const clock = deps.clock ?? systemClock;
+  const app = Fastify({
+    logger: deps.logger ?? { level: config.logLevel },
+    bodyLimit: config.bodyLimitBytes,
+    requestTimeout: config.requestTimeoutMs,
+    connectionTimeout: config.requestTimeoutMs,
+    requestIdHeader: false,
+    // A well-formed inbound x-request-id is kept so a trace spans services; anything else is replaced.
+    genReqId: (request) => {
+      const inbound = request.headers['x-request-id'];
+      return typeof inbound === 'string' && REQUEST_ID.test(inbound) ? inbound : randomUUID();
+    },
+    ajv: { customOptions: { allErrors: true, removeAdditional: false, coerceTypes: 'array', useDefaults: true } },
+    routerOptions: { ignoreTrailingSlash: true, maxParamLength: 256 },
+  }).withTypeProvider<TypeBoxTypeProvider>();
+
+  app.addHook('onRequest', async (request, reply) => {
+    reply.header('x-request-id', request.id);
+  });
+  registerErrorHandling(app);
+
+  const tokens = createTokenService({
+    secret: config.jwtSecret,
+    issuer: config.publicUrl,
+    ttlSeconds: config.jwtTtlSeconds,
+    clock,
+  });
+  const mailer = createMailer({ smtpUrl: config.smtpUrl, from: config.mailFrom, db: database.db, logger: app.log });
+  const authz = createAuthzService({ db: database.db });
+  app.addHook('onClose', async () => {
+    await mailer.drain();
+    mailer.close();
+  });
+
+  await app.register(helmet, {
+    contentSecurityPolicy: {
+      directives: {
+        defaultSrc: ["'self'"],
+        imgSrc: ["'self'", 'data:'],
+        styleSrc: ["'self'", "'unsafe-inline'"],
+        scriptSrc: ["'self'"],
+        frameAncestors: ["'none'"],
+        upgradeInsecureRequests: null,
+      },
+    },
+  });
+  await app.register(cors, {
+    origin: config.corsOrigins.includes('*') ? true : [...config.corsOrigins],
+    exposedHeaders: ['x-request-id', 'ratelimit-limit', 'ratelimit-remaining', 'ratelimit-reset', 'retry-after'],
+  });
+  await app.register(rateLimit, {
+    global: false,
+    enableDraftSpec: true,
+    errorResponseBuilder: (_request, context) =>
+      new AppError(429, 'rate_limited', 'Too Many Requests', `Rate limit exceeded, retry in ${context.after}.`),
+  });
+  registerAuth(app, { tokens, authz });
+  await registerDocs(app, config);
+  registerMetrics(app);
+
+  const users = createUsersService({ db: database.db });
+  await app.register(systemRoutes, { database });
+  await app.register(referenceRoutes, { service: createReferenceService({ db: database.db }) });
+  await app.register(authRoutes, {
+    service: createAuthService({ db: database.db, tokens, mailer, clock, users, config }),
+    rateLimit: config.authRateLimit,
+  });
+  await app.register(usersRoutes, { service: users, rateLimit: config.authRateLimit });
+  await app.register(companiesRoutes, { service: createCompaniesService({ db: database.db, authz }) });
+  await app.register(userAccessesRoutes, { service: createUserAccessesService({ db: database.db, users }) });
+
+  await app.ready();
+  return app;
+}

@@ -1,0 +1,78 @@
+/**
+ * The permission table: what each access (role) may do inside a company and its descendants.
+ * Routes name one permission; src/plugins/authorize.ts is the only place that checks it.
+ */
+export const PERMISSIONS = [
+  'companies:read',
+  'companies:write',
+  'company_users:read',
+  'user_accesses:write',
+  'invitations:read',
+  'invitations:write',
+  'memberships:write',
+  'leads:read',
+  'leads:write',
+  'leads:manage',
+  'notes:write',
+  'appointments:read',
+  'appointments:write',
+  'sources:read',
+  'sources:write',
+  'campaigns:read',
+  'campaigns:write',
+  'questions:read',
+  'questions:write',
+  'cycles:read',
+  'cycles:write',
+  'territories:read',
+  'territories:write',
+  'imports:read',
+  'imports:write',
+] as const;
+
+export type Permission = (typeof PERMISSIONS)[number];
+export type AccessCode = 'admin' | 'manager' | 'agent';
+
+const AGENT: Permission[] = [
+  'companies:read',
+  // Agents read and update their own leads only: the row-level rule lives in the leads policy.
+  'leads:read',
+  'leads:write',
+  'notes:write',
+  'appointments:read',
+  'appointments:write',
+  'sources:read',
+  'campaigns:read',
+  'questions:read',
+  'cycles:read',
+  'territories:read',
+];
+
+const MANAGER: Permission[] = [
+  ...AGENT,
+  'company_users:read',
+  'invitations:read',
+  // Managers invite agents only; the invitation service narrows this.
+  'invitations:write',
+  'leads:manage',
+  'sources:write',
+  'campaigns:write',
+  'questions:write',
+  'cycles:write',
+  'territories:write',
+  'imports:read',
+  'imports:write',
+];
+
+export const ACCESS_PERMISSIONS: Readonly<Record<AccessCode, ReadonlySet<Permission>>> = {
+  admin: new Set(PERMISSIONS),
+  manager: new Set(MANAGER),
+  agent: new Set(AGENT),
+};
+
+export function can(code: AccessCode, permission: Permission): boolean {
+  return ACCESS_PERMISSIONS[code].has(permission);
+}
+
+/** The accesses that may manage other members (see and administer users of the company). */
+export const MANAGING_ACCESSES: readonly AccessCode[] = ['admin', 'manager'];

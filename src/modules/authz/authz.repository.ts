@@ -1,0 +1,62 @@
+import { eq, type SQL, sql } from 'drizzle-orm';
+import type { Executor } from '../../db/client.ts';
+import { users } from '../../db/schema/index.ts';
+import type { AccessCode } from '../../lib/permissions.ts';
+
+// Hierarchies deeper than this are refused when a parent is set (companies.service.ts); the walk stops here too.
+export const MAX_COMPANY_DEPTH = 16;
+
+export async function findPrincipal(db: Executor, userId: number) {
+  const [row] = await db
+    .select({ id: users.id, status: users.status, tokenVersion: users.tokenVersion, superadmin: users.superadmin })
+    .from(users)
+    .where(eq(users.id, userId));
+  return row;
+}
+
+type ChainRow = { company_id: number; depth: number; user_access_id: number | null; code: AccessCode | null };
+
+/**
+ * The company and its ancestors, nearest first, each with the user's direct access there (if any).
+ * No rows: the company does not exist.
+ */
+export async function accessChain(db: Executor, userId: number, companyId: number): Promise<ChainRow[]> {
+  const result = await db.execute<ChainRow>(sql`
+    with recursive chain(id, parent_company_id, depth) as (
+      select id, parent_company_id, 0 from companies where id = ${companyId}
+      union all
+      select c.id, c.parent_company_id, chain.depth + 1
+      from companies c join chain on c.id = chain.parent_company_id
+      where chain.depth < ${MAX_COMPANY_DEPTH}
+    )
+    select chain.id as company_id, chain.depth, ua.id as user_access_id, a.code
+    from chain
+    left join user_accesses ua on ua.company_id = chain.id and ua.user_id = ${userId}
+    left join accesses a on a.id = ua.access_id
+    order by chain.depth`);
+  return result.rows.map((row) => ({
+    ...row,
+    company_id: Number(row.company_id),
+    user_access_id: row.user_access_id === null ? null : Number(row.user_access_id),
+  }));
+}
+
+/**
+ * SQL for the ids of the companies where `userId` effectively holds one of `codes`: companies with such a direct
+ * access, and their descendants, except where the user has a direct access of their own (it overrides).
+ */
+export function companiesWithAccess(userId: number, codes: readonly AccessCode[]): SQL {
+  return sql`(
+    with recursive held(id, depth) as (
+      select ua.company_id, 0 from user_accesses ua join accesses a on a.id = ua.access_id
+      where ua.user_id = ${userId} and a.code in (${sql.join(
+        codes.map((code) => sql`${code}`),
+        sql`, `,
+      )})
+      union
+      select c.id, held.depth + 1 from companies c join held on c.parent_company_id = held.id
+      where held.depth < ${MAX_COMPANY_DEPTH}
+        and not exists (select 1 from user_accesses own where own.user_id = ${userId} and own.company_id = c.id)
+    )
+    select id from held)`;
+}

@@ -1,0 +1,97 @@
+import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
+import { Type } from 'typebox';
+import { PageMeta } from '../../lib/pagination.ts';
+import { accessOf, principalOf } from '../../plugins/auth.ts';
+import {
+  CompanyJson,
+  CompanyParams,
+  CreateCompanyBody,
+  ListCompaniesQuery,
+  presentCompany,
+  UpdateCompanyBody,
+} from './companies.schemas.ts';
+import type { CompaniesService } from './companies.service.ts';
+
+const CompanyEnvelope = Type.Object({ company: CompanyJson });
+
+export const companiesRoutes: FastifyPluginAsyncTypebox<{ service: CompaniesService }> = async (app, { service }) => {
+  app.post(
+    '/api/v1/companies',
+    {
+      config: { policy: 'user' },
+      schema: {
+        operationId: 'createCompany',
+        tags: ['Companies'],
+        summary: 'Create company',
+        description:
+          'The creator becomes its admin (and it becomes their primary company if they have none). ' +
+          'A child company (`parent_company_id`) needs admin of the parent.',
+        body: CreateCompanyBody,
+        response: { 201: CompanyEnvelope },
+      },
+    },
+    async (request, reply) => {
+      const { company, access } = await service.create(principalOf(request), request.body);
+      return reply.code(201).send({ company: presentCompany(company, access) });
+    },
+  );
+
+  app.get(
+    '/api/v1/companies',
+    {
+      config: { policy: 'user' },
+      schema: {
+        operationId: 'listCompanies',
+        tags: ['Companies'],
+        summary: 'List companies',
+        description: "The companies the caller can see (direct or inherited), each with the caller's access.",
+        querystring: ListCompaniesQuery,
+        response: { 200: Type.Object({ companies: Type.Array(CompanyJson), meta: PageMeta }) },
+      },
+    },
+    async (request) => {
+      const page = await service.list(principalOf(request), request.query);
+      return { companies: page.items.map((item) => presentCompany(item.company, item.access)), meta: page.meta };
+    },
+  );
+
+  app.get(
+    '/api/v1/companies/:company_id',
+    {
+      config: { policy: { permission: 'companies:read' } },
+      schema: {
+        operationId: 'getCompany',
+        tags: ['Companies'],
+        summary: 'Get an specific company',
+        params: CompanyParams,
+        response: { 200: CompanyEnvelope },
+      },
+    },
+    async (request) => {
+      const company = await service.show(request.params.company_id);
+      return { company: presentCompany(company, await service.describeAccess(accessOf(request))) };
+    },
+  );
+
+  app.patch(
+    '/api/v1/companies/:company_id',
+    {
+      config: { policy: { permission: 'companies:write' } },
+      schema: {
+        operationId: 'updateCompany',
+        tags: ['Companies'],
+        summary: 'Update a company',
+        description:
+          'Partial update. Moving the company under another parent needs admin of that parent; a company cannot ' +
+          'become its own descendant.',
+        params: CompanyParams,
+        body: UpdateCompanyBody,
+        response: { 200: CompanyEnvelope },
+      },
+    },
+    async (request) => {
+      const company = await service.update(principalOf(request), request.params.company_id, request.body);
+      return { company: presentCompany(company, await service.describeAccess(accessOf(request))) };
+    },
+  );
+};

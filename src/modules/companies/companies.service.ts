@@ -1,0 +1,143 @@
+import type { Db } from '../../db/client.ts';
+import { userAccesses } from '../../db/schema/index.ts';
+import { type FieldError, fieldError, forbidden, invalid, notFound } from '../../lib/errors.ts';
+import { decodeCursor, toPage } from '../../lib/pagination.ts';
+import { can } from '../../lib/permissions.ts';
+import { regionErrors } from '../../lib/region.ts';
+import { MAX_COMPANY_DEPTH } from '../authz/authz.repository.ts';
+import type { AuthzService, EffectiveAccess, Principal } from '../authz/authz.service.ts';
+import {
+  companyDepth,
+  findAccessByCode,
+  findCompany,
+  hasPrimaryAccess,
+  insertCompany,
+  listVisibleCompanies,
+  subtree,
+  updateCompany,
+} from './companies.repository.ts';
+import type { CompanyAccess, CreateCompanyInput, UpdateCompanyInput } from './companies.schemas.ts';
+
+function assertValid(errors: FieldError[]) {
+  if (errors.length > 0) throw invalid(errors);
+}
+
+const tooDeep = () =>
+  fieldError('parent_company_id', 'too_deep', `company hierarchies are at most ${MAX_COMPANY_DEPTH} levels deep`);
+
+export function createCompaniesService(deps: { db: Db; authz: AuthzService }) {
+  const { db, authz } = deps;
+
+  /** A parent must be a company the caller administers (404 if invisible, 403 if visible but not admin). */
+  async function assertAdminOf(principal: Principal, companyId: number) {
+    const access = await authz.effectiveAccess(principal, companyId);
+    if (!access) throw notFound('Parent company');
+    if (!can(access.code, 'companies:write')) throw forbidden('You must administer the parent company.');
+  }
+
+  async function describeAccess(access: EffectiveAccess): Promise<CompanyAccess> {
+    const row = await findAccessByCode(db, access.code);
+    return {
+      id: row.id,
+      name: row.name,
+      code: row.code,
+      user_access_id: access.userAccessId,
+      inherited: access.inherited,
+    };
+  }
+
+  return {
+    describeAccess,
+
+    /** The creator becomes the company's admin, in the same transaction; it is their primary if they had none. */
+    async create(principal: Principal, input: CreateCompanyInput) {
+      const errors = regionErrors(input);
+      const parentId = input.parent_company_id ?? null;
+      if (parentId !== null) {
+        await assertAdminOf(principal, parentId);
+        if ((await companyDepth(db, parentId)) + 1 >= MAX_COMPANY_DEPTH) errors.push(tooDeep());
+      }
+      assertValid(errors);
+      const admin = await findAccessByCode(db, 'admin');
+      return db.transaction(async (tx) => {
+        const company = await insertCompany(tx, {
+          name: input.name.trim(),
+          parentCompanyId: parentId,
+          default: input.default ?? false,
+          country: input.country,
+          timeZone: input.time_zone,
+        });
+        const primary = !(await hasPrimaryAccess(tx, principal.userId));
+        const [grant] = await tx
+          .insert(userAccesses)
+          .values({ userId: principal.userId, companyId: company.id, accessId: admin.id, primary })
+          .returning();
+        const access = {
+          id: admin.id,
+          name: admin.name,
+          code: admin.code,
+          user_access_id: grant!.id,
+          inherited: false,
+        };
+        return { company, access };
+      });
+    },
+
+    async list(principal: Principal, query: { limit?: number; cursor?: string }) {
+      const limit = query.limit ?? 25;
+      const after = (decodeCursor(query.cursor, ['number'])?.[0] as number | undefined) ?? 0;
+      const rows = await listVisibleCompanies(db, principal, after, limit);
+      const page = toPage(rows, limit, (row) => [row.company.id]);
+      return {
+        meta: page.meta,
+        items: page.items.map(({ company, access }) => ({
+          company,
+          access:
+            access.access_id === null
+              ? null
+              : {
+                  id: Number(access.access_id),
+                  name: String(access.access_name),
+                  code: String(access.access_code),
+                  user_access_id: access.user_access_id === null ? null : Number(access.user_access_id),
+                  inherited: Boolean(access.inherited),
+                },
+        })),
+      };
+    },
+
+    async show(companyId: number) {
+      const company = await findCompany(db, companyId);
+      if (!company) throw notFound('Company');
+      return company;
+    },
+
+    async update(principal: Principal, companyId: number, input: UpdateCompanyInput) {
+      const errors = regionErrors(input);
+      const parentId = input.parent_company_id;
+      if (parentId !== undefined && parentId !== null) {
+        await assertAdminOf(principal, parentId);
+        const below = await subtree(db, companyId, parentId);
+        if (below.contains) {
+          errors.push(
+            fieldError('parent_company_id', 'cycle', 'cannot be the company itself or one of its descendants'),
+          );
+        } else if ((await companyDepth(db, parentId)) + 1 + below.height >= MAX_COMPANY_DEPTH) {
+          errors.push(tooDeep());
+        }
+      }
+      assertValid(errors);
+      const company = await updateCompany(db, companyId, {
+        name: input.name?.trim(),
+        parentCompanyId: parentId,
+        default: input.default,
+        country: input.country,
+        timeZone: input.time_zone,
+      });
+      if (!company) throw notFound('Company');
+      return company;
+    },
+  };
+}
+
+export type CompaniesService = ReturnType<typeof createCompaniesService>;

@@ -1,0 +1,74 @@
+import { and, asc, eq, ne, type SQL, sql } from 'drizzle-orm';
+import type { Executor } from '../../db/client.ts';
+import { accesses, companies, userAccesses, users } from '../../db/schema/index.ts';
+import { MAX_COMPANY_DEPTH } from '../authz/authz.repository.ts';
+import type { UserAccessView } from './user-accesses.schemas.ts';
+
+export type UserAccessRow = typeof userAccesses.$inferSelect;
+
+/** user_accesses joined with what their JSON shows, in one query. */
+export function selectViews(db: Executor, where: SQL | undefined): Promise<UserAccessView[]> {
+  return db
+    .select({ ua: userAccesses, company: companies, access: accesses, user: users })
+    .from(userAccesses)
+    .innerJoin(companies, eq(companies.id, userAccesses.companyId))
+    .innerJoin(accesses, eq(accesses.id, userAccesses.accessId))
+    .innerJoin(users, eq(users.id, userAccesses.userId))
+    .where(where)
+    .orderBy(asc(userAccesses.id));
+}
+
+export async function findUserAccess(db: Executor, userId: number, id: number): Promise<UserAccessRow | undefined> {
+  const [row] = await db
+    .select()
+    .from(userAccesses)
+    .where(and(eq(userAccesses.id, id), eq(userAccesses.userId, userId)));
+  return row;
+}
+
+export async function findAccess(db: Executor, id: number) {
+  const [row] = await db.select().from(accesses).where(eq(accesses.id, id));
+  return row;
+}
+
+/** Serializes changes to one company's accesses, so two admins cannot demote each other at once. */
+export async function lockCompany(db: Executor, companyId: number) {
+  await db.execute(sql`select id from companies where id = ${companyId} for update`);
+}
+
+/** At most one primary per user: clears the others before one is set (the partial unique index backs this). */
+export async function clearPrimary(db: Executor, userId: number, exceptId?: number) {
+  await db
+    .update(userAccesses)
+    .set({ primary: false, updatedAt: sql`now()` })
+    .where(
+      and(
+        eq(userAccesses.userId, userId),
+        eq(userAccesses.primary, true),
+        exceptId ? ne(userAccesses.id, exceptId) : undefined,
+      ),
+    );
+}
+
+/**
+ * How many users are effective admins of the company: their nearest access in the company or its ancestors is
+ * admin. Called inside the transaction after a change, so it counts the state the change would leave.
+ */
+export async function countAdmins(db: Executor, companyId: number): Promise<number> {
+  const result = await db.execute<{ admins: number }>(sql`
+    with recursive chain(id, parent_company_id, depth) as (
+      select id, parent_company_id, 0 from companies where id = ${companyId}
+      union all
+      select c.id, c.parent_company_id, chain.depth + 1 from companies c join chain on c.id = chain.parent_company_id
+      where chain.depth < ${MAX_COMPANY_DEPTH}
+    ),
+    nearest as (
+      select distinct on (ua.user_id) ua.user_id, a.code
+      from chain
+      join user_accesses ua on ua.company_id = chain.id
+      join accesses a on a.id = ua.access_id
+      order by ua.user_id, chain.depth
+    )
+    select count(*)::int as admins from nearest where code = 'admin'`);
+  return Number(result.rows[0]?.admins ?? 0);
+}

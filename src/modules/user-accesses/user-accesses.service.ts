@@ -1,0 +1,118 @@
+import { and, eq, inArray } from 'drizzle-orm';
+import type { Db, Executor } from '../../db/client.ts';
+import { userAccesses } from '../../db/schema/index.ts';
+import { invalid, notFound, unprocessable } from '../../lib/errors.ts';
+import { companiesWithAccess } from '../authz/authz.repository.ts';
+import type { Principal } from '../authz/authz.service.ts';
+import { findUserById } from '../users/users.repository.ts';
+import type { UsersService } from '../users/users.service.ts';
+import {
+  clearPrimary,
+  countAdmins,
+  findAccess,
+  findUserAccess,
+  lockCompany,
+  selectViews,
+} from './user-accesses.repository.ts';
+import type { CreateUserAccessInput, UpdateUserAccessInput } from './user-accesses.schemas.ts';
+
+const lastAdmin = () => unprocessable('last_admin', 'A company must keep at least one administrator.', 'access_id');
+
+export function createUserAccessesService(deps: { db: Db; users: UsersService }) {
+  const { db } = deps;
+
+  async function view(tx: Executor, id: number) {
+    const [row] = await selectViews(tx, eq(userAccesses.id, id));
+    return row!;
+  }
+
+  async function assertAccessExists(tx: Executor, accessId: number) {
+    if (!(await findAccess(tx, accessId))) throw notFound('Access');
+  }
+
+  /** A change that would leave the company without an effective admin is refused, and rolled back with it. */
+  async function assertStillAdministered(tx: Executor, companyId: number) {
+    if ((await countAdmins(tx, companyId)) === 0) throw lastAdmin();
+  }
+
+  return {
+    /** For the route policy of PUT and DELETE: the company of the user access, if it belongs to this user. */
+    async companyOf(userId: number, userAccessId: number) {
+      return (await findUserAccess(db, userId, userAccessId))?.companyId;
+    },
+
+    async create(userId: number, input: CreateUserAccessInput) {
+      if (input.user_id !== undefined && input.user_id !== userId) {
+        throw invalid([{ field: 'user_id', code: 'mismatch', message: 'must equal the user_id of the path' }]);
+      }
+      if (!(await findUserById(db, userId))) throw notFound('User');
+      return db.transaction(async (tx) => {
+        await assertAccessExists(tx, input.access_id);
+        await lockCompany(tx, input.company_id);
+        const [existing] = await tx
+          .select({ id: userAccesses.id })
+          .from(userAccesses)
+          .where(and(eq(userAccesses.userId, userId), eq(userAccesses.companyId, input.company_id)));
+        if (existing) {
+          throw unprocessable('already_member', 'The user already has an access in this company.', 'company_id');
+        }
+        if (input.primary) await clearPrimary(tx, userId);
+        const [row] = await tx
+          .insert(userAccesses)
+          .values({
+            userId,
+            companyId: input.company_id,
+            accessId: input.access_id,
+            primary: input.primary ?? false,
+          })
+          .returning({ id: userAccesses.id });
+        return view(tx, row!.id);
+      });
+    },
+
+    /** Self and staff see every row; admins see the rows of the companies they administer. */
+    async list(principal: Principal, userId: number) {
+      if (principal.superadmin || principal.userId === userId) {
+        if (!(await findUserById(db, userId))) throw notFound('User');
+        return selectViews(db, eq(userAccesses.userId, userId));
+      }
+      // Only users the caller can see at all; an invisible user answers 404 like a missing one.
+      await deps.users.visible(principal, userId);
+      return selectViews(
+        db,
+        and(
+          eq(userAccesses.userId, userId),
+          inArray(userAccesses.companyId, companiesWithAccess(principal.userId, ['admin'])),
+        ),
+      );
+    },
+
+    async update(userId: number, userAccessId: number, input: UpdateUserAccessInput) {
+      return db.transaction(async (tx) => {
+        const current = await findUserAccess(tx, userId, userAccessId);
+        if (!current) throw notFound('User access');
+        await lockCompany(tx, current.companyId);
+        if (input.access_id !== undefined) await assertAccessExists(tx, input.access_id);
+        if (input.primary) await clearPrimary(tx, userId, userAccessId);
+        await tx
+          .update(userAccesses)
+          .set({ accessId: input.access_id, primary: input.primary, updatedAt: new Date() })
+          .where(eq(userAccesses.id, userAccessId));
+        if (input.access_id !== undefined) await assertStillAdministered(tx, current.companyId);
+        return view(tx, userAccessId);
+      });
+    },
+
+    async remove(userId: number, userAccessId: number) {
+      await db.transaction(async (tx) => {
+        const current = await findUserAccess(tx, userId, userAccessId);
+        if (!current) throw notFound('User access');
+        await lockCompany(tx, current.companyId);
+        await tx.delete(userAccesses).where(eq(userAccesses.id, userAccessId));
+        await assertStillAdministered(tx, current.companyId);
+      });
+    },
+  };
+}
+
+export type UserAccessesService = ReturnType<typeof createUserAccessesService>;

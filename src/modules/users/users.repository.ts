@@ -1,0 +1,81 @@
+import { and, asc, eq, gt, ilike, inArray, or, sql } from 'drizzle-orm';
+import type { PgUpdateSetSource } from 'drizzle-orm/pg-core';
+import type { Executor } from '../../db/client.ts';
+import { userAccesses, users } from '../../db/schema/index.ts';
+import { MANAGING_ACCESSES } from '../../lib/permissions.ts';
+import { companiesWithAccess } from '../authz/authz.repository.ts';
+
+export type UserRow = typeof users.$inferSelect;
+export type NewUser = typeof users.$inferInsert;
+
+export async function insertUser(db: Executor, values: NewUser): Promise<UserRow> {
+  const [row] = await db.insert(users).values(values).returning();
+  return row!;
+}
+
+export async function findUserById(db: Executor, id: number): Promise<UserRow | undefined> {
+  const [row] = await db.select().from(users).where(eq(users.id, id));
+  return row;
+}
+
+export async function findUserByEmail(db: Executor, email: string): Promise<UserRow | undefined> {
+  const [row] = await db.select().from(users).where(eq(users.email, email));
+  return row;
+}
+
+export async function updateUser(
+  db: Executor,
+  id: number,
+  values: PgUpdateSetSource<typeof users>,
+): Promise<UserRow | undefined> {
+  const [row] = await db
+    .update(users)
+    .set({ ...values, updatedAt: sql`now()` })
+    .where(eq(users.id, id))
+    .returning();
+  return row;
+}
+
+/** Users holding any access in a company where `viewerId` is admin or manager (directly or by inheritance). */
+const managedBy = (viewerId: number) =>
+  inArray(
+    users.id,
+    sql`(select ua.user_id from ${userAccesses} ua where ua.company_id in ${companiesWithAccess(viewerId, MANAGING_ACCESSES)})`,
+  );
+
+export async function isUserVisibleTo(db: Executor, viewerId: number, userId: number): Promise<boolean> {
+  const [row] = await db
+    .select({ id: users.id })
+    .from(users)
+    .where(and(eq(users.id, userId), managedBy(viewerId)));
+  return row !== undefined;
+}
+
+function escapeLike(value: string): string {
+  return value.replace(/[\\%_]/g, (char) => `\\${char}`);
+}
+
+export type UserListFilter = { viewerId?: number; q?: string; afterId?: number; limit: number };
+
+/** Keyset page by id. `viewerId` undefined lists everyone (platform staff). */
+export async function listUsers(db: Executor, filter: UserListFilter) {
+  const pattern = filter.q ? `%${escapeLike(filter.q)}%` : undefined;
+  const where = and(
+    filter.viewerId === undefined ? undefined : managedBy(filter.viewerId),
+    pattern
+      ? or(ilike(users.firstName, pattern), ilike(users.lastName, pattern), ilike(users.email, pattern))
+      : undefined,
+  );
+  const rows = await db
+    .select()
+    .from(users)
+    .where(and(where, filter.afterId === undefined ? undefined : gt(users.id, filter.afterId)))
+    .orderBy(asc(users.id))
+    .limit(filter.limit + 1);
+  return { rows, where };
+}
+
+export async function countUsers(db: Executor, where: ReturnType<typeof and>) {
+  const [row] = await db.select({ total: sql<number>`count(*)::int` }).from(users).where(where);
+  return Number(row?.total ?? 0);
+}

@@ -1,0 +1,120 @@
+import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
+import { Type } from 'typebox';
+import { PageMeta } from '../../lib/pagination.ts';
+import { principalOf } from '../../plugins/auth.ts';
+import { problemResponse } from '../../plugins/docs.ts';
+import {
+  FindByEmailQuery,
+  ListUsersQuery,
+  presentUser,
+  SignupBody,
+  UpdateUserBody,
+  UserJson,
+  UserParams,
+} from './users.schemas.ts';
+import type { UsersService } from './users.service.ts';
+
+const UserEnvelope = Type.Object({ user: UserJson });
+
+export const usersRoutes: FastifyPluginAsyncTypebox<{ service: UsersService; rateLimit: number }> = async (
+  app,
+  { service, rateLimit },
+) => {
+  app.post(
+    '/api/v1/users',
+    {
+      config: { policy: 'public', rateLimit: { max: rateLimit, timeWindow: '1 minute' } },
+      schema: {
+        operationId: 'createUser',
+        tags: ['Users'],
+        summary: 'Create a user',
+        description: 'Public sign-up. The email is stored lower-cased; passwords are 8 to 128 characters.',
+        body: SignupBody,
+        response: { 201: UserEnvelope, 409: problemResponse('The email is already registered.') },
+      },
+    },
+    async (request, reply) => reply.code(201).send({ user: presentUser(await service.signup(request.body)) }),
+  );
+
+  app.get(
+    '/api/v1/users',
+    {
+      config: { policy: 'user' },
+      schema: {
+        operationId: 'listUsers',
+        tags: ['Users'],
+        summary: 'Show all users',
+        description: 'Platform staff see everyone; others see the members of the companies they administer or manage.',
+        querystring: ListUsersQuery,
+        response: { 200: Type.Object({ users: Type.Array(UserJson), meta: PageMeta }) },
+      },
+    },
+    async (request) => {
+      const page = await service.list(principalOf(request), request.query);
+      return { users: page.items.map(presentUser), meta: page.meta };
+    },
+  );
+
+  app.get(
+    '/api/v1/users/find_by_email',
+    {
+      config: { policy: 'user' },
+      schema: {
+        operationId: 'findUserByEmail',
+        tags: ['Users'],
+        summary: 'Find a user by email',
+        description: 'For platform staff and for administrators and managers of some company (to invite people).',
+        querystring: FindByEmailQuery,
+        response: {
+          200: UserEnvelope,
+          403: problemResponse('The caller manages no company.'),
+          404: problemResponse('No user has this email.'),
+        },
+      },
+    },
+    async (request) => ({ user: presentUser(await service.findByEmail(principalOf(request), request.query.email)) }),
+  );
+
+  app.get(
+    '/api/v1/users/:user_id',
+    {
+      config: { policy: 'user' },
+      schema: {
+        operationId: 'getUser',
+        tags: ['Users'],
+        summary: 'Show a user',
+        description: 'Yourself, or a member of a company you administer or manage.',
+        params: UserParams,
+        response: { 200: UserEnvelope },
+      },
+    },
+    async (request) => ({ user: presentUser(await service.visible(principalOf(request), request.params.user_id)) }),
+  );
+
+  for (const method of ['PUT', 'PATCH'] as const) {
+    app.route({
+      method,
+      url: '/api/v1/users/:user_id',
+      config: { policy: 'user' },
+      schema: {
+        operationId: method === 'PUT' ? 'updateUser' : 'patchUser',
+        tags: ['Users'],
+        summary: 'Update a user',
+        description:
+          'Partial update: absent fields stay as they are. Changing your email or password needs `current_password`; ' +
+          'a new password revokes every token issued before. Only platform staff may set `status` (an inactive ' +
+          "user's tokens stop working at once).",
+        params: UserParams,
+        body: UpdateUserBody,
+        response: {
+          200: UserEnvelope,
+          403: problemResponse('Not your profile.'),
+          409: problemResponse('The new email is already registered.'),
+        },
+      },
+      handler: async (request) => ({
+        user: presentUser(await service.update(principalOf(request), request.params.user_id, request.body)),
+      }),
+    });
+  }
+};

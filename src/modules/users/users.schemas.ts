@@ -1,0 +1,115 @@
+import { type Static, Type } from 'typebox';
+import type { users } from '../../db/schema/index.ts';
+import { PASSWORD_MAX, PASSWORD_MIN } from '../../lib/passwords.ts';
+
+type UserRow = typeof users.$inferSelect;
+
+const Nullable = <T extends ReturnType<typeof Type.String>>(schema: T) => Type.Union([schema, Type.Null()]);
+
+export const Email = Type.String({ format: 'email', minLength: 3, maxLength: 254 });
+export const Password = Type.String({ minLength: PASSWORD_MIN, maxLength: PASSWORD_MAX });
+const Name = Type.String({ minLength: 1, maxLength: 100, pattern: '\\S' });
+const Lang = Type.String({ pattern: '^[a-zA-Z]{2,3}(-[a-zA-Z0-9]{2,8})*$', maxLength: 35, description: 'BCP 47' });
+const Theme = Type.Union([Type.Literal('light'), Type.Literal('dark'), Type.Literal('system')]);
+const Currency = Type.String({ pattern: '^[A-Z]{3}$', description: 'ISO 4217' });
+const Birthdate = Type.String({ format: 'date', description: 'YYYY-MM-DD' });
+const Status = Type.Union([Type.Literal('pending'), Type.Literal('active'), Type.Literal('inactive')]);
+
+/** The seed's user shape, key for key (nested in user_access). */
+export const SeedUserJson = Type.Object({
+  id: Type.Integer(),
+  first_name: Type.String(),
+  last_name: Type.String(),
+  email: Type.String(),
+  status: Type.String(),
+  lang: Type.String(),
+  theme: Type.String(),
+  currency: Type.String(),
+  birthdate: Nullable(Type.String()),
+  full_name: Type.String(),
+  avatar_route: Nullable(Type.String()),
+});
+
+/** The seed's keys first, then what a client of a user resource also needs. Never a hash or a token version. */
+export const UserJson = Type.Object({
+  ...SeedUserJson.properties,
+  onboarding_completed_at: Nullable(Type.String({ format: 'date-time' })),
+  created_at: Type.String({ format: 'date-time' }),
+  updated_at: Type.String({ format: 'date-time' }),
+});
+
+export const UserParams = Type.Object({ user_id: Type.Integer({ minimum: 1 }) });
+
+export const SignupBody = Type.Object(
+  {
+    first_name: Name,
+    last_name: Name,
+    email: Email,
+    password: Password,
+    lang: Type.Optional(Lang),
+    theme: Type.Optional(Theme),
+    currency: Type.Optional(Currency),
+    birthdate: Type.Optional(Birthdate),
+  },
+  { additionalProperties: false },
+);
+
+export const UpdateUserBody = Type.Object(
+  {
+    first_name: Type.Optional(Name),
+    last_name: Type.Optional(Name),
+    email: Type.Optional(Email),
+    lang: Type.Optional(Lang),
+    theme: Type.Optional(Theme),
+    currency: Type.Optional(Currency),
+    birthdate: Type.Optional(Type.Union([Birthdate, Type.Null()])),
+    password: Type.Optional(Password),
+    current_password: Type.Optional(
+      Type.String({ maxLength: PASSWORD_MAX, description: 'Required to change email or password.' }),
+    ),
+    status: Type.Optional(Status),
+  },
+  { additionalProperties: false, minProperties: 1 },
+);
+
+export const ListUsersQuery = Type.Object({
+  q: Type.Optional(
+    Type.String({ minLength: 1, maxLength: 100, description: 'Searches first name, last name and email.' }),
+  ),
+  limit: Type.Optional(Type.Integer({ minimum: 1, maximum: 100, default: 25 })),
+  cursor: Type.Optional(Type.String({ maxLength: 512 })),
+  count: Type.Optional(Type.Boolean()),
+});
+
+export const FindByEmailQuery = Type.Object({ email: Email });
+
+export type SignupInput = Static<typeof SignupBody>;
+export type UpdateUserInput = Static<typeof UpdateUserBody>;
+
+export const avatarRoute = (kind: 'users' | 'companies', key: string | null) =>
+  key === null ? null : `/api/v1/avatars/${kind}/${key}`;
+
+export function presentSeedUser(row: UserRow) {
+  return {
+    id: row.id,
+    first_name: row.firstName,
+    last_name: row.lastName,
+    email: row.email,
+    status: row.status,
+    lang: row.lang,
+    theme: row.theme,
+    currency: row.currency,
+    birthdate: row.birthdate,
+    full_name: `${row.firstName} ${row.lastName}`.trim(),
+    avatar_route: avatarRoute('users', row.avatarKey),
+  };
+}
+
+export function presentUser(row: UserRow) {
+  return {
+    ...presentSeedUser(row),
+    onboarding_completed_at: row.onboardingCompletedAt?.toISOString() ?? null,
+    created_at: row.createdAt.toISOString(),
+    updated_at: row.updatedAt.toISOString(),
+  };
+}

@@ -1,0 +1,141 @@
+import { and, eq, sql } from 'drizzle-orm';
+import type { Db } from '../../db/client.ts';
+import { accesses, userAccesses, users } from '../../db/schema/index.ts';
+import { normalizeEmail } from '../../lib/email.ts';
+import { conflict, type FieldError, fieldError, forbidden, invalid, notFound } from '../../lib/errors.ts';
+import { localeErrors } from '../../lib/locale.ts';
+import { decodeCursor, toPage } from '../../lib/pagination.ts';
+import { hashPassword, verifyPassword } from '../../lib/passwords.ts';
+import { MANAGING_ACCESSES } from '../../lib/permissions.ts';
+import type { Principal } from '../authz/authz.service.ts';
+import {
+  countUsers,
+  findUserByEmail,
+  findUserById,
+  insertUser,
+  isUserVisibleTo,
+  listUsers,
+  type NewUser,
+  type UserRow,
+  updateUser,
+} from './users.repository.ts';
+import type { SignupInput, UpdateUserInput } from './users.schemas.ts';
+
+function assertValid(errors: FieldError[]) {
+  if (errors.length > 0) throw invalid(errors);
+}
+
+const emailTaken = () => {
+  const error = conflict('email_taken', 'An account with this email already exists.');
+  return Object.assign(error, { errors: [fieldError('email', 'taken', 'is already registered')] });
+};
+
+export function createUsersService(deps: { db: Db }) {
+  const { db } = deps;
+
+  /** Self and staff see anyone; admins and managers see the members of the companies they manage. */
+  async function visible(principal: Principal, userId: number): Promise<UserRow> {
+    const user = await findUserById(db, userId);
+    const allowed =
+      user !== undefined &&
+      (principal.superadmin || principal.userId === userId || (await isUserVisibleTo(db, principal.userId, userId)));
+    // 404, not 403: whether a user id exists is not for outsiders to learn.
+    if (!user || !allowed) throw notFound('User');
+    return user;
+  }
+
+  async function managesSomeCompany(userId: number): Promise<boolean> {
+    const [row] = await db
+      .select({ id: userAccesses.id })
+      .from(userAccesses)
+      .innerJoin(accesses, eq(accesses.id, userAccesses.accessId))
+      .where(and(eq(userAccesses.userId, userId), sql`${accesses.code} in ${[...MANAGING_ACCESSES]}`))
+      .limit(1);
+    return row !== undefined;
+  }
+
+  return {
+    visible,
+
+    async signup(input: SignupInput, extra: Partial<NewUser> = {}): Promise<UserRow> {
+      assertValid(localeErrors(input));
+      const email = normalizeEmail(input.email);
+      if (await findUserByEmail(db, email)) throw emailTaken();
+      const { password, ...profile } = input;
+      return insertUser(db, {
+        firstName: profile.first_name.trim(),
+        lastName: profile.last_name.trim(),
+        email,
+        passwordHash: await hashPassword(password),
+        lang: profile.lang,
+        theme: profile.theme,
+        currency: profile.currency,
+        birthdate: profile.birthdate,
+        ...extra,
+      }).catch((error: unknown) => {
+        // Two sign-ups racing for one address: the unique index decides.
+        if ((error as { cause?: { code?: string } }).cause?.code === '23505') throw emailTaken();
+        throw error;
+      });
+    },
+
+    async findByEmail(principal: Principal, email: string): Promise<UserRow> {
+      if (!principal.superadmin && !(await managesSomeCompany(principal.userId))) {
+        throw forbidden('Only administrators and managers may look users up by email.');
+      }
+      const user = await findUserByEmail(db, normalizeEmail(email));
+      if (!user) throw notFound('User');
+      return user;
+    },
+
+    async list(principal: Principal, query: { q?: string; limit?: number; cursor?: string; count?: boolean }) {
+      const limit = query.limit ?? 25;
+      const after = decodeCursor(query.cursor, ['number']);
+      const { rows, where } = await listUsers(db, {
+        viewerId: principal.superadmin ? undefined : principal.userId,
+        q: query.q,
+        afterId: after?.[0] as number | undefined,
+        limit,
+      });
+      const total = query.count ? await countUsers(db, where) : undefined;
+      return toPage(rows, limit, (row) => [row.id], total);
+    },
+
+    async update(principal: Principal, userId: number, input: UpdateUserInput): Promise<UserRow> {
+      const user = await visible(principal, userId);
+      const self = principal.userId === userId;
+      if (!self && !principal.superadmin) throw forbidden('Only the user and platform staff may change a profile.');
+      const errors = localeErrors(input);
+      if (input.status !== undefined && self) {
+        errors.push(fieldError('status', 'not_allowed', 'cannot be changed on your own account'));
+      }
+      const changesCredentials = input.password !== undefined || input.email !== undefined;
+      // Staff may reset someone else's details; the owner proves they are the owner.
+      if (changesCredentials && self && !(await verifyPassword(user.passwordHash, input.current_password ?? ''))) {
+        errors.push(fieldError('current_password', 'mismatch', 'is required and must be your current password'));
+      }
+      assertValid(errors);
+
+      const email = input.email === undefined ? undefined : normalizeEmail(input.email);
+      if (email !== undefined && email !== user.email && (await findUserByEmail(db, email))) throw emailTaken();
+      const revokeTokens = input.password !== undefined || input.status === 'inactive';
+      const updated = await updateUser(db, userId, {
+        firstName: input.first_name?.trim(),
+        lastName: input.last_name?.trim(),
+        email,
+        lang: input.lang,
+        theme: input.theme,
+        currency: input.currency,
+        birthdate: input.birthdate,
+        status: input.status,
+        passwordHash: input.password === undefined ? undefined : await hashPassword(input.password),
+        // A new password or a deactivation ends every session at once.
+        tokenVersion: revokeTokens ? sql`${users.tokenVersion} + 1` : undefined,
+      });
+      if (!updated) throw notFound('User');
+      return updated;
+    },
+  };
+}
+
+export type UsersService = ReturnType<typeof createUsersService>;

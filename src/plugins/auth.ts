@@ -1,0 +1,91 @@
+import type { FastifyInstance, FastifyRequest, RouteOptions } from 'fastify';
+import { forbidden, notFound, unauthorized } from '../lib/errors.ts';
+import { can, type Permission } from '../lib/permissions.ts';
+import type { TokenService } from '../lib/tokens.ts';
+import type { AuthzService, EffectiveAccess, Principal } from '../modules/authz/authz.service.ts';
+
+/**
+ * Every route declares one policy:
+ * - `public`: no token;
+ * - `user`: any signed-in user; the service applies the resource's own rule (self, shared company, …);
+ * - `{ permission }`: the caller's effective access in the route's company must grant `permission`. The company
+ *   is the `company_id` path parameter unless `company` resolves it (from the body, or from the resource).
+ */
+export type CompanyResolver = (request: FastifyRequest) => number | undefined | Promise<number | undefined>;
+export type Policy = 'public' | 'user' | { permission: Permission; company?: CompanyResolver };
+
+declare module 'fastify' {
+  interface FastifyContextConfig {
+    policy?: Policy;
+  }
+  interface FastifyRequest {
+    principal: Principal | null;
+    tokenExpiresAt: Date | null;
+    access: EffectiveAccess | null;
+  }
+}
+
+/** The principal of a route whose policy is not public. */
+export function principalOf(request: FastifyRequest): Principal {
+  if (!request.principal) throw unauthorized();
+  return request.principal;
+}
+
+/** The effective access of a route with a permission policy. */
+export function accessOf(request: FastifyRequest): EffectiveAccess {
+  if (!request.access) throw forbidden();
+  return request.access;
+}
+
+const BEARER = /^Bearer ([A-Za-z0-9_-]+\.[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+)$/;
+
+// Routes added by third-party plugins (the interactive docs) carry no policy; they are public and static.
+const PLUGIN_ROUTE = /^\/docs(\/|$)/;
+
+export function registerAuth(app: FastifyInstance, deps: { tokens: TokenService; authz: AuthzService }): void {
+  app.decorateRequest('principal', null);
+  app.decorateRequest('tokenExpiresAt', null);
+  app.decorateRequest('access', null);
+
+  async function authenticate(request: FastifyRequest) {
+    const match = BEARER.exec(request.headers.authorization ?? '');
+    if (!match?.[1]) throw unauthorized();
+    const claims = await deps.tokens.verify(match[1]);
+    if (!claims) throw unauthorized('The token is invalid or expired.');
+    const principal = await deps.authz.principal(claims.userId, claims.tokenVersion);
+    if (!principal) throw unauthorized('The token has been revoked.');
+    request.principal = principal;
+    request.tokenExpiresAt = claims.expiresAt;
+  }
+
+  function authorizer(permission: Permission, resolve: CompanyResolver | undefined) {
+    return async (request: FastifyRequest) => {
+      const params = request.params as { company_id?: number };
+      const companyId = resolve ? await resolve(request) : params.company_id;
+      // 404, not 403: a company the caller cannot see must look like one that does not exist.
+      if (companyId === undefined) throw notFound('Company');
+      const access = await deps.authz.effectiveAccess(principalOf(request), companyId);
+      if (!access) throw notFound('Company');
+      if (!can(access.code, permission)) throw forbidden(`Your access in this company does not allow ${permission}.`);
+      request.access = access;
+    };
+  }
+
+  app.addHook('onRoute', (route: RouteOptions) => {
+    const policy = route.config?.policy;
+    if (policy === undefined) {
+      if (PLUGIN_ROUTE.test(route.url) || route.url === '*') return;
+      throw new Error(`Route ${route.method} ${route.url} declares no policy`);
+    }
+    if (policy === 'public') return;
+    route.onRequest = [...toArray(route.onRequest), authenticate];
+    if (typeof policy === 'object') {
+      route.preHandler = [...toArray(route.preHandler), authorizer(policy.permission, policy.company)];
+    }
+  });
+}
+
+function toArray<T>(value: T | T[] | undefined): T[] {
+  if (value === undefined) return [];
+  return Array.isArray(value) ? value : [value];
+}

@@ -1,0 +1,78 @@
+import swagger from '@fastify/swagger';
+import swaggerUi from '@fastify/swagger-ui';
+import type { FastifyInstance, RouteOptions } from 'fastify';
+import { Type } from 'typebox';
+import type { Config } from '../config.ts';
+
+export const ProblemSchema = Type.Object(
+  {
+    type: Type.String(),
+    title: Type.String(),
+    status: Type.Integer(),
+    detail: Type.String(),
+    code: Type.String({ description: 'Stable machine-readable error code.' }),
+    request_id: Type.String(),
+    errors: Type.Optional(
+      Type.Array(Type.Object({ field: Type.String(), code: Type.String(), message: Type.String() }), {
+        description: 'Every invalid field, on 422.',
+      }),
+    ),
+  },
+  { $id: 'Problem', description: 'RFC 9457 problem details.' },
+);
+
+export const problemResponse = (description: string) => ({
+  description,
+  content: { 'application/problem+json': { schema: { $ref: 'Problem#' } } },
+});
+
+/**
+ * The OpenAPI 3.1 document is generated from the same route schemas that validate requests. Each route gets its
+ * security requirement and the error answers its policy implies, so no route documents them by hand.
+ */
+function documentRoute(route: RouteOptions): void {
+  const policy = route.config?.policy;
+  if (!policy || !route.schema) return;
+  const schema = route.schema as Record<string, unknown> & { response?: Record<string, unknown> };
+  const response = { ...(schema.response ?? {}) };
+  const takesInput = Boolean(schema.body || schema.querystring || schema.params);
+  if (takesInput) response[422] ??= problemResponse('Invalid input: every invalid field is listed in `errors`.');
+  if (policy !== 'public') response[401] ??= problemResponse('Missing, malformed, expired or revoked token.');
+  if (typeof policy === 'object') {
+    response[403] ??= problemResponse('Your access in this company does not allow this.');
+    response[404] ??= problemResponse('Not found, or not visible to you.');
+  }
+  if (route.config && 'rateLimit' in route.config) response[429] ??= problemResponse('Rate limited: see Retry-After.');
+  response[500] ??= problemResponse('Unexpected error; details are in the server log under the request id.');
+  route.schema = {
+    ...schema,
+    response,
+    security: policy === 'public' ? [] : [{ bearerAuth: [] }],
+    ...(typeof policy === 'object' ? { 'x-permission': policy.permission } : {}),
+  };
+}
+
+export async function registerDocs(app: FastifyInstance, config: Config): Promise<void> {
+  app.addSchema(ProblemSchema);
+  app.addHook('onRoute', documentRoute);
+  await app.register(swagger, {
+    openapi: {
+      openapi: '3.1.0',
+      info: {
+        title: 'Leadsy API',
+        version: '1.0.0',
+        description:
+          'Lead management for sales teams. Errors are RFC 9457 problem+json; lists use keyset cursors ' +
+          '(`limit`, `cursor`, `meta.next_cursor`); resources of other companies answer 404.',
+      },
+      servers: [{ url: config.publicUrl }],
+      components: {
+        securitySchemes: { bearerAuth: { type: 'http', scheme: 'bearer', bearerFormat: 'JWT' } },
+      },
+    },
+    refResolver: {
+      buildLocalReference: (json, _baseUri, _fragment, index) => String(json.$id ?? `def-${index}`),
+    },
+  });
+  await app.register(swaggerUi, { routePrefix: '/docs', uiConfig: { deepLinking: true } });
+}

@@ -1,0 +1,85 @@
+import { randomBytes } from 'node:crypto';
+import { readFileSync } from 'node:fs';
+import { PGlite } from '@electric-sql/pglite';
+import type { InjectOptions, LightMyRequestResponse } from 'fastify';
+import { inject } from 'vitest';
+import { type App, buildApp } from '../../src/app.ts';
+import { type Config, loadConfig } from '../../src/config.ts';
+import { connectPostgres, type Database, wrapPglite } from '../../src/db/client.ts';
+import type { Clock } from '../../src/lib/clock.ts';
+import { adminQuery, databaseUrl } from './postgres.ts';
+
+/** A clock tests can move forward (token and code expiry). */
+export function testClock(): Clock & { advance(ms: number): void } {
+  let offset = 0;
+  return { now: () => new Date(Date.now() + offset), advance: (ms) => (offset += ms) };
+}
+
+export type TestContext = {
+  app: App;
+  database: Database;
+  clock: ReturnType<typeof testClock>;
+  config: Config & { jwtSecret: string };
+  close(): Promise<void>;
+};
+
+/** A fresh copy of the migrated template: PGlite from the dump, PostgreSQL through CREATE DATABASE … TEMPLATE. */
+async function freshDatabase(): Promise<{ database: Database; drop(): Promise<void> }> {
+  const url = process.env.DATABASE_URL;
+  const template = inject('pgTemplate');
+  if (url && template) {
+    const name = `${template.replace(/_tpl$/, '')}_t${randomBytes(5).toString('hex')}`;
+    await adminQuery(url, `create database "${name}" template "${template}"`);
+    const database = connectPostgres(databaseUrl(url, name), { max: 20 });
+    return { database, drop: () => adminQuery(url, `drop database if exists "${name}" with (force)`) };
+  }
+  const dump = new Blob([readFileSync(inject('pgliteTemplate'))]);
+  const client = await PGlite.create({ loadDataDir: dump });
+  return { database: wrapPglite(client), drop: async () => {} };
+}
+
+export async function buildTestApp(env: Record<string, string> = {}): Promise<TestContext> {
+  const { database, drop } = await freshDatabase();
+  const clock = testClock();
+  const config = {
+    ...loadConfig({ LOG_LEVEL: 'silent', AUTH_RATE_LIMIT: '100000', PUBLIC_URL: 'http://leadsy.test', ...env }),
+    jwtSecret: 'test-secret-that-is-long-enough-for-hs256-0123456789',
+  };
+  const app = await buildApp({ config, database, clock, logger: false });
+  return {
+    app,
+    database,
+    clock,
+    config,
+    async close() {
+      await app.close();
+      await database.close();
+      await drop();
+    },
+  };
+}
+
+export type Json = Record<string, any>;
+export type Response = LightMyRequestResponse & { body_json: Json };
+
+/** One HTTP request through the real app; `token` becomes a bearer header. */
+export async function call(
+  app: App,
+  method: InjectOptions['method'],
+  url: string,
+  options: { token?: string; body?: unknown; headers?: Record<string, string> } = {},
+): Promise<Response> {
+  const response = await app.inject({
+    method,
+    url,
+    headers: { ...(options.token ? { authorization: `Bearer ${options.token}` } : {}), ...options.headers },
+    ...(options.body === undefined ? {} : { payload: options.body as InjectOptions['payload'] }),
+  });
+  let parsed: Json = {};
+  try {
+    parsed = response.body ? (JSON.parse(response.body) as Json) : {};
+  } catch {
+    parsed = {};
+  }
+  return Object.assign(response, { body_json: parsed });
+}

@@ -1,0 +1,76 @@
+import { randomBytes } from 'node:crypto';
+import { eq } from 'drizzle-orm';
+import { accesses, userAccesses, users } from '../../src/db/schema/index.ts';
+import { hashPassword } from '../../src/lib/passwords.ts';
+import type { AccessCode } from '../../src/lib/permissions.ts';
+import { call, type Json, type TestContext } from './app.ts';
+
+export const PASSWORD = 'correct horse battery staple';
+let passwordHash: Promise<string> | undefined;
+
+export type TestUser = { id: number; email: string; token: string };
+
+export const uniqueEmail = (prefix = 'user') => `${prefix}.${randomBytes(5).toString('hex')}@example.com`;
+
+/** A user inserted directly (fast), then signed in through the real login route. */
+export async function createUser(
+  ctx: TestContext,
+  overrides: Partial<typeof users.$inferInsert> = {},
+): Promise<TestUser> {
+  passwordHash ??= hashPassword(PASSWORD);
+  const [row] = await ctx.database.db
+    .insert(users)
+    .values({
+      firstName: 'Test',
+      lastName: 'User',
+      email: uniqueEmail(),
+      passwordHash: await passwordHash,
+      ...overrides,
+    })
+    .returning();
+  const login = await call(ctx.app, 'POST', '/api/v1/users/login', { body: { email: row!.email, password: PASSWORD } });
+  if (login.statusCode !== 200) throw new Error(`login failed: ${login.body}`);
+  return { id: row!.id, email: row!.email, token: login.body_json.token as string };
+}
+
+/** A company created through the API by `owner`, who becomes its admin. */
+export async function createCompany(ctx: TestContext, owner: TestUser, body: Json = {}): Promise<Json> {
+  const response = await call(ctx.app, 'POST', '/api/v1/companies', {
+    token: owner.token,
+    body: { name: `Company ${randomBytes(3).toString('hex')}`, ...body },
+  });
+  if (response.statusCode !== 201) throw new Error(`company creation failed: ${response.body}`);
+  return response.body_json.company as Json;
+}
+
+export async function accessId(ctx: TestContext, code: AccessCode): Promise<number> {
+  const [row] = await ctx.database.db.select().from(accesses).where(eq(accesses.code, code));
+  return row!.id;
+}
+
+/** Gives `user` an access in `companyId` directly in the database; returns the user_access id. */
+export async function grant(ctx: TestContext, user: TestUser, companyId: number, code: AccessCode): Promise<number> {
+  const [row] = await ctx.database.db
+    .insert(userAccesses)
+    .values({ userId: user.id, companyId, accessId: await accessId(ctx, code) })
+    .returning();
+  return row!.id;
+}
+
+/** A new user holding `code` in the company. */
+export async function member(ctx: TestContext, companyId: number, code: AccessCode) {
+  const user = await createUser(ctx);
+  const userAccessId = await grant(ctx, user, companyId, code);
+  return { ...user, userAccessId };
+}
+
+/** A company with an admin (its creator), a manager, an agent, and an outsider who owns another company. */
+export async function companyWithTeam(ctx: TestContext) {
+  const admin = await createUser(ctx);
+  const company = await createCompany(ctx, admin);
+  const manager = await member(ctx, company.id, 'manager');
+  const agent = await member(ctx, company.id, 'agent');
+  const outsider = await createUser(ctx);
+  const otherCompany = await createCompany(ctx, outsider);
+  return { company, admin, manager, agent, outsider, otherCompany };
+}

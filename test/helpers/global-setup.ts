@@ -1,0 +1,46 @@
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { PGlite } from '@electric-sql/pglite';
+import type { TestProject } from 'vitest/node';
+import { connectPostgres, wrapPglite } from '../../src/db/client.ts';
+import { prepareDatabase } from '../../src/db/setup.ts';
+import { adminQuery, databaseUrl, templateName } from './postgres.ts';
+
+declare module 'vitest' {
+  export interface ProvidedContext {
+    pgliteTemplate: string;
+    pgTemplate: string;
+  }
+}
+
+/**
+ * Migrates one template database per run; every test file then starts from a copy of it
+ * (PGlite: a data-dir dump; PostgreSQL: CREATE DATABASE … TEMPLATE).
+ */
+export default async function setup(project: TestProject) {
+  const url = process.env.DATABASE_URL;
+  if (url) {
+    const template = templateName(url);
+    await adminQuery(url, `drop database if exists "${template}" with (force)`);
+    await adminQuery(url, `create database "${template}"`);
+    const database = connectPostgres(databaseUrl(url, template), { max: 1 });
+    await prepareDatabase(database);
+    await database.close();
+    project.provide('pgTemplate', template);
+    project.provide('pgliteTemplate', '');
+    return async () => {
+      await adminQuery(url, `drop database if exists "${template}" with (force)`);
+    };
+  }
+  const dir = mkdtempSync(join(tmpdir(), 'leadsy-test-'));
+  const client = await PGlite.create();
+  await prepareDatabase(wrapPglite(client));
+  const dump = await client.dumpDataDir('none');
+  const file = join(dir, 'template.tar');
+  writeFileSync(file, Buffer.from(await dump.arrayBuffer()));
+  await client.close();
+  project.provide('pgliteTemplate', file);
+  project.provide('pgTemplate', '');
+  return () => rmSync(dir, { recursive: true, force: true });
+}
