@@ -15,6 +15,7 @@ import { createAuthService } from './modules/auth/auth.service.ts';
 import { createAuthzService } from './modules/authz/authz.service.ts';
 import { companiesRoutes } from './modules/companies/companies.routes.ts';
 import { createCompaniesService } from './modules/companies/companies.service.ts';
+import { createLimitsService } from './modules/limits/limits.service.ts';
 import { referenceRoutes } from './modules/reference/reference.routes.ts';
 import { createReferenceService } from './modules/reference/reference.service.ts';
 import { systemRoutes } from './modules/system/system.routes.ts';
@@ -102,6 +103,7 @@ export async function buildApp(deps: AppDeps) {
   registerMetrics(app);
 
   const users = createUsersService({ db: database.db });
+  const limits = createLimitsService({ clock });
   await app.register(systemRoutes, { database });
   await app.register(referenceRoutes, { service: createReferenceService({ db: database.db }) });
   await app.register(authRoutes, {
@@ -110,7 +112,7 @@ export async function buildApp(deps: AppDeps) {
   });
   await app.register(usersRoutes, { service: users, rateLimit: config.authRateLimit });
   await app.register(companiesRoutes, { service: createCompaniesService({ db: database.db, authz }) });
-  await app.register(userAccessesRoutes, { service: createUserAccessesService({ db: database.db, users }) });
+  await app.register(userAccessesRoutes, { service: createUserAccessesService({ db: database.db, users, limits }) });
 
   await app.ready();
   return app;

@@ -1,6 +1,6 @@
 import { randomBytes } from 'node:crypto';
 import { eq } from 'drizzle-orm';
-import { accesses, userAccesses, users } from '../../src/db/schema/index.ts';
+import { accesses, memberships, subscriptions, userAccesses, users } from '../../src/db/schema/index.ts';
 import { hashPassword } from '../../src/lib/passwords.ts';
 import type { AccessCode } from '../../src/lib/permissions.ts';
 import { call, type Json, type TestContext } from './app.ts';
@@ -64,13 +64,28 @@ export async function member(ctx: TestContext, companyId: number, code: AccessCo
   return { ...user, userAccessId };
 }
 
+/** Puts the company on a plan directly (the free plan's 3 seats are too few for most tests). */
+export async function subscribe(ctx: TestContext, companyId: number, code = 'business'): Promise<void> {
+  const [plan] = await ctx.database.db.select().from(memberships).where(eq(memberships.code, code));
+  const now = ctx.clock.now();
+  await ctx.database.db.insert(subscriptions).values({
+    companyId,
+    membershipId: plan!.id,
+    status: 'active',
+    currentPeriodStart: now,
+    currentPeriodEnd: new Date(now.getTime() + 365 * 86_400_000),
+  });
+}
+
 /** A company with an admin (its creator), a manager, an agent, and an outsider who owns another company. */
 export async function companyWithTeam(ctx: TestContext) {
   const admin = await createUser(ctx);
   const company = await createCompany(ctx, admin);
+  await subscribe(ctx, company.id);
   const manager = await member(ctx, company.id, 'manager');
   const agent = await member(ctx, company.id, 'agent');
   const outsider = await createUser(ctx);
   const otherCompany = await createCompany(ctx, outsider);
+  await subscribe(ctx, otherCompany.id);
   return { company, admin, manager, agent, outsider, otherCompany };
 }

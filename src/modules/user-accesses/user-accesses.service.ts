@@ -4,6 +4,7 @@ import { userAccesses } from '../../db/schema/index.ts';
 import { invalid, notFound, unprocessable } from '../../lib/errors.ts';
 import { companiesWithAccess } from '../authz/authz.repository.ts';
 import type { Principal } from '../authz/authz.service.ts';
+import type { LimitsService } from '../limits/limits.service.ts';
 import { findUserById } from '../users/users.repository.ts';
 import type { UsersService } from '../users/users.service.ts';
 import {
@@ -18,7 +19,7 @@ import type { CreateUserAccessInput, UpdateUserAccessInput } from './user-access
 
 const lastAdmin = () => unprocessable('last_admin', 'A company must keep at least one administrator.', 'access_id');
 
-export function createUserAccessesService(deps: { db: Db; users: UsersService }) {
+export function createUserAccessesService(deps: { db: Db; users: UsersService; limits: LimitsService }) {
   const { db } = deps;
 
   async function view(tx: Executor, id: number) {
@@ -56,6 +57,7 @@ export function createUserAccessesService(deps: { db: Db; users: UsersService })
         if (existing) {
           throw unprocessable('already_member', 'The user already has an access in this company.', 'company_id');
         }
+        await deps.limits.assertSeats(tx, input.company_id);
         if (input.primary) await clearPrimary(tx, userId);
         const [row] = await tx
           .insert(userAccesses)
