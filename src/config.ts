@@ -16,10 +16,38 @@ export type Config = Readonly<{
   mailFrom: string;
   corsOrigins: readonly string[];
   passwordResetTtlSeconds: number;
+  /** How long an invitation code stays valid (INVITATION_TTL, default 7d). */
+  invitationTtlSeconds: number;
   /** Requests per minute and client IP on the public authentication routes (sign-up, login, reset). */
   authRateLimit: number;
   bodyLimitBytes: number;
   requestTimeoutMs: number;
+  /** Sign-in with an external OpenID Connect provider; undefined when OIDC_ISSUER and OIDC_CLIENT_ID are unset. */
+  oidc: OidcConfig | undefined;
+  /** Where files live: `local` (DATA_DIR/files) or `s3` (S3-compatible object storage, S3_* settings). */
+  storageDriver: 'local' | 's3';
+  /** Set exactly when storageDriver is `s3`. */
+  s3: S3Config | undefined;
+}>;
+
+export type S3Config = Readonly<{
+  /** Undefined: AWS's own endpoint for the region. */
+  endpoint: string | undefined;
+  region: string;
+  bucket: string;
+  accessKeyId: string;
+  secretAccessKey: string;
+  /** `https://endpoint/bucket/key` rather than `https://bucket.endpoint/key`; what MinIO and most others expect. */
+  forcePathStyle: boolean;
+}>;
+
+export type OidcConfig = Readonly<{
+  issuer: string;
+  clientId: string;
+  /** Undefined: discovered from the issuer's /.well-known/openid-configuration. */
+  jwksUri: string | undefined;
+  /** The `provider` of the user_providers rows this provider links. */
+  providerName: string;
 }>;
 
 export class ConfigError extends Error {
@@ -98,6 +126,9 @@ export function loadConfig(env: Record<string, string | undefined>): Config {
     }
   }
 
+  const oidc = readOidc(read, url, problems);
+  const storage = readStorage(read, url, problems);
+
   const config: Config = {
     port,
     host: read('HOST') ?? '0.0.0.0',
@@ -111,10 +142,72 @@ export function loadConfig(env: Record<string, string | undefined>): Config {
     mailFrom,
     corsOrigins,
     passwordResetTtlSeconds: duration('PASSWORD_RESET_TTL', '1h'),
+    invitationTtlSeconds: duration('INVITATION_TTL', '7d'),
     authRateLimit: integer('AUTH_RATE_LIMIT', 20, 1, 1_000_000),
     bodyLimitBytes: integer('BODY_LIMIT_BYTES', 1_048_576, 1024, 100 * 1_048_576),
     requestTimeoutMs: integer('REQUEST_TIMEOUT_MS', 30_000, 1000, 600_000),
+    oidc,
+    ...storage,
   };
   if (problems.length > 0) throw new ConfigError(problems);
   return Object.freeze(config);
+}
+
+/** OIDC_ISSUER and OIDC_CLIENT_ID come together or not at all: half a provider is a mistake, not a default. */
+function readOidc(
+  read: (name: string) => string | undefined,
+  url: (name: string, protocols: string[]) => string | undefined,
+  problems: string[],
+): OidcConfig | undefined {
+  const issuer = url('OIDC_ISSUER', ['http:', 'https:']);
+  const clientId = read('OIDC_CLIENT_ID');
+  const jwksUri = url('OIDC_JWKS_URI', ['http:', 'https:']);
+  const providerName = read('OIDC_PROVIDER_NAME') ?? 'oidc';
+  if (!/^[a-z0-9][a-z0-9_-]{0,31}$/.test(providerName) || providerName === 'password') {
+    problems.push('OIDC_PROVIDER_NAME must be 1-32 of a-z, 0-9, _ and -, and not "password"');
+  }
+  if ((read('OIDC_ISSUER') === undefined) !== (clientId === undefined)) {
+    problems.push('OIDC_ISSUER and OIDC_CLIENT_ID must be set together');
+  }
+  if (issuer === undefined || clientId === undefined) return undefined;
+  return Object.freeze({ issuer, clientId, jwksUri, providerName });
+}
+
+/** STORAGE_DRIVER=s3 without a bucket or credentials would fail on the first upload: refuse to start instead. */
+function readStorage(
+  read: (name: string) => string | undefined,
+  url: (name: string, protocols: string[]) => string | undefined,
+  problems: string[],
+): Pick<Config, 'storageDriver' | 's3'> {
+  const driver = read('STORAGE_DRIVER') ?? 'local';
+  if (driver !== 'local' && driver !== 's3') {
+    problems.push(`STORAGE_DRIVER must be local or s3 (got "${driver}")`);
+    return { storageDriver: 'local', s3: undefined };
+  }
+  if (driver === 'local') return { storageDriver: 'local', s3: undefined };
+  const endpoint = url('S3_ENDPOINT', ['http:', 'https:']);
+  const bucket = read('S3_BUCKET');
+  const accessKeyId = read('S3_ACCESS_KEY_ID');
+  const secretAccessKey = read('S3_SECRET_ACCESS_KEY');
+  const pathStyle = (read('S3_FORCE_PATH_STYLE') ?? 'true').toLowerCase();
+  if (!['true', 'false', '1', '0'].includes(pathStyle)) problems.push('S3_FORCE_PATH_STYLE must be true or false');
+  for (const [name, value] of [
+    ['S3_BUCKET', bucket],
+    ['S3_ACCESS_KEY_ID', accessKeyId],
+    ['S3_SECRET_ACCESS_KEY', secretAccessKey],
+  ] as const) {
+    if (value === undefined) problems.push(`${name} is required when STORAGE_DRIVER=s3`);
+  }
+  if (bucket === undefined || accessKeyId === undefined || secretAccessKey === undefined) {
+    return { storageDriver: 's3', s3: undefined };
+  }
+  const s3 = {
+    endpoint,
+    region: read('S3_REGION') ?? 'us-east-1',
+    bucket,
+    accessKeyId,
+    secretAccessKey,
+    forcePathStyle: pathStyle === 'true' || pathStyle === '1',
+  };
+  return { storageDriver: 's3', s3: Object.freeze(s3) };
 }

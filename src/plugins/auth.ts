@@ -18,6 +18,10 @@ declare module 'fastify' {
   interface FastifyContextConfig {
     policy?: Policy;
   }
+  interface FastifyInstance {
+    /** Every route registered, with the policy it declared: the policy and OpenAPI coverage tests read it. */
+    routeTable: { method: string; url: string; policy: Policy | undefined }[];
+  }
   interface FastifyRequest {
     principal: Principal | null;
     tokenExpiresAt: Date | null;
@@ -43,6 +47,8 @@ const BEARER = /^Bearer ([A-Za-z0-9_-]+\.[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+)$/;
 const PLUGIN_ROUTE = /^\/docs(\/|$)/;
 
 export function registerAuth(app: FastifyInstance, deps: { tokens: TokenService; authz: AuthzService }): void {
+  const routeTable: FastifyInstance['routeTable'] = [];
+  app.decorate('routeTable', routeTable);
   app.decorateRequest('principal', null);
   app.decorateRequest('tokenExpiresAt', null);
   app.decorateRequest('access', null);
@@ -73,6 +79,7 @@ export function registerAuth(app: FastifyInstance, deps: { tokens: TokenService;
 
   app.addHook('onRoute', (route: RouteOptions) => {
     const policy = route.config?.policy;
+    for (const method of toArray(route.method)) routeTable.push({ method, url: route.url, policy });
     if (policy === undefined) {
       if (PLUGIN_ROUTE.test(route.url) || route.url === '*') return;
       throw new Error(`Route ${route.method} ${route.url} declares no policy`);

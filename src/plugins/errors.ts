@@ -35,6 +35,25 @@ function toFieldError(error: AjvError, context: string | undefined): FieldError 
   return { field, code, message };
 }
 
+/**
+ * ajv reports a failed union once per branch plus once for the union itself, and a string can fail several
+ * keywords: the client gets one entry per field, the union's own when there is one.
+ */
+function onePerField(errors: AjvError[], context: string | undefined): FieldError[] {
+  const byField = new Map<string, FieldError>();
+  for (const error of errors) {
+    const fieldError = toFieldError(error, context);
+    const union = error.keyword === 'anyOf' || error.keyword === 'oneOf';
+    if (!byField.has(fieldError.field) || union) {
+      byField.set(
+        fieldError.field,
+        union ? { ...fieldError, code: 'invalid', message: 'is not an allowed value' } : fieldError,
+      );
+    }
+  }
+  return [...byField.values()];
+}
+
 type PgError = { code?: string; constraint?: string; column?: string };
 
 function findPgError(error: unknown): PgError | undefined {
@@ -78,7 +97,7 @@ function fromDatabase(error: PgError): AppError | undefined {
 
 function fromFastify(error: FastifyError): AppError | undefined {
   if (error.validation) {
-    const errors = (error.validation as AjvError[]).map((e) => toFieldError(e, error.validationContext));
+    const errors = onePerField(error.validation as AjvError[], error.validationContext);
     return new AppError(422, 'validation_failed', 'Unprocessable Content', 'The request has invalid fields.', errors);
   }
   const status = error.statusCode ?? 500;
