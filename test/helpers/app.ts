@@ -1,11 +1,12 @@
 import { randomBytes } from 'node:crypto';
-import { readFileSync } from 'node:fs';
-import { PGlite } from '@electric-sql/pglite';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import type { InjectOptions, LightMyRequestResponse } from 'fastify';
 import { inject } from 'vitest';
 import { type App, buildApp } from '../../src/app.ts';
 import { type Config, loadConfig } from '../../src/config.ts';
-import { connectPostgres, type Database, wrapPglite } from '../../src/db/client.ts';
+import { connectPostgres, createPglite, type Database, wrapPglite } from '../../src/db/client.ts';
 import type { Clock } from '../../src/lib/clock.ts';
 import { adminQuery, databaseUrl } from './postgres.ts';
 
@@ -34,15 +35,23 @@ async function freshDatabase(): Promise<{ database: Database; drop(): Promise<vo
     return { database, drop: () => adminQuery(url, `drop database if exists "${name}" with (force)`) };
   }
   const dump = new Blob([readFileSync(inject('pgliteTemplate'))]);
-  const client = await PGlite.create({ loadDataDir: dump });
+  const client = await createPglite({ loadDataDir: dump });
   return { database: wrapPglite(client), drop: async () => {} };
 }
 
 export async function buildTestApp(env: Record<string, string> = {}): Promise<TestContext> {
   const { database, drop } = await freshDatabase();
   const clock = testClock();
+  // Stored files (avatars, imports) go to a directory of this test file's own, removed on close.
+  const dataDir = env.DATA_DIR ?? mkdtempSync(join(tmpdir(), 'leadsy-data-'));
   const config = {
-    ...loadConfig({ LOG_LEVEL: 'silent', AUTH_RATE_LIMIT: '100000', PUBLIC_URL: 'http://leadsy.test', ...env }),
+    ...loadConfig({
+      LOG_LEVEL: 'silent',
+      AUTH_RATE_LIMIT: '100000',
+      PUBLIC_URL: 'http://leadsy.test',
+      DATA_DIR: dataDir,
+      ...env,
+    }),
     jwtSecret: 'test-secret-that-is-long-enough-for-hs256-0123456789',
   };
   const app = await buildApp({ config, database, clock, logger: false });
@@ -55,6 +64,7 @@ export async function buildTestApp(env: Record<string, string> = {}): Promise<Te
       await app.close();
       await database.close();
       await drop();
+      if (!env.DATA_DIR) rmSync(dataDir, { recursive: true, force: true });
     },
   };
 }

@@ -1,9 +1,8 @@
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { PGlite } from '@electric-sql/pglite';
 import type { TestProject } from 'vitest/node';
-import { connectPostgres, wrapPglite } from '../../src/db/client.ts';
+import { connectPostgres, createPglite, wrapPglite } from '../../src/db/client.ts';
 import { prepareDatabase } from '../../src/db/setup.ts';
 import { adminQuery, databaseUrl, templateName } from './postgres.ts';
 
@@ -34,7 +33,7 @@ export default async function setup(project: TestProject) {
     };
   }
   const dir = mkdtempSync(join(tmpdir(), 'leadsy-test-'));
-  const client = await PGlite.create();
+  const client = await createPglite();
   await prepareDatabase(wrapPglite(client));
   const dump = await client.dumpDataDir('none');
   const file = join(dir, 'template.tar');

@@ -32,7 +32,7 @@ export const companiesRoutes: FastifyPluginAsyncTypebox<{ service: CompaniesServ
     },
     async (request, reply) => {
       const { company, access } = await service.create(principalOf(request), request.body);
-      return reply.code(201).send({ company: presentCompany(company, access) });
+      return reply.code(201).send({ company: presentCompany(company, access, await service.plan(company.id)) });
     },
   );
 
@@ -51,7 +51,9 @@ export const companiesRoutes: FastifyPluginAsyncTypebox<{ service: CompaniesServ
     },
     async (request) => {
       const page = await service.list(principalOf(request), request.query);
-      return { companies: page.items.map((item) => presentCompany(item.company, item.access)), meta: page.meta };
+      const plans = await service.plans(page.items.map((item) => item.company.id));
+      const companies = page.items.map((item) => presentCompany(item.company, item.access, plans.get(item.company.id)));
+      return { companies, meta: page.meta };
     },
   );
 
@@ -69,7 +71,8 @@ export const companiesRoutes: FastifyPluginAsyncTypebox<{ service: CompaniesServ
     },
     async (request) => {
       const company = await service.show(request.params.company_id);
-      return { company: presentCompany(company, await service.describeAccess(accessOf(request))) };
+      const access = await service.describeAccess(accessOf(request));
+      return { company: presentCompany(company, access, await service.plan(company.id)) };
     },
   );
 
@@ -91,7 +94,8 @@ export const companiesRoutes: FastifyPluginAsyncTypebox<{ service: CompaniesServ
     },
     async (request) => {
       const company = await service.update(principalOf(request), request.params.company_id, request.body);
-      return { company: presentCompany(company, await service.describeAccess(accessOf(request))) };
+      const access = await service.describeAccess(accessOf(request));
+      return { company: presentCompany(company, access, await service.plan(company.id)) };
     },
   );
 };

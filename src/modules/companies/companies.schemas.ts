@@ -1,8 +1,10 @@
 import { type Static, Type } from 'typebox';
-import type { companies } from '../../db/schema/index.ts';
+import type { companies, memberships } from '../../db/schema/index.ts';
+import { MembershipJson, presentMembership } from '../memberships/memberships.schemas.ts';
 import { avatarRoute } from '../users/users.schemas.ts';
 
 type CompanyRow = typeof companies.$inferSelect;
+type PlanRow = typeof memberships.$inferSelect;
 
 const Country = Type.String({
   pattern: '^[A-Z]{2}$',
@@ -33,6 +35,11 @@ export const CompanyJson = Type.Object({
   time_zone: Type.Union([Type.String(), Type.Null()]),
   created_at: Type.String({ format: 'date-time' }),
   updated_at: Type.String({ format: 'date-time' }),
+  membership: Type.Optional(
+    Type.Object(MembershipJson.properties, {
+      description: 'The plan in force, whose limits apply (the free plan without a subscription).',
+    }),
+  ),
   access: Type.Optional(
     Type.Union([CompanyAccessJson, Type.Null()], { description: "The caller's effective access in this company." }),
   ),
@@ -71,7 +78,8 @@ export type CreateCompanyInput = Static<typeof CreateCompanyBody>;
 export type UpdateCompanyInput = Static<typeof UpdateCompanyBody>;
 export type CompanyAccess = Static<typeof CompanyAccessJson>;
 
-export function presentCompany(row: CompanyRow, access?: CompanyAccess | null) {
+/** `plan` is the plan in force (LimitsService.planOf / plansOf). */
+export function presentCompany(row: CompanyRow, access?: CompanyAccess | null, plan?: PlanRow) {
   return {
     id: row.id,
     name: row.name,
@@ -83,6 +91,7 @@ export function presentCompany(row: CompanyRow, access?: CompanyAccess | null) {
     time_zone: row.timeZone,
     created_at: row.createdAt.toISOString(),
     updated_at: row.updatedAt.toISOString(),
+    ...(plan === undefined ? {} : { membership: presentMembership(plan) }),
     ...(access === undefined ? {} : { access }),
   };
 }

@@ -6,6 +6,7 @@ import { can } from '../../lib/permissions.ts';
 import { regionErrors } from '../../lib/region.ts';
 import { MAX_COMPANY_DEPTH } from '../authz/authz.repository.ts';
 import type { AuthzService, EffectiveAccess, Principal } from '../authz/authz.service.ts';
+import type { LimitsService } from '../limits/limits.service.ts';
 import {
   companyDepth,
   findAccessByCode,
@@ -25,7 +26,7 @@ function assertValid(errors: FieldError[]) {
 const tooDeep = () =>
   fieldError('parent_company_id', 'too_deep', `company hierarchies are at most ${MAX_COMPANY_DEPTH} levels deep`);
 
-export function createCompaniesService(deps: { db: Db; authz: AuthzService }) {
+export function createCompaniesService(deps: { db: Db; authz: AuthzService; limits: LimitsService }) {
   const { db, authz } = deps;
 
   /** A parent must be a company the caller administers (404 if invisible, 403 if visible but not admin). */
@@ -48,6 +49,10 @@ export function createCompaniesService(deps: { db: Db; authz: AuthzService }) {
 
   return {
     describeAccess,
+
+    /** The plan in force, for the company JSON; `plans` does a whole page in one go. */
+    plan: (companyId: number) => deps.limits.planOf(db, companyId),
+    plans: (companyIds: number[]) => deps.limits.plansOf(db, companyIds),
 
     /** The creator becomes the company's admin, in the same transaction; it is their primary if they had none. */
     async create(principal: Principal, input: CreateCompanyInput) {

@@ -1,23 +1,37 @@
-import { and, eq, gt, inArray, isNull, sql } from 'drizzle-orm';
+import { and, eq, gt, inArray, isNull, or, sql } from 'drizzle-orm';
 import type { Executor } from '../../db/client.ts';
 import { invitations, memberships, subscriptions, userAccesses } from '../../db/schema/index.ts';
 
 export type PlanRow = typeof memberships.$inferSelect;
 
-/** The plan in force: the current subscription's (active, or canceled but not yet at its period end). */
+/**
+ * The one definition of a subscription in force: `active` (it renews period after period, so its stored period may
+ * be behind the clock), or `canceled` until its period ends. At most one row per company is either (unique index).
+ */
+export const subscriptionInForce = (now: Date) =>
+  or(
+    eq(subscriptions.status, 'active'),
+    and(eq(subscriptions.status, 'canceled'), gt(subscriptions.currentPeriodEnd, now)),
+  );
+
+/** The plan in force: the subscription in force's, if there is one. */
 export async function currentPlan(db: Executor, companyId: number, now: Date): Promise<PlanRow | undefined> {
   const [row] = await db
     .select({ plan: memberships })
     .from(subscriptions)
     .innerJoin(memberships, eq(memberships.id, subscriptions.membershipId))
-    .where(
-      and(
-        eq(subscriptions.companyId, companyId),
-        inArray(subscriptions.status, ['active', 'canceled']),
-        gt(subscriptions.currentPeriodEnd, now),
-      ),
-    );
+    .where(and(eq(subscriptions.companyId, companyId), subscriptionInForce(now)));
   return row?.plan;
+}
+
+/** The plans in force of many companies in one query (companies without a subscription in force are absent). */
+export async function currentPlans(db: Executor, companyIds: number[], now: Date) {
+  if (companyIds.length === 0) return [];
+  return db
+    .select({ companyId: subscriptions.companyId, plan: memberships })
+    .from(subscriptions)
+    .innerJoin(memberships, eq(memberships.id, subscriptions.membershipId))
+    .where(and(inArray(subscriptions.companyId, companyIds), subscriptionInForce(now)));
 }
 
 export async function planByCode(db: Executor, code: string): Promise<PlanRow | undefined> {

@@ -1,7 +1,14 @@
 import type { Executor } from '../../db/client.ts';
 import type { Clock } from '../../lib/clock.ts';
 import { AppError } from '../../lib/errors.ts';
-import { currentPlan, lockCompanyForLimits, type PlanRow, planByCode, seatsTaken } from './limits.repository.ts';
+import {
+  currentPlan,
+  currentPlans,
+  lockCompanyForLimits,
+  type PlanRow,
+  planByCode,
+  seatsTaken,
+} from './limits.repository.ts';
 
 /** A company without a subscription in force is on the free plan. */
 export const DEFAULT_PLAN_CODE = 'free';
@@ -20,14 +27,52 @@ const limitReached = (limit: string, max: number) =>
  * guard commit together; the company row lock makes concurrent requests take turns at the last unit.
  */
 export function createLimitsService(deps: { clock: Clock }) {
-  async function planOf(tx: Executor, companyId: number): Promise<PlanRow> {
-    const plan = (await currentPlan(tx, companyId, deps.clock.now())) ?? (await planByCode(tx, DEFAULT_PLAN_CODE));
+  async function defaultPlan(tx: Executor): Promise<PlanRow> {
+    const plan = await planByCode(tx, DEFAULT_PLAN_CODE);
     if (!plan) throw new Error(`reference plan "${DEFAULT_PLAN_CODE}" is missing`);
     return plan;
   }
 
+  async function planOf(tx: Executor, companyId: number): Promise<PlanRow> {
+    return (await currentPlan(tx, companyId, deps.clock.now())) ?? defaultPlan(tx);
+  }
+
   return {
     planOf,
+
+    /** planOf for a page of companies: two queries whatever the page size. */
+    async plansOf(tx: Executor, companyIds: number[]): Promise<Map<number, PlanRow>> {
+      const rows = await currentPlans(tx, companyIds, deps.clock.now());
+      const plans = new Map(rows.map((row) => [row.companyId, row.plan]));
+      if (plans.size < new Set(companyIds).size) {
+        const fallback = await defaultPlan(tx);
+        for (const id of companyIds) if (!plans.has(id)) plans.set(id, fallback);
+      }
+      return plans;
+    },
+
+    /** Before a company moves to `plan`: the seats it already uses must fit (nobody is removed by a downgrade). */
+    async assertPlanFits(tx: Executor, companyId: number, plan: PlanRow): Promise<void> {
+      await lockCompanyForLimits(tx, companyId);
+      if (plan.maxUsers === null) return;
+      const taken = await seatsTaken(tx, companyId, deps.clock.now());
+      if (taken > plan.maxUsers) {
+        throw new AppError(
+          422,
+          'plan_limit_reached',
+          'Unprocessable Content',
+          `The plan allows ${plan.maxUsers} users and the company has ${taken} (members and pending invitations); ` +
+            'remove some first or choose a larger plan.',
+          [
+            {
+              field: 'membership_id',
+              code: 'plan_limit_reached',
+              message: `the plan allows at most ${plan.maxUsers} users`,
+            },
+          ],
+        );
+      }
+    },
 
     /** Before granting an access or creating an invitation: members + pending invitations + `adding` ≤ max_users. */
     async assertSeats(tx: Executor, companyId: number, adding = 1): Promise<void> {

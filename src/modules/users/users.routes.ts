@@ -3,6 +3,7 @@ import { Type } from 'typebox';
 import { PageMeta } from '../../lib/pagination.ts';
 import { principalOf } from '../../plugins/auth.ts';
 import { problemResponse } from '../../plugins/docs.ts';
+import type { UserRow } from './users.repository.ts';
 import {
   FindByEmailQuery,
   ListUsersQuery,
@@ -20,6 +21,8 @@ export const usersRoutes: FastifyPluginAsyncTypebox<{ service: UsersService; rat
   app,
   { service, rateLimit },
 ) => {
+  const present = async (row: UserRow) => presentUser(row, (await service.legalTermsAccepted([row.id])).has(row.id));
+
   app.post(
     '/api/v1/users',
     {
@@ -28,12 +31,16 @@ export const usersRoutes: FastifyPluginAsyncTypebox<{ service: UsersService; rat
         operationId: 'createUser',
         tags: ['Users'],
         summary: 'Create a user',
-        description: 'Public sign-up. The email is stored lower-cased; passwords are 8 to 128 characters.',
+        description:
+          'Public sign-up. The email is stored lower-cased; passwords are 8 to 128 characters. With ' +
+          '`invitation_code`, the new user joins the inviting company with the invited access in the same step; ' +
+          'a code that is unknown, used, expired or for another email is 422 on `invitation_code`, and no user is ' +
+          'created.',
         body: SignupBody,
         response: { 201: UserEnvelope, 409: problemResponse('The email is already registered.') },
       },
     },
-    async (request, reply) => reply.code(201).send({ user: presentUser(await service.signup(request.body)) }),
+    async (request, reply) => reply.code(201).send({ user: await present(await service.signup(request.body)) }),
   );
 
   app.get(
@@ -51,7 +58,8 @@ export const usersRoutes: FastifyPluginAsyncTypebox<{ service: UsersService; rat
     },
     async (request) => {
       const page = await service.list(principalOf(request), request.query);
-      return { users: page.items.map(presentUser), meta: page.meta };
+      const accepted = await service.legalTermsAccepted(page.items.map((user) => user.id));
+      return { users: page.items.map((user) => presentUser(user, accepted.has(user.id))), meta: page.meta };
     },
   );
 
@@ -72,7 +80,7 @@ export const usersRoutes: FastifyPluginAsyncTypebox<{ service: UsersService; rat
         },
       },
     },
-    async (request) => ({ user: presentUser(await service.findByEmail(principalOf(request), request.query.email)) }),
+    async (request) => ({ user: await present(await service.findByEmail(principalOf(request), request.query.email)) }),
   );
 
   app.get(
@@ -88,7 +96,7 @@ export const usersRoutes: FastifyPluginAsyncTypebox<{ service: UsersService; rat
         response: { 200: UserEnvelope },
       },
     },
-    async (request) => ({ user: presentUser(await service.visible(principalOf(request), request.params.user_id)) }),
+    async (request) => ({ user: await present(await service.visible(principalOf(request), request.params.user_id)) }),
   );
 
   for (const method of ['PUT', 'PATCH'] as const) {
@@ -113,7 +121,7 @@ export const usersRoutes: FastifyPluginAsyncTypebox<{ service: UsersService; rat
         },
       },
       handler: async (request) => ({
-        user: presentUser(await service.update(principalOf(request), request.params.user_id, request.body)),
+        user: await present(await service.update(principalOf(request), request.params.user_id, request.body)),
       }),
     });
   }

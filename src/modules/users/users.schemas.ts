@@ -34,6 +34,13 @@ export const SeedUserJson = Type.Object({
 export const UserJson = Type.Object({
   ...SeedUserJson.properties,
   onboarding_completed_at: Nullable(Type.String({ format: 'date-time' })),
+  legal_terms_accepted: Type.Optional(
+    Type.Boolean({
+      description:
+        'Whether the user accepted the current version of every legal document (GET /api/v1/legal_terms/current). ' +
+        'Present on the Users and User Onboarding endpoints.',
+    }),
+  ),
   created_at: Type.String({ format: 'date-time' }),
   updated_at: Type.String({ format: 'date-time' }),
 });
@@ -50,6 +57,13 @@ export const SignupBody = Type.Object(
     theme: Type.Optional(Theme),
     currency: Type.Optional(Currency),
     birthdate: Type.Optional(Birthdate),
+    invitation_code: Type.Optional(
+      Type.String({
+        minLength: 1,
+        maxLength: 256,
+        description: 'Joins the inviting company with the invited access; the invitation must be for this email.',
+      }),
+    ),
   },
   { additionalProperties: false },
 );
@@ -105,10 +119,12 @@ export function presentSeedUser(row: UserRow) {
   };
 }
 
-export function presentUser(row: UserRow) {
+/** `legalTermsAccepted` comes from UsersService.legalTermsAccepted (one query for a whole page of users). */
+export function presentUser(row: UserRow, legalTermsAccepted?: boolean) {
   return {
     ...presentSeedUser(row),
     onboarding_completed_at: row.onboardingCompletedAt?.toISOString() ?? null,
+    ...(legalTermsAccepted === undefined ? {} : { legal_terms_accepted: legalTermsAccepted }),
     created_at: row.createdAt.toISOString(),
     updated_at: row.updatedAt.toISOString(),
   };

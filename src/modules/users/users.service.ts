@@ -1,6 +1,7 @@
 import { and, eq, sql } from 'drizzle-orm';
-import type { Db } from '../../db/client.ts';
+import type { Db, Executor } from '../../db/client.ts';
 import { accesses, userAccesses, users } from '../../db/schema/index.ts';
+import type { Clock } from '../../lib/clock.ts';
 import { normalizeEmail } from '../../lib/email.ts';
 import { conflict, type FieldError, fieldError, forbidden, invalid, notFound } from '../../lib/errors.ts';
 import { localeErrors } from '../../lib/locale.ts';
@@ -8,6 +9,7 @@ import { decodeCursor, toPage } from '../../lib/pagination.ts';
 import { hashPassword, verifyPassword } from '../../lib/passwords.ts';
 import { MANAGING_ACCESSES } from '../../lib/permissions.ts';
 import type { Principal } from '../authz/authz.service.ts';
+import { usersWithCurrentTermsAccepted } from '../legal-terms/legal-terms.repository.ts';
 import {
   countUsers,
   findUserByEmail,
@@ -30,7 +32,10 @@ const emailTaken = () => {
   return Object.assign(error, { errors: [fieldError('email', 'taken', 'is already registered')] });
 };
 
-export function createUsersService(deps: { db: Db }) {
+/** Joins the new user to the company of an invitation, inside the sign-up's transaction (see invitations). */
+export type JoinInvitation = (tx: Executor, code: string, user: UserRow) => Promise<void>;
+
+export function createUsersService(deps: { db: Db; clock: Clock; joinInvitation?: JoinInvitation }) {
   const { db } = deps;
 
   /** Self and staff see anyone; admins and managers see the members of the companies they manage. */
@@ -57,12 +62,15 @@ export function createUsersService(deps: { db: Db }) {
   return {
     visible,
 
+    /** The users (of these ids) who accepted the current legal terms: one query for a whole page. */
+    legalTermsAccepted: (userIds: number[]) => usersWithCurrentTermsAccepted(db, userIds, deps.clock.now()),
+
     async signup(input: SignupInput, extra: Partial<NewUser> = {}): Promise<UserRow> {
       assertValid(localeErrors(input));
       const email = normalizeEmail(input.email);
       if (await findUserByEmail(db, email)) throw emailTaken();
-      const { password, ...profile } = input;
-      return insertUser(db, {
+      const { password, invitation_code: code, ...profile } = input;
+      const values: NewUser = {
         firstName: profile.first_name.trim(),
         lastName: profile.last_name.trim(),
         email,
@@ -72,7 +80,18 @@ export function createUsersService(deps: { db: Db }) {
         currency: profile.currency,
         birthdate: profile.birthdate,
         ...extra,
-      }).catch((error: unknown) => {
+      };
+      const created =
+        code === undefined
+          ? insertUser(db, values)
+          : // One transaction: a refused invitation code leaves no user behind.
+            db.transaction(async (tx) => {
+              const user = await insertUser(tx, values);
+              if (!deps.joinInvitation) throw new Error('invitations are not wired into the users service');
+              await deps.joinInvitation(tx, code, user);
+              return user;
+            });
+      return created.catch((error: unknown) => {
         // Two sign-ups racing for one address: the unique index decides.
         if ((error as { cause?: { code?: string } }).cause?.code === '23505') throw emailTaken();
         throw error;

@@ -1,0 +1,38 @@
+import { Type } from 'typebox';
+import { PageMeta, PageQuery } from '../../lib/pagination.ts';
+import { presentUser, UserJson } from '../users/users.schemas.ts';
+import type { CompanyUserRow } from './company-users.repository.ts';
+
+export const CompanyUsersQuery = Type.Object({
+  q: Type.Optional(
+    Type.String({ minLength: 1, maxLength: 100, description: 'Searches first name, last name and email.' }),
+  ),
+  access_code: Type.Optional(
+    Type.Union([Type.Literal('admin'), Type.Literal('manager'), Type.Literal('agent')], {
+      description: 'Only the users holding this access in the company.',
+    }),
+  ),
+  ...PageQuery,
+  // Longer than other lists' cursors: this one carries two names.
+  cursor: Type.Optional(
+    Type.String({ maxLength: 2048, description: 'Opaque cursor from `meta.next_cursor` of the previous page.' }),
+  ),
+});
+
+export const CompanyUserJson = Type.Object({
+  ...UserJson.properties,
+  user_access: Type.Object({
+    id: Type.Integer(),
+    primary: Type.Boolean(),
+    access: Type.Object({ id: Type.Integer(), code: Type.String(), name: Type.String() }),
+  }),
+});
+
+export const CompanyUsersPage = Type.Object({ users: Type.Array(CompanyUserJson), meta: PageMeta });
+
+export function presentCompanyUser(row: CompanyUserRow) {
+  return {
+    ...presentUser(row.user),
+    user_access: { id: row.userAccess.id, primary: row.userAccess.primary, access: row.access },
+  };
+}

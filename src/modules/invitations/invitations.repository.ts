@@ -1,0 +1,105 @@
+import { and, asc, eq, gt, isNull, type SQL, sql } from 'drizzle-orm';
+import { alias } from 'drizzle-orm/pg-core';
+import type { Executor } from '../../db/client.ts';
+import { accesses, companies, invitations, userAccesses, users } from '../../db/schema/index.ts';
+import type { InvitationView } from './invitations.schemas.ts';
+
+export type InvitationRow = typeof invitations.$inferSelect;
+export type NewInvitation = typeof invitations.$inferInsert;
+
+const inviters = alias(users, 'inviter');
+
+/** Pending: not accepted, not deleted, not expired. */
+export const pending = (now: Date) =>
+  and(isNull(invitations.acceptedAt), isNull(invitations.deletedAt), gt(invitations.expiresAt, now));
+
+/** Invitations joined with what their JSON shows, one keyset page by id (limit + 1 rows). */
+export function selectViews(
+  db: Executor,
+  where: SQL | undefined,
+  page: { afterId?: number; limit?: number } = {},
+): Promise<InvitationView[]> {
+  const query = db
+    .select({ invitation: invitations, company: companies, access: accesses, inviter: inviters })
+    .from(invitations)
+    .innerJoin(companies, eq(companies.id, invitations.companyId))
+    .innerJoin(accesses, eq(accesses.id, invitations.accessId))
+    .leftJoin(inviters, eq(inviters.id, invitations.invitedByUserId))
+    .where(and(where, page.afterId === undefined ? undefined : gt(invitations.id, page.afterId)))
+    .orderBy(asc(invitations.id));
+  return page.limit === undefined ? query : query.limit(page.limit + 1);
+}
+
+export async function countInvitations(db: Executor, where: SQL | undefined): Promise<number> {
+  const [row] = await db.select({ total: sql<number>`count(*)::int` }).from(invitations).where(where);
+  return Number(row?.total ?? 0);
+}
+
+export async function insertInvitation(db: Executor, values: NewInvitation): Promise<InvitationRow> {
+  const [row] = await db.insert(invitations).values(values).returning();
+  return row!;
+}
+
+/** The open (unaccepted, undeleted) invitation of an address, expired or not: the partial unique index's row. */
+export async function findOpenByEmail(db: Executor, companyId: number, email: string) {
+  const [row] = await db
+    .select()
+    .from(invitations)
+    .where(
+      and(
+        eq(invitations.companyId, companyId),
+        eq(invitations.email, email),
+        isNull(invitations.acceptedAt),
+        isNull(invitations.deletedAt),
+      ),
+    );
+  return row;
+}
+
+export async function markDeleted(db: Executor, id: number, now: Date): Promise<void> {
+  await db.update(invitations).set({ deletedAt: now, updatedAt: now }).where(eq(invitations.id, id));
+}
+
+/**
+ * Single use under concurrency: only one transaction's conditional UPDATE finds the row still unaccepted.
+ * The email condition makes an invitation usable by its addressee only.
+ */
+export async function claim(db: Executor, codeHash: string, email: string, userId: number, now: Date) {
+  const [row] = await db
+    .update(invitations)
+    .set({ acceptedAt: now, acceptedByUserId: userId, updatedAt: now })
+    .where(and(eq(invitations.codeHash, codeHash), eq(invitations.email, email), pending(now)))
+    .returning();
+  return row;
+}
+
+export async function findMembership(db: Executor, companyId: number, userId: number) {
+  const [row] = await db
+    .select({ id: userAccesses.id })
+    .from(userAccesses)
+    .where(and(eq(userAccesses.companyId, companyId), eq(userAccesses.userId, userId)));
+  return row;
+}
+
+/** Whether the holder of `email` already has a direct access in the company. */
+export async function isMemberByEmail(db: Executor, companyId: number, email: string): Promise<boolean> {
+  const [row] = await db
+    .select({ id: userAccesses.id })
+    .from(userAccesses)
+    .innerJoin(users, eq(users.id, userAccesses.userId))
+    .where(and(eq(userAccesses.companyId, companyId), eq(users.email, email)));
+  return row !== undefined;
+}
+
+export async function hasPrimaryAccess(db: Executor, userId: number): Promise<boolean> {
+  const [row] = await db
+    .select({ id: userAccesses.id })
+    .from(userAccesses)
+    .where(and(eq(userAccesses.userId, userId), eq(userAccesses.primary, true)));
+  return row !== undefined;
+}
+
+export async function insertUserAccess(db: Executor, values: typeof userAccesses.$inferInsert) {
+  const [row] = await db.insert(userAccesses).values(values).returning({ id: userAccesses.id });
+  return row!;
+}

@@ -1,0 +1,193 @@
+import { and, eq } from 'drizzle-orm';
+import type { Config } from '../../config.ts';
+import type { Db, Executor } from '../../db/client.ts';
+import { invitations, userAccesses } from '../../db/schema/index.ts';
+import type { Clock } from '../../lib/clock.ts';
+import { normalizeEmail } from '../../lib/email.ts';
+import { AppError, forbidden, notFound, unprocessable } from '../../lib/errors.ts';
+import type { Mailer } from '../../lib/mailer.ts';
+import { decodeCursor, toPage } from '../../lib/pagination.ts';
+import { randomToken, sha256 } from '../../lib/secrets.ts';
+import type { EffectiveAccess, Principal } from '../authz/authz.service.ts';
+import { lockCompanyForLimits } from '../limits/limits.repository.ts';
+import type { LimitsService } from '../limits/limits.service.ts';
+import {
+  clearPrimary,
+  findAccess,
+  selectViews as selectUserAccessViews,
+} from '../user-accesses/user-accesses.repository.ts';
+import { findUserById, type UserRow } from '../users/users.repository.ts';
+import {
+  claim,
+  countInvitations,
+  findMembership,
+  findOpenByEmail,
+  hasPrimaryAccess,
+  insertInvitation,
+  insertUserAccess,
+  isMemberByEmail,
+  markDeleted,
+  pending,
+  selectViews,
+} from './invitations.repository.ts';
+import type { AcceptInput, CreateInvitationInput, InvitationView, PageInput } from './invitations.schemas.ts';
+
+const alreadyMember = (field: string) =>
+  unprocessable('already_member', 'This person already has an access in this company.', field);
+
+const invalidCode = () =>
+  new AppError(422, 'invalid_invitation', 'Unprocessable Content', 'The invitation code cannot be used.', [
+    {
+      field: 'invitation_code',
+      code: 'invalid_invitation',
+      message: 'is unknown, used, expired, or for another email address',
+    },
+  ]);
+
+// Managers invite agents only (API.md § Invitations); the same rule covers replacing and deleting.
+function assertMayHandle(caller: EffectiveAccess, accessCode: string) {
+  if (caller.code === 'manager' && accessCode !== 'agent') {
+    throw forbidden('Managers may only invite, re-invite and uninvite with the agent access.');
+  }
+}
+
+export function createInvitationsService(deps: {
+  db: Db;
+  clock: Clock;
+  mailer: Mailer;
+  limits: LimitsService;
+  config: Pick<Config, 'publicUrl' | 'invitationTtlSeconds'>;
+}) {
+  const { db, clock } = deps;
+
+  async function view(executor: Executor, id: number): Promise<InvitationView> {
+    const [row] = await selectViews(executor, eq(invitations.id, id));
+    return row!;
+  }
+
+  async function page(where: ReturnType<typeof and>, query: PageInput) {
+    const limit = query.limit ?? 25;
+    const after = decodeCursor(query.cursor, ['number']);
+    const rows = await selectViews(db, where, { afterId: after?.[0] as number | undefined, limit });
+    const total = query.count ? await countInvitations(db, where) : undefined;
+    return toPage(rows, limit, (row) => [row.invitation.id], total);
+  }
+
+  function sendInvitationMail(created: InvitationView, code: string) {
+    const { invitation, company, access, inviter } = created;
+    const who = inviter ? `${inviter.firstName} ${inviter.lastName}`.trim() : 'A Leadsy administrator';
+    deps.mailer.sendLater({
+      to: invitation.email,
+      subject: `You are invited to join ${company.name} on Leadsy`,
+      text:
+        `Hello,\n\n${who} invited you to join ${company.name} on Leadsy as ${access.name}.\n\n` +
+        `Accept the invitation at ${deps.config.publicUrl}/invitations/${code}\n\n` +
+        `or, signed in with this address, use this one-time code:\n\n${code}\n\n` +
+        `The invitation expires on ${invitation.expiresAt.toISOString()}. ` +
+        'If you did not expect it, ignore this message.\n',
+    });
+  }
+
+  /** Claims the invitation and creates the access; the caller's transaction commits or undoes both together. */
+  async function join(tx: Executor, code: string, user: UserRow, primary?: boolean) {
+    const claimed = await claim(tx, sha256(code), user.email, user.id, clock.now());
+    if (!claimed) return undefined;
+    if (await findMembership(tx, claimed.companyId, user.id)) throw alreadyMember('code');
+    const makePrimary = primary ?? !(await hasPrimaryAccess(tx, user.id));
+    if (makePrimary) await clearPrimary(tx, user.id);
+    // No seat check: the pending invitation held the seat, and it stops counting as the member starts to.
+    const { id } = await insertUserAccess(tx, {
+      userId: user.id,
+      companyId: claimed.companyId,
+      accessId: claimed.accessId,
+      primary: makePrimary,
+    });
+    return id;
+  }
+
+  return {
+    async create(principal: Principal, caller: EffectiveAccess, input: CreateInvitationInput) {
+      const companyId = caller.companyId;
+      const email = normalizeEmail(input.email);
+      const access = await findAccess(db, input.access_id);
+      if (!access) throw notFound('Access');
+      assertMayHandle(caller, access.code);
+      const code = randomToken();
+      const created = await db.transaction(async (tx) => {
+        // Taken first, so a concurrent invitation of the same address or for the last seat waits its turn.
+        await lockCompanyForLimits(tx, companyId);
+        if (await isMemberByEmail(tx, companyId, email)) throw alreadyMember('email');
+        const previous = await findOpenByEmail(tx, companyId, email);
+        if (previous) {
+          const previousAccess = await findAccess(tx, previous.accessId);
+          assertMayHandle(caller, previousAccess!.code);
+          // Replaced before the seat check, so re-inviting does not count the address twice.
+          await markDeleted(tx, previous.id, clock.now());
+        }
+        await deps.limits.assertSeats(tx, companyId);
+        const now = clock.now();
+        const row = await insertInvitation(tx, {
+          companyId,
+          email,
+          accessId: access.id,
+          codeHash: sha256(code),
+          invitedByUserId: principal.userId,
+          expiresAt: new Date(now.getTime() + deps.config.invitationTtlSeconds * 1000),
+        });
+        return view(tx, row.id);
+      });
+      sendInvitationMail(created, code);
+      return { view: created, code };
+    },
+
+    list(companyId: number, query: PageInput) {
+      return page(and(eq(invitations.companyId, companyId), pending(clock.now())), query);
+    },
+
+    async remove(caller: EffectiveAccess, invitationId: number) {
+      const [current] = await selectViews(
+        db,
+        and(eq(invitations.id, invitationId), eq(invitations.companyId, caller.companyId), pending(clock.now())),
+      );
+      if (!current) throw notFound('Invitation');
+      assertMayHandle(caller, current.access.code);
+      await markDeleted(db, invitationId, clock.now());
+    },
+
+    /** The owner of the address (or platform staff) only: invitations reveal who is being recruited where. */
+    async listForEmail(principal: Principal, query: PageInput & { email: string }) {
+      const email = normalizeEmail(query.email);
+      const user = await findUserById(db, principal.userId);
+      if (!principal.superadmin && user?.email !== email) {
+        throw forbidden('You may only list the invitations sent to your own email address.');
+      }
+      return page(and(eq(invitations.email, email), pending(clock.now())), query);
+    },
+
+    /** Unknown, expired, used and deleted codes all answer the same 404. */
+    async lookup(code: string): Promise<InvitationView> {
+      const [found] = await selectViews(db, and(eq(invitations.codeHash, sha256(code)), pending(clock.now())));
+      if (!found) throw notFound('Invitation');
+      return found;
+    },
+
+    async accept(principal: Principal, code: string, input: AcceptInput = {}) {
+      const user = await findUserById(db, principal.userId);
+      if (!user) throw notFound('Invitation');
+      return db.transaction(async (tx) => {
+        const userAccessId = await join(tx, code, user, input.primary);
+        // 404 also for someone else's code: whether a code exists is not for its non-addressees to learn.
+        if (userAccessId === undefined) throw notFound('Invitation');
+        const [created] = await selectUserAccessViews(tx, eq(userAccesses.id, userAccessId));
+        return created!;
+      });
+    },
+
+    /** Sign-up with `invitation_code`: runs in the sign-up's transaction, so a refused code creates no user. */
+    async acceptOnSignup(tx: Executor, code: string, user: UserRow): Promise<void> {
+      if ((await join(tx, code, user)) === undefined) throw invalidCode();
+    },
+  };
+}
+
+export type InvitationsService = ReturnType<typeof createInvitationsService>;

@@ -1,0 +1,111 @@
+import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
+import { Type } from 'typebox';
+import { principalOf } from '../../plugins/auth.ts';
+import { presentUser, UserJson } from '../users/users.schemas.ts';
+import {
+  AcceptLegalTermBody,
+  LegalTermAcceptanceEnvelope,
+  LegalTermJson,
+  LegalTermParams,
+  OnboardingBody,
+  presentAcceptance,
+  presentLegalTerm,
+  UserParams,
+} from './legal-terms.schemas.ts';
+import type { LegalTermsService } from './legal-terms.service.ts';
+
+/** Legal Terms (public documents) and the User Onboarding steps: accepting them, finishing the onboarding. */
+export const legalTermsRoutes: FastifyPluginAsyncTypebox<{ service: LegalTermsService }> = async (app, { service }) => {
+  app.get(
+    '/api/v1/legal_terms/current',
+    {
+      config: { policy: 'public' },
+      schema: {
+        operationId: 'listCurrentLegalTerms',
+        tags: ['Legal Terms'],
+        summary: 'Current available for signature',
+        description:
+          'The current version of each kind of document (`terms_of_service`, `privacy`): the newest one published ' +
+          'so far. A user has accepted the legal terms (`legal_terms_accepted` in the user JSON) when they accepted ' +
+          'every document of this list.',
+        response: { 200: Type.Object({ legal_terms: Type.Array(LegalTermJson) }) },
+      },
+    },
+    async () => ({ legal_terms: (await service.current()).map(presentLegalTerm) }),
+  );
+
+  app.get(
+    '/api/v1/legal_terms/:legal_term_id',
+    {
+      config: { policy: 'public' },
+      schema: {
+        operationId: 'getLegalTerm',
+        tags: ['Legal Terms'],
+        summary: 'Get legal terms per id',
+        description: 'Any published version, also a superseded one. A version scheduled for later answers 404.',
+        params: LegalTermParams,
+        response: { 200: Type.Object({ legal_term: LegalTermJson }) },
+      },
+    },
+    async (request) => ({ legal_term: presentLegalTerm(await service.show(request.params.legal_term_id)) }),
+  );
+
+  app.post(
+    '/api/v1/users/:user_id/legal_terms',
+    {
+      config: { policy: 'user' },
+      schema: {
+        operationId: 'acceptLegalTerm',
+        tags: ['User Onboarding'],
+        summary: 'Approve T&C',
+        description:
+          'Records that you accept a current legal document, with the time, your IP address and user agent ' +
+          '(cut to 512 characters). Only for yourself: 403 for another user you can see, 404 for one you cannot. ' +
+          'Accepting the same version again answers 200 with the first acceptance, unchanged. A superseded version ' +
+          'answers 422 `legal_term_superseded`; an unknown one 404.',
+        params: UserParams,
+        body: AcceptLegalTermBody,
+        response: {
+          201: { ...LegalTermAcceptanceEnvelope, description: 'Accepted now.' },
+          200: { ...LegalTermAcceptanceEnvelope, description: 'Accepted before: the first acceptance.' },
+        },
+      },
+    },
+    async (request, reply) => {
+      const userAgent = request.headers['user-agent'];
+      const { acceptance, term, created } = await service.accept(
+        principalOf(request),
+        request.params.user_id,
+        request.body.legal_term_id,
+        { ip: request.ip, userAgent },
+      );
+      return reply.code(created ? 201 : 200).send({ legal_term_acceptance: presentAcceptance(acceptance, term) });
+    },
+  );
+
+  app.put(
+    '/api/v1/users/:user_id/onboarding',
+    {
+      config: { policy: 'user' },
+      schema: {
+        operationId: 'completeOnboarding',
+        tags: ['User Onboarding'],
+        summary: 'Mark as completed the onboarding',
+        description:
+          'Stores when you completed the onboarding (`onboarding_completed_at`); doing it again keeps the first ' +
+          'time. It cannot be undone: `completed: false` answers 422. Only for yourself: 403 for another user you ' +
+          'can see, 404 for one you cannot.',
+        params: UserParams,
+        body: OnboardingBody,
+        response: { 200: Type.Object({ user: UserJson }) },
+      },
+    },
+    async (request) => {
+      const { user, legalTermsAccepted } = await service.completeOnboarding(
+        principalOf(request),
+        request.params.user_id,
+      );
+      return { user: presentUser(user, legalTermsAccepted) };
+    },
+  );
+};
