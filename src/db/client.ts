@@ -1,6 +1,8 @@
 import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
-import { PGlite } from '@electric-sql/pglite';
+import { PGlite, type PGliteOptions } from '@electric-sql/pglite';
+import { btree_gist } from '@electric-sql/pglite/contrib/btree_gist';
+import { pg_trgm } from '@electric-sql/pglite/contrib/pg_trgm';
 import { drizzle as drizzlePg, type NodePgDatabase } from 'drizzle-orm/node-postgres';
 import { drizzle as drizzlePglite } from 'drizzle-orm/pglite';
 import pg from 'pg';
@@ -61,6 +63,11 @@ export function wrapPglite(client: PGlite): Database {
   };
 }
 
+/** PGlite with the contrib extensions the migrations create (PostgreSQL servers ship them in contrib). */
+export function createPglite(options: PGliteOptions = {}): Promise<PGlite> {
+  return PGlite.create({ ...options, extensions: { pg_trgm, btree_gist } });
+}
+
 /** PGlite keeps its files in DATA_DIR/db; a node-postgres pool is used when DATABASE_URL is set. */
 export async function connectDatabase(options: {
   databaseUrl?: string | undefined;
@@ -69,6 +76,6 @@ export async function connectDatabase(options: {
   if (options.databaseUrl) return connectPostgres(options.databaseUrl);
   const dir = join(options.dataDir, 'db');
   mkdirSync(dir, { recursive: true });
-  const client = await PGlite.create({ dataDir: dir });
+  const client = await createPglite({ dataDir: dir });
   return wrapPglite(client);
 }

@@ -1,6 +1,11 @@
+import { readdirSync } from 'node:fs';
+import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { invitations } from '../../src/db/schema/index.ts';
+import { sha256 } from '../../src/lib/secrets.ts';
 import { buildTestApp, call, type Json, type TestContext } from '../helpers/app.ts';
 import { accessId, companyWithTeam } from '../helpers/factories.ts';
+import { avatarUpload } from '../helpers/multipart.ts';
 import { databaseFingerprint } from '../helpers/snapshot.ts';
 
 /**
@@ -11,7 +16,9 @@ import { databaseFingerprint } from '../helpers/snapshot.ts';
  * - add the id of a company A resource for each new path parameter to `fixtures` below;
  * - add a valid body to BODIES for each new route whose body has required fields (so that validation passes
  *   and the tenancy check is what answers);
+ * - add a file to UPLOADS for each new multipart route;
  * - list a route in NOT_TENANT_SCOPED only if its ids are global (reference data, public look-ups).
+ * Stored files (avatars) must be unchanged too.
  */
 type Fixtures = Record<string, number | string>;
 
@@ -21,8 +28,48 @@ async function fixtures(ctx: TestContext) {
     company_id: team.company.id,
     user_id: team.agent.id,
     user_access_id: team.agent.userAccessId,
+    ...(await invitationFixture(ctx, team.company.id)),
+    ...(await leadFixture(ctx, team)),
   };
+  // Avatars an outsider's DELETE must not remove.
+  for (const [user, url] of [
+    [team.agent, `/api/v1/users/${team.agent.id}/avatar`],
+    [team.admin, `/api/v1/companies/${team.company.id}/avatar`],
+  ] as const) {
+    const response = await call(ctx.app, 'POST', url, { token: user.token, ...(await avatarUpload()) });
+    if (response.statusCode !== 200) throw new Error(`avatar upload failed: ${response.body}`);
+  }
   return { team, values };
+}
+
+/** A lead of company A, assigned to its agent, with a note. */
+async function leadFixture(ctx: TestContext, team: Awaited<ReturnType<typeof companyWithTeam>>) {
+  const lead = await call(ctx.app, 'POST', `/api/v1/companies/${team.company.id}/leads`, {
+    token: team.admin.token,
+    body: { email: 'isolation.lead@example.com', assigned_user_access_id: team.agent.userAccessId },
+  });
+  const leadId = lead.body_json.lead.id as number;
+  const note = await call(ctx.app, 'POST', `/api/v1/companies/${team.company.id}/leads/${leadId}/notes`, {
+    token: team.admin.token,
+    body: { body: 'A note the outsider must not delete' },
+  });
+  return { lead_id: leadId, note_id: note.body_json.note.id as number };
+}
+
+/** Inserted directly: the API would also send a mail in the background, racing the database fingerprint. */
+async function invitationFixture(ctx: TestContext, companyId: number) {
+  const code = 'isolation-fixture-invitation-code-0123456789';
+  const [row] = await ctx.database.db
+    .insert(invitations)
+    .values({
+      companyId,
+      email: 'isolation.invitee@example.com',
+      accessId: await accessId(ctx, 'agent'),
+      codeHash: sha256(code),
+      expiresAt: new Date(ctx.clock.now().getTime() + 86_400_000),
+    })
+    .returning();
+  return { invitation_id: row!.id, code };
 }
 
 const BODIES: Record<string, (f: Fixtures, ctx: TestContext) => Promise<Json> | Json> = {
@@ -31,12 +78,37 @@ const BODIES: Record<string, (f: Fixtures, ctx: TestContext) => Promise<Json> | 
   updateUser: () => ({ first_name: 'Changed' }),
   patchUser: () => ({ first_name: 'Changed' }),
   updateCompany: () => ({ name: 'Changed' }),
+  acceptLegalTerm: async (_f, ctx) => ({
+    legal_term_id: (await call(ctx.app, 'GET', '/api/v1/legal_terms/current')).body_json.legal_terms[0].id,
+  }),
+  completeOnboarding: () => ({ completed: true }),
+  attachMembership: async (_f, ctx) => ({
+    membership_id: (await call(ctx.app, 'GET', '/api/v1/memberships')).body_json.memberships[1].id,
+  }),
+  createLead: () => ({ email: 'isolation.other@example.com' }),
+  updateLead: () => ({ first_name: 'Changed' }),
+  patchLead: () => ({ first_name: 'Changed' }),
+  createLeadNote: () => ({ body: 'Intruding note' }),
+  createInvitation: async (_f, ctx) => ({
+    email: 'isolation.new@example.com',
+    access_id: await accessId(ctx, 'agent'),
+  }),
 };
+
+/** Multipart routes: the outsider sends a valid file, so that only the tenancy check can refuse it. */
+const UPLOADS: Record<string, () => Promise<{ body: Buffer; headers: Record<string, string> }>> = {
+  uploadUserAvatar: () => avatarUpload(),
+  uploadCompanyAvatar: () => avatarUpload(),
+};
+
+/** Every stored file (avatars, imports), by path. */
+const storedFiles = (ctx: TestContext) =>
+  readdirSync(join(ctx.config.dataDir, 'files'), { recursive: true, encoding: 'utf8' }).sort();
 
 /** Routes whose path ids are not a tenant's resources. */
 const NOT_TENANT_SCOPED = new Set(['getAccess']);
 
-type Operation = { method: string; path: string; operationId: string; hasRequiredBody: boolean };
+type Operation = { method: string; path: string; operationId: string; hasRequiredBody: boolean; multipart: boolean };
 
 function tenantScopedOperations(document: Json): Operation[] {
   const operations: Operation[] = [];
@@ -51,6 +123,7 @@ function tenantScopedOperations(document: Json): Operation[] {
         path,
         operationId: operation.operationId,
         hasRequiredBody: Array.isArray(schema?.required) && schema.required.length > 0,
+        multipart: operation.requestBody?.content?.['multipart/form-data'] !== undefined,
       });
     }
   }
@@ -71,6 +144,7 @@ describe('tenant isolation', () => {
     expect(operations.length).toBeGreaterThan(5);
 
     const before = await databaseFingerprint(ctx.database);
+    const filesBefore = storedFiles(ctx);
     const failures: string[] = [];
     for (const operation of operations) {
       const url = operation.path.replace(/\{(\w+)\}/g, (_match, name: string) => {
@@ -79,13 +153,17 @@ describe('tenant isolation', () => {
       });
       const bodyOf = BODIES[operation.operationId];
       if (operation.hasRequiredBody && !bodyOf) failures.push(`${operation.operationId}: no body in BODIES`);
-      const body = bodyOf ? await bodyOf(values, ctx) : undefined;
-      const response = await call(ctx.app, operation.method, url, { token: team.outsider.token, body });
+      const upload = UPLOADS[operation.operationId];
+      if (operation.multipart && !upload) failures.push(`${operation.operationId}: no file in UPLOADS`);
+      const request = upload ? await upload() : { body: bodyOf ? await bodyOf(values, ctx) : undefined };
+      const response = await call(ctx.app, operation.method, url, { token: team.outsider.token, ...request });
       if (response.statusCode !== 404) {
         failures.push(`${operation.method} ${url} (${operation.operationId}) answered ${response.statusCode}`);
       }
     }
     expect(failures).toEqual([]);
     expect(await databaseFingerprint(ctx.database)).toEqual(before);
+    expect(storedFiles(ctx)).toEqual(filesBefore);
+    expect(filesBefore.filter((file) => file.endsWith('.png'))).toHaveLength(2);
   });
 });

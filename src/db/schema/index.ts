@@ -1,3 +1,4 @@
 export * from './accounts.ts';
 export * from './identity.ts';
+export * from './pipeline.ts';
 export * from './reference.ts';

@@ -1,0 +1,246 @@
+import { and, asc, desc, eq, gte, inArray, isNull, lte, type SQL, sql } from 'drizzle-orm';
+import { alias } from 'drizzle-orm/pg-core';
+import type { Executor } from '../../db/client.ts';
+import {
+  campaigns,
+  leadActivities,
+  leadAnswers,
+  leads,
+  sources,
+  stages,
+  userAccesses,
+  users,
+} from '../../db/schema/index.ts';
+import type { LeadSort } from './leads.schemas.ts';
+
+export type LeadRow = typeof leads.$inferSelect;
+export type NewLead = typeof leads.$inferInsert;
+
+/** What every lead query starts from: the company, live rows, and the agent's own leads when `ownerId` is set. */
+export type LeadScope = { companyId: number; ownerId?: number | undefined };
+
+export type LeadFilter = {
+  stageId?: number | undefined;
+  sourceId?: number | undefined;
+  campaignId?: number | undefined;
+  assignedUserAccessId?: number | null | undefined;
+  q?: string | undefined;
+  createdFrom?: string | undefined;
+  createdTo?: string | undefined;
+};
+
+function escapeLike(value: string): string {
+  return value.replace(/[\\%_]/g, (char) => `\\${char}`);
+}
+
+// The expression the trigram index (leads_search_index) is built on: the search must use it verbatim.
+const SEARCH_TEXT = sql`(coalesce(${leads.firstName}, '') || ' ' || coalesce(${leads.lastName}, '') || ' ' || coalesce(${leads.email}, '') || ' ' || coalesce(${leads.phone}, ''))`;
+
+export function leadConditions(scope: LeadScope, filter: LeadFilter = {}): SQL {
+  const conditions: (SQL | undefined)[] = [
+    eq(leads.companyId, scope.companyId),
+    isNull(leads.deletedAt),
+    scope.ownerId === undefined ? undefined : eq(leads.assignedUserAccessId, scope.ownerId),
+    filter.stageId === undefined ? undefined : eq(leads.stageId, filter.stageId),
+    filter.sourceId === undefined ? undefined : eq(leads.sourceId, filter.sourceId),
+    filter.campaignId === undefined ? undefined : eq(leads.campaignId, filter.campaignId),
+    filter.assignedUserAccessId === undefined
+      ? undefined
+      : filter.assignedUserAccessId === null
+        ? isNull(leads.assignedUserAccessId)
+        : eq(leads.assignedUserAccessId, filter.assignedUserAccessId),
+    filter.q ? sql`${SEARCH_TEXT} ilike ${`%${escapeLike(filter.q)}%`}` : undefined,
+    filter.createdFrom ? gte(leads.createdAt, new Date(filter.createdFrom)) : undefined,
+    filter.createdTo ? lte(leads.createdAt, new Date(filter.createdTo)) : undefined,
+  ];
+  return and(...conditions)!;
+}
+
+const assigneeAccess = alias(userAccesses, 'assignee_access');
+const assigneeUser = alias(users, 'assignee_user');
+
+/** Leads with the names their JSON shows, in one query (no N+1): source, campaign, stage, assignee. */
+function selectLeadViews(db: Executor) {
+  return db
+    .select({
+      lead: leads,
+      source: { id: sources.id, name: sources.name },
+      campaign: { id: campaigns.id, name: campaigns.name },
+      stage: { id: stages.id, name: stages.name, code: stages.code, kind: stages.kind },
+      assignee: {
+        userAccessId: assigneeAccess.id,
+        userId: assigneeUser.id,
+        firstName: assigneeUser.firstName,
+        lastName: assigneeUser.lastName,
+        email: assigneeUser.email,
+      },
+      // Full precision for the keyset cursor: a JS Date would drop the microseconds.
+      createdCursor: sql<string>`${leads.createdAt}::text`,
+      updatedCursor: sql<string>`${leads.updatedAt}::text`,
+    })
+    .from(leads)
+    .innerJoin(stages, eq(stages.id, leads.stageId))
+    .leftJoin(sources, eq(sources.id, leads.sourceId))
+    .leftJoin(campaigns, eq(campaigns.id, leads.campaignId))
+    .leftJoin(assigneeAccess, eq(assigneeAccess.id, leads.assignedUserAccessId))
+    .leftJoin(assigneeUser, eq(assigneeUser.id, assigneeAccess.userId));
+}
+
+export type LeadView = Awaited<ReturnType<ReturnType<typeof selectLeadViews>['execute']>>[number];
+
+export async function findLeadView(db: Executor, scope: LeadScope, leadId: number): Promise<LeadView | undefined> {
+  const [row] = await selectLeadViews(db).where(and(leadConditions(scope), eq(leads.id, leadId)));
+  return row;
+}
+
+export async function findLeadViews(db: Executor, companyId: number, ids: number[]): Promise<LeadView[]> {
+  if (ids.length === 0) return [];
+  return selectLeadViews(db).where(and(eq(leads.companyId, companyId), inArray(leads.id, ids)));
+}
+
+/** One keyset page; `after` is the previous page's last [timestamp text, id]. */
+export async function listLeadViews(
+  db: Executor,
+  where: SQL,
+  sort: LeadSort,
+  after: [string, number] | undefined,
+  limit: number,
+) {
+  const column = sort.endsWith('updated_at') ? leads.updatedAt : leads.createdAt;
+  const descending = sort.startsWith('-');
+  const keyset = after
+    ? descending
+      ? sql`(${column}, ${leads.id}) < (${after[0]}::timestamptz, ${after[1]})`
+      : sql`(${column}, ${leads.id}) > (${after[0]}::timestamptz, ${after[1]})`
+    : undefined;
+  const order = descending ? [desc(column), desc(leads.id)] : [asc(column), asc(leads.id)];
+  return selectLeadViews(db)
+    .where(and(where, keyset))
+    .orderBy(...order)
+    .limit(limit + 1);
+}
+
+export async function countLeads(db: Executor, where: SQL): Promise<number> {
+  const [row] = await db.select({ n: sql<number>`count(*)::int` }).from(leads).where(where);
+  return Number(row?.n ?? 0);
+}
+
+export async function answersOf(db: Executor, leadIds: number[]) {
+  if (leadIds.length === 0) return [];
+  return db
+    .select({ leadId: leadAnswers.leadId, questionId: leadAnswers.questionId, value: leadAnswers.value })
+    .from(leadAnswers)
+    .where(inArray(leadAnswers.leadId, leadIds))
+    .orderBy(asc(leadAnswers.leadId), asc(leadAnswers.questionId));
+}
+
+export async function upsertAnswers(
+  db: Executor,
+  companyId: number,
+  leadId: number,
+  answers: { questionId: number; value: unknown }[],
+) {
+  if (answers.length === 0) return;
+  await db
+    .insert(leadAnswers)
+    .values(answers.map((answer) => ({ companyId, leadId, questionId: answer.questionId, value: answer.value })))
+    .onConflictDoUpdate({
+      target: [leadAnswers.leadId, leadAnswers.questionId],
+      set: { value: sql`excluded.value`, updatedAt: sql`now()` },
+    });
+}
+
+export async function deleteAnswers(db: Executor, leadId: number, questionIds: number[]) {
+  if (questionIds.length === 0) return;
+  await db.delete(leadAnswers).where(and(eq(leadAnswers.leadId, leadId), inArray(leadAnswers.questionId, questionIds)));
+}
+
+export async function insertActivities(db: Executor, rows: (typeof leadActivities.$inferInsert)[]) {
+  if (rows.length > 0) await db.insert(leadActivities).values(rows);
+}
+
+export async function listActivities(db: Executor, leadId: number, afterId: number, limit: number) {
+  return db
+    .select()
+    .from(leadActivities)
+    .where(and(eq(leadActivities.leadId, leadId), sql`${leadActivities.id} > ${afterId}`))
+    .orderBy(asc(leadActivities.id))
+    .limit(limit + 1);
+}
+
+/** Count and value per stage for the leads matching `where`; stages without leads are filled in by the service. */
+export async function metricsByStage(db: Executor, where: SQL) {
+  return db
+    .select({
+      stageId: leads.stageId,
+      count: sql<number>`count(*)::int`,
+      valueSum: sql<string>`coalesce(sum(${leads.value}), 0)::text`,
+    })
+    .from(leads)
+    .where(where)
+    .groupBy(leads.stageId);
+}
+
+/**
+ * One keyset page of duplicate groups: normalized emails or phones shared by two or more live leads of the
+ * company. Scans the (company_id, email|phone) indexes once; the group's members are loaded by the caller.
+ */
+export async function duplicateGroups(
+  db: Executor,
+  scope: LeadScope,
+  match: 'email' | 'phone' | undefined,
+  after: [string, string] | undefined,
+  limit: number,
+) {
+  const part = (kind: 'email' | 'phone') => {
+    const column = kind === 'email' ? leads.email : leads.phone;
+    return sql`select ${kind}::text as match, ${column} as key, array_agg(${leads.id} order by ${leads.id}) as ids
+      from ${leads}
+      where ${leadConditions(scope)} and ${column} is not null
+      group by ${column} having count(*) > 1`;
+  };
+  const union = match === undefined ? sql`${part('email')} union all ${part('phone')}` : part(match);
+  const result = await db.execute<{ match: 'email' | 'phone'; key: string; ids: (number | string)[] }>(sql`
+    select * from (${union}) groups
+    ${after ? sql`where (match, key) > (${after[0]}, ${after[1]})` : sql``}
+    order by match, key
+    limit ${limit + 1}`);
+  return result.rows.map((row) => ({ match: row.match, key: row.key, ids: row.ids.map(Number) }));
+}
+
+export async function insertLead(db: Executor, values: NewLead): Promise<LeadRow> {
+  const [row] = await db.insert(leads).values(values).returning();
+  return row!;
+}
+
+export async function updateLeadRow(db: Executor, companyId: number, leadId: number, values: Partial<NewLead>) {
+  const [row] = await db
+    .update(leads)
+    .set({ ...values, updatedAt: sql`now()` })
+    .where(and(eq(leads.companyId, companyId), eq(leads.id, leadId), isNull(leads.deletedAt)))
+    .returning();
+  return row;
+}
+
+/** Locks the lead for a read-modify-write (update, soft delete). */
+export async function lockLead(db: Executor, scope: LeadScope, leadId: number): Promise<LeadRow | undefined> {
+  const [row] = await db
+    .select()
+    .from(leads)
+    .where(and(leadConditions(scope), eq(leads.id, leadId)))
+    .for('update');
+  return row;
+}
+
+/**
+ * Counts `adding` new leads against the company's month (UTC) and returns the month's total. The upsert's row
+ * lock makes concurrent creations take turns, so the plan limit holds under any concurrency.
+ */
+export async function bumpMonthlyUsage(db: Executor, companyId: number, now: Date, adding: number): Promise<number> {
+  const month = `${now.toISOString().slice(0, 7)}-01`;
+  const result = await db.execute<{ count: number }>(sql`
+    insert into lead_monthly_usage (company_id, month, count) values (${companyId}, ${month}, ${adding})
+    on conflict (company_id, month) do update set count = lead_monthly_usage.count + excluded.count
+    returning count`);
+  return Number(result.rows[0]?.count ?? adding);
+}

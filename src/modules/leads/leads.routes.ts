@@ -1,0 +1,234 @@
+import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
+import { Type } from 'typebox';
+import { PageMeta } from '../../lib/pagination.ts';
+import { accessOf, principalOf } from '../../plugins/auth.ts';
+import { problemResponse } from '../../plugins/docs.ts';
+import { CompanyParams } from '../companies/companies.schemas.ts';
+import { presentNote } from '../lead-notes/lead-notes.schemas.ts';
+import type { LeadNotesService } from '../lead-notes/lead-notes.service.ts';
+import {
+  ActivityJson,
+  CreateLeadBody,
+  DuplicatesJson,
+  DuplicatesQuery,
+  LeadDetailJson,
+  LeadJson,
+  LeadParams,
+  ListLeadsQuery,
+  MetricsJson,
+  presentLead,
+  UpdateLeadBody,
+} from './leads.schemas.ts';
+import type { LeadsService } from './leads.service.ts';
+
+const tags = ['Leads'];
+const LeadList = Type.Object({ leads: Type.Array(LeadJson), meta: PageMeta });
+const PageOnly = Type.Object({
+  limit: Type.Optional(Type.Integer({ minimum: 1, maximum: 100, default: 50 })),
+  cursor: Type.Optional(Type.String({ maxLength: 512 })),
+});
+
+export const leadsRoutes: FastifyPluginAsyncTypebox<{ service: LeadsService; notes: LeadNotesService }> = async (
+  app,
+  { service, notes },
+) => {
+  const actorOf = (request: Parameters<typeof principalOf>[0]) => ({
+    userId: principalOf(request).userId,
+    access: accessOf(request),
+  });
+
+  app.post(
+    '/api/v1/companies/:company_id/leads',
+    {
+      config: { policy: { permission: 'leads:write' } },
+      schema: {
+        operationId: 'createLead',
+        tags,
+        summary: 'Create a lead for a company',
+        description:
+          'At least one of `email` or `phone`. The email is trimmed and lower-cased; the phone is stored in E.164, ' +
+          "read with the lead's country, else the company's, and the raw value kept in `phone_raw`. Answers are " +
+          "checked against their question's kind and options; the required questions (the campaign's when a " +
+          "campaign is given, else the company's) must be answered. Agents create leads assigned to themselves. " +
+          "Counts against the plan's `max_leads_per_month` (422 `plan_limit_reached`).",
+        params: CompanyParams,
+        body: CreateLeadBody,
+        response: { 201: Type.Object({ lead: LeadJson }), 409: problemResponse('The external_id is already used.') },
+      },
+    },
+    async (request, reply) =>
+      reply.code(201).send({ lead: presentLead(await service.create(actorOf(request), request.body)) }),
+  );
+
+  app.get(
+    '/api/v1/companies/:company_id/leads',
+    {
+      config: { policy: { permission: 'leads:read' } },
+      schema: {
+        operationId: 'listLeads',
+        tags,
+        summary: 'List company leads',
+        description:
+          'Keyset pages, newest first by default; stable while leads are added. Agents see only their own leads.',
+        params: CompanyParams,
+        querystring: ListLeadsQuery,
+        response: { 200: LeadList },
+      },
+    },
+    async (request) => {
+      const page = await service.list(accessOf(request), request.query);
+      return { leads: page.items.map(presentLead), meta: page.meta };
+    },
+  );
+
+  app.get(
+    '/api/v1/companies/:company_id/leads/duplicates',
+    {
+      config: { policy: { permission: 'leads:manage' } },
+      schema: {
+        operationId: 'listDuplicateLeads',
+        tags,
+        summary: 'List duplicate company leads',
+        description: 'Groups of live leads sharing a normalized email or phone, ordered by match and key.',
+        params: CompanyParams,
+        querystring: DuplicatesQuery,
+        response: { 200: DuplicatesJson },
+      },
+    },
+    async (request) => {
+      const result = await service.duplicates(accessOf(request), request.query);
+      return {
+        duplicates: result.groups.map((group) => ({ ...group, leads: group.leads.map(presentLead) })),
+        meta: result.meta,
+      };
+    },
+  );
+
+  app.get(
+    '/api/v1/companies/:company_id/leads/unassigned',
+    {
+      config: { policy: { permission: 'leads:manage' } },
+      schema: {
+        operationId: 'listUnassignedLeads',
+        tags,
+        summary: 'List unassigned company leads',
+        description: 'The list of leads without an assignee; same filters and sorts as the lead list.',
+        params: CompanyParams,
+        querystring: ListLeadsQuery,
+        response: { 200: LeadList },
+      },
+    },
+    async (request) => {
+      const page = await service.list(accessOf(request), request.query, { assignedUserAccessId: null });
+      return { leads: page.items.map(presentLead), meta: page.meta };
+    },
+  );
+
+  app.get(
+    '/api/v1/companies/:company_id/leads/metrics',
+    {
+      config: { policy: { permission: 'leads:read' } },
+      schema: {
+        operationId: 'leadMetrics',
+        tags,
+        summary: 'List lead metrics by stage',
+        description: 'Count and value sum per stage (every stage listed), under the same filters as the list.',
+        params: CompanyParams,
+        querystring: Type.Omit(ListLeadsQuery, ['sort', 'limit', 'cursor', 'count']),
+        response: { 200: MetricsJson },
+      },
+    },
+    async (request) => ({ metrics: await service.metrics(accessOf(request), request.query) }),
+  );
+
+  app.get(
+    '/api/v1/companies/:company_id/leads/:lead_id',
+    {
+      config: { policy: { permission: 'leads:read' } },
+      schema: {
+        operationId: 'getLead',
+        tags,
+        summary: 'Get lead by id',
+        description: 'The lead with its answers and its latest 20 notes (all notes: the notes list).',
+        params: LeadParams,
+        response: { 200: Type.Object({ lead: LeadDetailJson }) },
+      },
+    },
+    async (request) => {
+      const lead = await service.view(accessOf(request), request.params.lead_id);
+      const latest = await notes.latest(request.params.company_id, request.params.lead_id);
+      return { lead: { ...presentLead(lead), notes: latest.map(presentNote) } };
+    },
+  );
+
+  for (const method of ['PUT', 'PATCH'] as const) {
+    app.route({
+      method,
+      url: '/api/v1/companies/:company_id/leads/:lead_id',
+      config: { policy: { permission: 'leads:write' } },
+      schema: {
+        operationId: method === 'PUT' ? 'updateLead' : 'patchLead',
+        tags,
+        summary: 'Update a lead',
+        description:
+          'Partial: absent fields stay. `null` clears a field; an answer with `value: null` is removed. Agents ' +
+          'update their own leads but cannot reassign them. Stage changes, assignments and edits go to the ' +
+          'activity timeline.',
+        params: LeadParams,
+        body: UpdateLeadBody,
+        response: { 200: Type.Object({ lead: LeadJson }), 409: problemResponse('The external_id is already used.') },
+      },
+      handler: async (request) => ({
+        lead: presentLead(await service.update(actorOf(request), request.params.lead_id, request.body)),
+      }),
+    });
+  }
+
+  app.delete(
+    '/api/v1/companies/:company_id/leads/:lead_id',
+    {
+      config: { policy: { permission: 'leads:manage' } },
+      schema: {
+        operationId: 'deleteLead',
+        tags,
+        summary: 'Delete a lead',
+        description: 'Soft delete: the lead leaves every list and count; its history is kept.',
+        params: LeadParams,
+        response: { 204: Type.Null() },
+      },
+    },
+    async (request, reply) => {
+      await service.remove(actorOf(request), request.params.lead_id);
+      return reply.code(204).send(null);
+    },
+  );
+
+  app.get(
+    '/api/v1/companies/:company_id/leads/:lead_id/activities',
+    {
+      config: { policy: { permission: 'leads:read' } },
+      schema: {
+        operationId: 'listLeadActivities',
+        tags,
+        summary: "A lead's activity timeline",
+        description: 'Oldest first: creation, edits (field → [before, after]), stage changes, assignments, notes.',
+        params: LeadParams,
+        querystring: PageOnly,
+        response: { 200: Type.Object({ activities: Type.Array(ActivityJson), meta: PageMeta }) },
+      },
+    },
+    async (request) => {
+      const page = await service.activities(accessOf(request), request.params.lead_id, request.query);
+      return {
+        activities: page.items.map((row) => ({
+          id: row.id,
+          kind: row.kind,
+          actor_user_id: row.actorUserId,
+          data: row.data,
+          created_at: row.createdAt.toISOString(),
+        })),
+        meta: page.meta,
+      };
+    },
+  );
+};

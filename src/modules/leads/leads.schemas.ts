@@ -1,0 +1,204 @@
+import { type Static, Type } from 'typebox';
+import type { LeadWithAnswers } from './leads.service.ts';
+
+const Id = Type.Integer({ minimum: 1 });
+const Nullable = <T extends Parameters<typeof Type.Union>[0][number]>(schema: T) => Type.Union([schema, Type.Null()]);
+const Text = (maxLength: number) => Nullable(Type.String({ maxLength }));
+
+export const AnswerValue = Type.Union([
+  Type.String({ maxLength: 2000 }),
+  Type.Number(),
+  Type.Boolean(),
+  Type.Array(Type.String({ maxLength: 200 }), { maxItems: 50 }),
+  Type.Null(),
+]);
+
+export const AnswerInput = Type.Object(
+  { question_id: Id, value: AnswerValue },
+  {
+    additionalProperties: false,
+    description:
+      'A value of the question kind: text, number, YYYY-MM-DD, boolean, an option value, or a list of option values.',
+  },
+);
+
+/** A bounded JSON object: at most 50 keys of scalar values. */
+export const Attributes = Type.Record(
+  Type.String({ minLength: 1, maxLength: 64 }),
+  Type.Union([Type.String({ maxLength: 1000 }), Type.Number(), Type.Boolean(), Type.Null()]),
+  { maxProperties: 50, description: 'Free-form data: up to 50 keys, scalar values.' },
+);
+
+const leadFields = {
+  first_name: Text(100),
+  last_name: Text(100),
+  email: Text(254),
+  phone: Text(40),
+  country: Nullable(Type.String({ pattern: '^[A-Za-z]{2}$', description: 'ISO 3166-1 alpha-2' })),
+  region: Text(100),
+  city: Text(100),
+  postal_code: Text(20),
+  source_id: Nullable(Id),
+  campaign_id: Nullable(Id),
+  stage_id: Id,
+  assigned_user_access_id: Nullable(Id),
+  value: Nullable(Type.Number({ minimum: 0, maximum: 999_999_999_999 })),
+  currency: Nullable(Type.String({ pattern: '^[A-Z]{3}$' })),
+  external_id: Text(200),
+  answers: Type.Array(AnswerInput, { maxItems: 200 }),
+  attributes: Attributes,
+};
+
+type LeadFields = typeof leadFields;
+const optional = <K extends keyof LeadFields>(keys: K[]) =>
+  Object.fromEntries(keys.map((key) => [key, Type.Optional(leadFields[key])])) as {
+    [P in K]: ReturnType<typeof Type.Optional<LeadFields[P]>>;
+  };
+const ALL = Object.keys(leadFields) as (keyof LeadFields)[];
+
+export const CreateLeadBody = Type.Object(optional(ALL), {
+  additionalProperties: false,
+  description: 'At least one of `email` or `phone`. `stage_id` defaults to the first open stage.',
+});
+export const UpdateLeadBody = Type.Object(optional(ALL), { additionalProperties: false, minProperties: 1 });
+
+export type LeadInput = Static<typeof CreateLeadBody>;
+
+const Ref = Type.Object({ id: Type.Integer(), name: Type.String() });
+
+export const LeadJson = Type.Object({
+  id: Type.Integer(),
+  company_id: Type.Integer(),
+  first_name: Nullable(Type.String()),
+  last_name: Nullable(Type.String()),
+  full_name: Type.String(),
+  email: Nullable(Type.String()),
+  phone: Nullable(Type.String({ description: 'E.164' })),
+  phone_raw: Nullable(Type.String({ description: 'As received' })),
+  country: Nullable(Type.String()),
+  region: Nullable(Type.String()),
+  city: Nullable(Type.String()),
+  postal_code: Nullable(Type.String()),
+  source: Nullable(Ref),
+  campaign: Nullable(Ref),
+  stage: Type.Object({ id: Type.Integer(), name: Type.String(), code: Type.String(), kind: Type.String() }),
+  assigned_user_access_id: Nullable(Type.Integer()),
+  assignee: Nullable(
+    Type.Object({
+      user_access_id: Type.Integer(),
+      user_id: Type.Integer(),
+      full_name: Type.String(),
+      email: Type.String(),
+    }),
+  ),
+  value: Nullable(Type.Number()),
+  currency: Nullable(Type.String()),
+  external_id: Nullable(Type.String()),
+  answers: Type.Array(Type.Object({ question_id: Type.Integer(), value: AnswerValue })),
+  attributes: Type.Record(Type.String(), Type.Union([Type.String(), Type.Number(), Type.Boolean(), Type.Null()])),
+  created_at: Type.String({ format: 'date-time' }),
+  updated_at: Type.String({ format: 'date-time' }),
+});
+
+export const NoteJson = Type.Object({
+  id: Type.Integer(),
+  lead_id: Type.Integer(),
+  body: Type.String(),
+  author: Nullable(Type.Object({ id: Type.Integer(), full_name: Type.String() })),
+  created_at: Type.String({ format: 'date-time' }),
+});
+
+export const LeadDetailJson = Type.Object({ ...LeadJson.properties, notes: Type.Array(NoteJson) });
+
+export const LeadParams = Type.Object({ company_id: Id, lead_id: Id });
+
+const SORTS = ['created_at', '-created_at', 'updated_at', '-updated_at'] as const;
+export type LeadSort = (typeof SORTS)[number];
+
+export const ListLeadsQuery = Type.Object({
+  stage_id: Type.Optional(Id),
+  source_id: Type.Optional(Id),
+  campaign_id: Type.Optional(Id),
+  assigned_user_access_id: Type.Optional(Id),
+  q: Type.Optional(Type.String({ minLength: 1, maxLength: 100, description: 'Searches name, email and phone.' })),
+  created_from: Type.Optional(Type.String({ format: 'date-time' })),
+  created_to: Type.Optional(Type.String({ format: 'date-time' })),
+  sort: Type.Optional(Type.Enum([...SORTS], { default: '-created_at' })),
+  limit: Type.Optional(Type.Integer({ minimum: 1, maximum: 100, default: 25 })),
+  cursor: Type.Optional(Type.String({ maxLength: 512 })),
+  count: Type.Optional(Type.Boolean()),
+});
+export type ListLeadsInput = Static<typeof ListLeadsQuery>;
+
+export const MetricsJson = Type.Object({
+  metrics: Type.Array(
+    Type.Object({
+      stage: Type.Object({ id: Type.Integer(), name: Type.String(), code: Type.String(), kind: Type.String() }),
+      count: Type.Integer(),
+      value_sum: Type.Number(),
+    }),
+  ),
+});
+
+export const DuplicatesQuery = Type.Object({
+  match: Type.Optional(Type.Enum(['email', 'phone'], { description: 'Only groups of this kind.' })),
+  limit: Type.Optional(Type.Integer({ minimum: 1, maximum: 100, default: 25 })),
+  cursor: Type.Optional(Type.String({ maxLength: 512 })),
+});
+
+export const DuplicatesJson = Type.Object({
+  duplicates: Type.Array(
+    Type.Object({ key: Type.String(), match: Type.Enum(['email', 'phone']), leads: Type.Array(LeadJson) }),
+  ),
+  meta: Type.Object({ next_cursor: Nullable(Type.String()), limit: Type.Integer() }),
+});
+
+export const ActivityJson = Type.Object({
+  id: Type.Integer(),
+  kind: Type.String(),
+  actor_user_id: Nullable(Type.Integer()),
+  data: Type.Record(Type.String(), Type.Unknown()),
+  created_at: Type.String({ format: 'date-time' }),
+});
+
+type View = LeadWithAnswers;
+
+const fullName = (first: string | null, last: string | null) => [first, last].filter(Boolean).join(' ');
+
+export function presentLead(view: View) {
+  const { lead } = view;
+  return {
+    id: lead.id,
+    company_id: lead.companyId,
+    first_name: lead.firstName,
+    last_name: lead.lastName,
+    full_name: fullName(lead.firstName, lead.lastName),
+    email: lead.email,
+    phone: lead.phone,
+    phone_raw: lead.phoneRaw,
+    country: lead.country,
+    region: lead.region,
+    city: lead.city,
+    postal_code: lead.postalCode,
+    source: view.source?.id == null ? null : { id: view.source.id, name: view.source.name! },
+    campaign: view.campaign?.id == null ? null : { id: view.campaign.id, name: view.campaign.name! },
+    stage: view.stage,
+    assigned_user_access_id: lead.assignedUserAccessId,
+    assignee:
+      view.assignee?.userAccessId == null
+        ? null
+        : {
+            user_access_id: view.assignee.userAccessId,
+            user_id: view.assignee.userId!,
+            full_name: fullName(view.assignee.firstName, view.assignee.lastName),
+            email: view.assignee.email!,
+          },
+    value: lead.value === null ? null : Number(lead.value),
+    currency: lead.currency,
+    external_id: lead.externalId,
+    answers: view.answers as { question_id: number; value: string | number | boolean | string[] | null }[],
+    attributes: lead.attributes as Record<string, string | number | boolean | null>,
+    created_at: lead.createdAt.toISOString(),
+    updated_at: lead.updatedAt.toISOString(),
+  };
+}

@@ -1,0 +1,306 @@
+import type { Db, Executor } from '../../db/client.ts';
+import type { Clock } from '../../lib/clock.ts';
+import { conflict, type FieldError, forbidden, invalid, notFound } from '../../lib/errors.ts';
+import { decodeCursor, toPage } from '../../lib/pagination.ts';
+import { can } from '../../lib/permissions.ts';
+import type { EffectiveAccess } from '../authz/authz.service.ts';
+import type { LimitsService } from '../limits/limits.service.ts';
+import { listStages } from '../reference/reference.repository.ts';
+import { validateAnswers } from './lead-answers.ts';
+import { contactErrors, normalizeLeadInput } from './lead-input.ts';
+import { checkReferences } from './lead-references.ts';
+import {
+  answersOf,
+  bumpMonthlyUsage,
+  countLeads,
+  deleteAnswers,
+  duplicateGroups,
+  findLeadView,
+  findLeadViews,
+  insertActivities,
+  insertLead,
+  type LeadFilter,
+  type LeadRow,
+  type LeadScope,
+  type LeadView,
+  leadConditions,
+  listActivities,
+  listLeadViews,
+  lockLead,
+  metricsByStage,
+  updateLeadRow,
+  upsertAnswers,
+} from './leads.repository.ts';
+import type { LeadInput, ListLeadsInput } from './leads.schemas.ts';
+
+export type Actor = { userId: number; access: EffectiveAccess };
+
+/** Admins and managers see every lead of the company; agents only the leads assigned to them. */
+export function leadScope(access: EffectiveAccess): LeadScope {
+  const ownOnly = !can(access.code, 'leads:manage');
+  // An agent without a user access here (inherited from a parent company) owns no lead of this company.
+  return { companyId: access.companyId, ownerId: ownOnly ? (access.userAccessId ?? -1) : undefined };
+}
+
+const externalIdTaken = () =>
+  Object.assign(conflict('external_id_taken', 'Another lead of this company has this external_id.'), {
+    errors: [{ field: 'external_id', code: 'taken', message: 'is already used by another lead' }],
+  });
+
+function isUniqueViolation(error: unknown, constraint: string): boolean {
+  const cause = (error as { cause?: { code?: string; constraint?: string } }).cause ?? (error as { code?: string });
+  return (cause as { code?: string }).code === '23505' && (cause as { constraint?: string }).constraint === constraint;
+}
+
+/** Attaches each lead's answers (one query for the whole page). */
+async function withAnswers(db: Executor, views: LeadView[]) {
+  const answers = await answersOf(
+    db,
+    views.map((view) => view.lead.id),
+  );
+  const byLead = new Map<number, { question_id: number; value: unknown }[]>();
+  for (const answer of answers) {
+    const list = byLead.get(answer.leadId) ?? [];
+    list.push({ question_id: answer.questionId, value: answer.value });
+    byLead.set(answer.leadId, list);
+  }
+  return views.map((view) => ({ ...view, answers: byLead.get(view.lead.id) ?? [] }));
+}
+
+export type LeadWithAnswers = Awaited<ReturnType<typeof withAnswers>>[number];
+
+/** What changed, for the activity timeline: column → [before, after]. */
+function changes(before: LeadRow, after: LeadRow) {
+  const diff: Record<string, [unknown, unknown]> = {};
+  for (const key of Object.keys(after) as (keyof LeadRow)[]) {
+    if (key === 'updatedAt' || key === 'createdAt') continue;
+    if (JSON.stringify(before[key]) !== JSON.stringify(after[key])) diff[key] = [before[key], after[key]];
+  }
+  return diff;
+}
+
+export function createLeadsService(deps: { db: Db; clock: Clock; limits: LimitsService }) {
+  const { db } = deps;
+
+  async function view(tx: Executor, scope: LeadScope, leadId: number): Promise<LeadWithAnswers> {
+    const found = await findLeadView(tx, scope, leadId);
+    if (!found) throw notFound('Lead');
+    const [withAnswer] = await withAnswers(tx, [found]);
+    return withAnswer!;
+  }
+
+  function assertValid(errors: FieldError[]) {
+    if (errors.length > 0) throw invalid(errors);
+  }
+
+  return {
+    leadScope,
+    view: (access: EffectiveAccess, leadId: number) => view(db, leadScope(access), leadId),
+
+    async create(actor: Actor, input: LeadInput): Promise<LeadWithAnswers> {
+      const scope = leadScope(actor.access);
+      if (scope.ownerId !== undefined) {
+        // Agents create leads for themselves.
+        if (input.assigned_user_access_id != null && input.assigned_user_access_id !== scope.ownerId) {
+          throw forbidden('Agents can only create leads assigned to themselves.');
+        }
+        input = { ...input, assigned_user_access_id: actor.access.userAccessId };
+      }
+      const refs = await checkReferences(db, scope.companyId, {
+        sourceId: input.source_id,
+        campaignId: input.campaign_id,
+        stageId: input.stage_id,
+        assignedUserAccessId: input.assigned_user_access_id,
+      });
+      const { values, errors } = normalizeLeadInput(input, { companyCountry: refs.companyCountry });
+      const answers = await validateAnswers(db, scope.companyId, input.campaign_id ?? null, input.answers ?? [], true);
+      assertValid([...refs.errors, ...errors, ...contactErrors(values), ...answers.errors]);
+
+      return db
+        .transaction(async (tx) => {
+          const used = await bumpMonthlyUsage(tx, scope.companyId, deps.clock.now(), 1);
+          await deps.limits.assertMonthlyLeads(tx, scope.companyId, used - 1, 1);
+          const lead = await insertLead(tx, {
+            ...values,
+            companyId: scope.companyId,
+            stageId: values.stageId ?? refs.defaultStageId,
+            createdByUserId: actor.userId,
+          });
+          await upsertAnswers(tx, scope.companyId, lead.id, answers.set);
+          await insertActivities(tx, [
+            { companyId: scope.companyId, leadId: lead.id, actorUserId: actor.userId, kind: 'created', data: {} },
+            ...(lead.assignedUserAccessId === null
+              ? []
+              : [
+                  {
+                    companyId: scope.companyId,
+                    leadId: lead.id,
+                    actorUserId: actor.userId,
+                    kind: 'assigned',
+                    data: { from: null, to: lead.assignedUserAccessId, rule: 'manual' },
+                  },
+                ]),
+          ]);
+          return view(tx, { companyId: scope.companyId }, lead.id);
+        })
+        .catch((error: unknown) => {
+          if (isUniqueViolation(error, 'leads_company_external_id_unique')) throw externalIdTaken();
+          throw error;
+        });
+    },
+
+    async update(actor: Actor, leadId: number, input: LeadInput): Promise<LeadWithAnswers> {
+      const scope = leadScope(actor.access);
+      if (scope.ownerId !== undefined && input.assigned_user_access_id !== undefined) {
+        throw forbidden('Only admins and managers reassign leads.');
+      }
+      const refs = await checkReferences(db, scope.companyId, {
+        sourceId: input.source_id,
+        campaignId: input.campaign_id,
+        stageId: input.stage_id,
+        assignedUserAccessId: input.assigned_user_access_id,
+      });
+      return db
+        .transaction(async (tx) => {
+          const before = await lockLead(tx, scope, leadId);
+          if (!before) throw notFound('Lead');
+          const { values, errors } = normalizeLeadInput(input, {
+            companyCountry: refs.companyCountry,
+            currentCountry: before.country,
+          });
+          const campaignId = values.campaignId === undefined ? before.campaignId : values.campaignId;
+          const answers = await validateAnswers(tx, scope.companyId, campaignId ?? null, input.answers ?? [], false);
+          assertValid([...refs.errors, ...errors, ...contactErrors({ ...before, ...values }), ...answers.errors]);
+
+          const after = (await updateLeadRow(tx, scope.companyId, leadId, values))!;
+          await upsertAnswers(tx, scope.companyId, leadId, answers.set);
+          await deleteAnswers(tx, leadId, answers.cleared);
+          await insertActivities(tx, activitiesFor(actor, before, after, input));
+          return view(tx, { companyId: scope.companyId }, leadId);
+        })
+        .catch((error: unknown) => {
+          if (isUniqueViolation(error, 'leads_company_external_id_unique')) throw externalIdTaken();
+          throw error;
+        });
+    },
+
+    /** Soft delete: the lead leaves every list, its history stays. */
+    async remove(actor: Actor, leadId: number): Promise<void> {
+      const scope = leadScope(actor.access);
+      await db.transaction(async (tx) => {
+        const lead = await lockLead(tx, scope, leadId);
+        if (!lead) throw notFound('Lead');
+        await updateLeadRow(tx, scope.companyId, leadId, { deletedAt: deps.clock.now() });
+        await insertActivities(tx, [
+          { companyId: scope.companyId, leadId, actorUserId: actor.userId, kind: 'deleted', data: {} },
+        ]);
+      });
+    },
+
+    async list(access: EffectiveAccess, query: ListLeadsInput, forced: LeadFilter = {}) {
+      const scope = leadScope(access);
+      const limit = query.limit ?? 25;
+      const sort = query.sort ?? '-created_at';
+      const after = decodeCursor(query.cursor, ['string', 'number']) as [string, number] | undefined;
+      const where = leadConditions(scope, { ...filterOf(query), ...forced });
+      const rows = await listLeadViews(db, where, sort, after, limit);
+      const total = query.count ? await countLeads(db, where) : undefined;
+      const page = toPage(
+        rows,
+        limit,
+        (row) => [sort.endsWith('updated_at') ? row.updatedCursor : row.createdCursor, row.lead.id],
+        total,
+      );
+      return { items: await withAnswers(db, page.items), meta: page.meta };
+    },
+
+    /** Count and value sum per stage, every stage listed, under the same filters as the list. */
+    async metrics(access: EffectiveAccess, query: ListLeadsInput) {
+      const where = leadConditions(leadScope(access), filterOf(query));
+      const [rows, allStages] = await Promise.all([metricsByStage(db, where), listStages(db)]);
+      const byStage = new Map(rows.map((row) => [row.stageId, row]));
+      return allStages.map((stage) => ({
+        stage: { id: stage.id, name: stage.name, code: stage.code, kind: stage.kind },
+        count: byStage.get(stage.id)?.count ?? 0,
+        value_sum: Number(byStage.get(stage.id)?.valueSum ?? 0),
+      }));
+    },
+
+    /** Groups of live leads sharing a normalized email or phone, a keyset page of groups with their leads. */
+    async duplicates(access: EffectiveAccess, query: { match?: 'email' | 'phone'; limit?: number; cursor?: string }) {
+      const scope = leadScope(access);
+      const limit = query.limit ?? 25;
+      const after = decodeCursor(query.cursor, ['string', 'string']) as [string, string] | undefined;
+      const groups = await duplicateGroups(db, scope, query.match, after, limit);
+      const page = toPage(groups, limit, (group) => [group.match, group.key]);
+      const leadsById = new Map(
+        (
+          await withAnswers(
+            db,
+            await findLeadViews(
+              db,
+              scope.companyId,
+              page.items.flatMap((g) => g.ids),
+            ),
+          )
+        ).map((lead) => [lead.lead.id, lead]),
+      );
+      return {
+        meta: page.meta,
+        groups: page.items.map((group) => ({
+          key: group.key,
+          match: group.match,
+          leads: group.ids.map((id) => leadsById.get(id)!).filter(Boolean),
+        })),
+      };
+    },
+
+    async activities(access: EffectiveAccess, leadId: number, query: { limit?: number; cursor?: string }) {
+      await view(db, leadScope(access), leadId);
+      const limit = query.limit ?? 50;
+      const after = (decodeCursor(query.cursor, ['number'])?.[0] as number | undefined) ?? 0;
+      const rows = await listActivities(db, leadId, after, limit);
+      return toPage(rows, limit, (row) => [row.id]);
+    },
+  };
+}
+
+export type LeadsService = ReturnType<typeof createLeadsService>;
+
+function filterOf(query: ListLeadsInput): LeadFilter {
+  return {
+    stageId: query.stage_id,
+    sourceId: query.source_id,
+    campaignId: query.campaign_id,
+    assignedUserAccessId: query.assigned_user_access_id,
+    q: query.q,
+    createdFrom: query.created_from,
+    createdTo: query.created_to,
+  };
+}
+
+function activitiesFor(actor: Actor, before: LeadRow, after: LeadRow, input: LeadInput) {
+  const base = { companyId: after.companyId, leadId: after.id, actorUserId: actor.userId };
+  const diff = changes(before, after);
+  const { stageId, assignedUserAccessId, ...rest } = diff;
+  const rows: {
+    companyId: number;
+    leadId: number;
+    actorUserId: number;
+    kind: string;
+    data: Record<string, unknown>;
+  }[] = [];
+  if (stageId) rows.push({ ...base, kind: 'stage_changed', data: { from: stageId[0], to: stageId[1] } });
+  if (assignedUserAccessId) {
+    rows.push({
+      ...base,
+      kind: 'assigned',
+      data: { from: assignedUserAccessId[0], to: assignedUserAccessId[1], rule: 'manual' },
+    });
+  }
+  const answered = (input.answers ?? []).map((answer) => answer.question_id);
+  if (Object.keys(rest).length > 0 || answered.length > 0) {
+    rows.push({ ...base, kind: 'updated', data: { changes: rest, ...(answered.length ? { answers: answered } : {}) } });
+  }
+  return rows;
+}
