@@ -9,30 +9,54 @@ import type { Database } from './db/client.ts';
 import { type Clock, systemClock } from './lib/clock.ts';
 import { AppError } from './lib/errors.ts';
 import { createMailer } from './lib/mailer.ts';
+import { createStorage, type Storage } from './lib/storage/index.ts';
 import { createTokenService } from './lib/tokens.ts';
+import { appointmentsRoutes } from './modules/appointments/appointments.routes.ts';
+import { createAppointmentsService } from './modules/appointments/appointments.service.ts';
 import { authRoutes } from './modules/auth/auth.routes.ts';
 import { createAuthService } from './modules/auth/auth.service.ts';
 import { createAuthzService } from './modules/authz/authz.service.ts';
+import { avatarsRoutes } from './modules/avatars/avatars.routes.ts';
+import { createAvatarsService } from './modules/avatars/avatars.service.ts';
 import { companiesRoutes } from './modules/companies/companies.routes.ts';
 import { createCompaniesService } from './modules/companies/companies.service.ts';
+import { companyUsersRoutes } from './modules/company-users/company-users.routes.ts';
+import { createCompanyUsersService } from './modules/company-users/company-users.service.ts';
+import { invitationsRoutes } from './modules/invitations/invitations.routes.ts';
+import { createInvitationsService } from './modules/invitations/invitations.service.ts';
+import { legalTermsRoutes } from './modules/legal-terms/legal-terms.routes.ts';
+import { leadNotesRoutes } from './modules/lead-notes/lead-notes.routes.ts';
+import { createLeadNotesService } from './modules/lead-notes/lead-notes.service.ts';
+import { leadsRoutes } from './modules/leads/leads.routes.ts';
+import { createLeadsService } from './modules/leads/leads.service.ts';
+import { createLegalTermsService } from './modules/legal-terms/legal-terms.service.ts';
 import { createLimitsService } from './modules/limits/limits.service.ts';
+import { membershipsRoutes } from './modules/memberships/memberships.routes.ts';
+import { createMembershipsService } from './modules/memberships/memberships.service.ts';
+import { oidcRoutes } from './modules/oidc/oidc.routes.ts';
+import { createOidcService } from './modules/oidc/oidc.service.ts';
 import { referenceRoutes } from './modules/reference/reference.routes.ts';
 import { createReferenceService } from './modules/reference/reference.service.ts';
 import { systemRoutes } from './modules/system/system.routes.ts';
 import { userAccessesRoutes } from './modules/user-accesses/user-accesses.routes.ts';
 import { createUserAccessesService } from './modules/user-accesses/user-accesses.service.ts';
+import { userProvidersRoutes } from './modules/user-providers/user-providers.routes.ts';
+import { createUserProvidersService } from './modules/user-providers/user-providers.service.ts';
 import { usersRoutes } from './modules/users/users.routes.ts';
 import { createUsersService } from './modules/users/users.service.ts';
 import { registerAuth } from './plugins/auth.ts';
 import { registerDocs } from './plugins/docs.ts';
 import { registerErrorHandling } from './plugins/errors.ts';
 import { registerMetrics } from './plugins/metrics.ts';
+import { registerValidation } from './plugins/validation.ts';
 
 export type AppDeps = {
   config: Config & { jwtSecret: string };
   database: Database;
   clock?: Clock;
   logger?: FastifyBaseLogger | boolean | { level: string };
+  /** Defaults to the driver the configuration names (createStorage). */
+  storage?: Storage;
 };
 
 export type App = FastifyInstance;
@@ -54,7 +78,6 @@ export async function buildApp(deps: AppDeps) {
       const inbound = request.headers['x-request-id'];
       return typeof inbound === 'string' && REQUEST_ID.test(inbound) ? inbound : randomUUID();
     },
-    ajv: { customOptions: { allErrors: true, removeAdditional: false, coerceTypes: 'array', useDefaults: true } },
     routerOptions: { ignoreTrailingSlash: true, maxParamLength: 256 },
   }).withTypeProvider<TypeBoxTypeProvider>();
 
@@ -62,6 +85,7 @@ export async function buildApp(deps: AppDeps) {
     reply.header('x-request-id', request.id);
   });
   registerErrorHandling(app);
+  registerValidation(app);
 
   const tokens = createTokenService({
     secret: config.jwtSecret,
@@ -102,8 +126,9 @@ export async function buildApp(deps: AppDeps) {
   await registerDocs(app, config);
   registerMetrics(app);
 
-  const users = createUsersService({ db: database.db });
   const limits = createLimitsService({ clock });
+  const invitations = createInvitationsService({ db: database.db, clock, mailer, limits, config });
+  const users = createUsersService({ db: database.db, clock, joinInvitation: invitations.acceptOnSignup });
   await app.register(systemRoutes, { database });
   await app.register(referenceRoutes, { service: createReferenceService({ db: database.db }) });
   await app.register(authRoutes, {
@@ -111,8 +136,32 @@ export async function buildApp(deps: AppDeps) {
     rateLimit: config.authRateLimit,
   });
   await app.register(usersRoutes, { service: users, rateLimit: config.authRateLimit });
-  await app.register(companiesRoutes, { service: createCompaniesService({ db: database.db, authz }) });
+  await app.register(companiesRoutes, { service: createCompaniesService({ db: database.db, authz, limits }) });
   await app.register(userAccessesRoutes, { service: createUserAccessesService({ db: database.db, users, limits }) });
+  await app.register(legalTermsRoutes, { service: createLegalTermsService({ db: database.db, clock, users }) });
+  await app.register(membershipsRoutes, { service: createMembershipsService({ db: database.db, clock, limits }) });
+  await app.register(invitationsRoutes, { service: invitations, clock, rateLimit: config.authRateLimit });
+  await app.register(companyUsersRoutes, { service: createCompanyUsersService({ db: database.db }) });
+  await app.register(userProvidersRoutes, { service: createUserProvidersService({ db: database.db, users }) });
+  await app.register(oidcRoutes, {
+    service: createOidcService({ db: database.db, tokens, clock, config: config.oidc }),
+    rateLimit: config.authRateLimit,
+  });
+
+  const storage = deps.storage ?? createStorage(config);
+  if (!deps.storage) app.addHook('onClose', async () => storage.close?.());
+  await app.register(avatarsRoutes, {
+    service: createAvatarsService({ db: database.db, storage, users, log: app.log }),
+    companies: createCompaniesService({ db: database.db, authz, limits }),
+  });
+
+  const leads = createLeadsService({ db: database.db, clock, limits });
+  const notes = createLeadNotesService({ db: database.db, leads });
+  await app.register(leadsRoutes, { service: leads, notes });
+  await app.register(leadNotesRoutes, { service: notes });
+  await app.register(appointmentsRoutes, {
+    service: createAppointmentsService({ db: database.db, clock, publicUrl: config.publicUrl }),
+  });
 
   await app.ready();
   return app;
