@@ -18,25 +18,32 @@ import { createAuthService } from './modules/auth/auth.service.ts';
 import { createAuthzService } from './modules/authz/authz.service.ts';
 import { avatarsRoutes } from './modules/avatars/avatars.routes.ts';
 import { createAvatarsService } from './modules/avatars/avatars.service.ts';
+import { campaignsRoutes } from './modules/campaigns/campaigns.routes.ts';
+import { createCampaignsService } from './modules/campaigns/campaigns.service.ts';
 import { companiesRoutes } from './modules/companies/companies.routes.ts';
 import { createCompaniesService } from './modules/companies/companies.service.ts';
 import { companyUsersRoutes } from './modules/company-users/company-users.routes.ts';
 import { createCompanyUsersService } from './modules/company-users/company-users.service.ts';
 import { invitationsRoutes } from './modules/invitations/invitations.routes.ts';
 import { createInvitationsService } from './modules/invitations/invitations.service.ts';
-import { legalTermsRoutes } from './modules/legal-terms/legal-terms.routes.ts';
 import { leadNotesRoutes } from './modules/lead-notes/lead-notes.routes.ts';
 import { createLeadNotesService } from './modules/lead-notes/lead-notes.service.ts';
 import { leadsRoutes } from './modules/leads/leads.routes.ts';
 import { createLeadsService } from './modules/leads/leads.service.ts';
+import { legalTermsRoutes } from './modules/legal-terms/legal-terms.routes.ts';
 import { createLegalTermsService } from './modules/legal-terms/legal-terms.service.ts';
 import { createLimitsService } from './modules/limits/limits.service.ts';
 import { membershipsRoutes } from './modules/memberships/memberships.routes.ts';
 import { createMembershipsService } from './modules/memberships/memberships.service.ts';
 import { oidcRoutes } from './modules/oidc/oidc.routes.ts';
 import { createOidcService } from './modules/oidc/oidc.service.ts';
+import { createCampaignQuestionsService } from './modules/questions/campaign-questions.service.ts';
+import { questionsRoutes } from './modules/questions/questions.routes.ts';
+import { createQuestionsService } from './modules/questions/questions.service.ts';
 import { referenceRoutes } from './modules/reference/reference.routes.ts';
 import { createReferenceService } from './modules/reference/reference.service.ts';
+import { sourcesRoutes } from './modules/sources/sources.routes.ts';
+import { createSourcesService } from './modules/sources/sources.service.ts';
 import { systemRoutes } from './modules/system/system.routes.ts';
 import { userAccessesRoutes } from './modules/user-accesses/user-accesses.routes.ts';
 import { createUserAccessesService } from './modules/user-accesses/user-accesses.service.ts';
@@ -136,7 +143,8 @@ export async function buildApp(deps: AppDeps) {
     rateLimit: config.authRateLimit,
   });
   await app.register(usersRoutes, { service: users, rateLimit: config.authRateLimit });
-  await app.register(companiesRoutes, { service: createCompaniesService({ db: database.db, authz, limits }) });
+  const companies = createCompaniesService({ db: database.db, authz, limits });
+  await app.register(companiesRoutes, { service: companies });
   await app.register(userAccessesRoutes, { service: createUserAccessesService({ db: database.db, users, limits }) });
   await app.register(legalTermsRoutes, { service: createLegalTermsService({ db: database.db, clock, users }) });
   await app.register(membershipsRoutes, { service: createMembershipsService({ db: database.db, clock, limits }) });
@@ -152,7 +160,14 @@ export async function buildApp(deps: AppDeps) {
   if (!deps.storage) app.addHook('onClose', async () => storage.close?.());
   await app.register(avatarsRoutes, {
     service: createAvatarsService({ db: database.db, storage, users, log: app.log }),
-    companies: createCompaniesService({ db: database.db, authz, limits }),
+    companies,
+  });
+
+  await app.register(sourcesRoutes, { service: createSourcesService({ db: database.db }) });
+  await app.register(campaignsRoutes, { service: createCampaignsService({ db: database.db }) });
+  await app.register(questionsRoutes, {
+    service: createQuestionsService({ db: database.db }),
+    campaignQuestions: createCampaignQuestionsService({ db: database.db }),
   });
 
   const leads = createLeadsService({ db: database.db, clock, limits });

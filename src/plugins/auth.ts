@@ -23,6 +23,8 @@ declare module 'fastify' {
     routeTable: { method: string; url: string; policy: Policy | undefined }[];
   }
   interface FastifyRequest {
+    /** Resolved with the principal when the company is in the path (one query for both); null: invisible. */
+    pathAccess: EffectiveAccess | null | undefined;
     principal: Principal | null;
     tokenExpiresAt: Date | null;
     access: EffectiveAccess | null;
@@ -50,6 +52,7 @@ export function registerAuth(app: FastifyInstance, deps: { tokens: TokenService;
   const routeTable: FastifyInstance['routeTable'] = [];
   app.decorate('routeTable', routeTable);
   app.decorateRequest('principal', null);
+  app.decorateRequest('pathAccess', undefined);
   app.decorateRequest('tokenExpiresAt', null);
   app.decorateRequest('access', null);
 
@@ -58,9 +61,17 @@ export function registerAuth(app: FastifyInstance, deps: { tokens: TokenService;
     if (!match?.[1]) throw unauthorized();
     const claims = await deps.tokens.verify(match[1]);
     if (!claims) throw unauthorized('The token is invalid or expired.');
-    const principal = await deps.authz.principal(claims.userId, claims.tokenVersion);
-    if (!principal) throw unauthorized('The token has been revoked.');
-    request.principal = principal;
+    const companyId = companyInPath(request);
+    if (companyId === undefined) {
+      const principal = await deps.authz.principal(claims.userId, claims.tokenVersion);
+      if (!principal) throw unauthorized('The token has been revoked.');
+      request.principal = principal;
+    } else {
+      const found = await deps.authz.principalWithAccess(claims.userId, claims.tokenVersion, companyId);
+      if (!found) throw unauthorized('The token has been revoked.');
+      request.principal = found.principal;
+      request.pathAccess = found.access;
+    }
     request.tokenExpiresAt = claims.expiresAt;
   }
 
@@ -70,7 +81,10 @@ export function registerAuth(app: FastifyInstance, deps: { tokens: TokenService;
       const companyId = resolve ? await resolve(request) : params.company_id;
       // 404, not 403: a company the caller cannot see must look like one that does not exist.
       if (companyId === undefined) throw notFound('Company');
-      const access = await deps.authz.effectiveAccess(principalOf(request), companyId);
+      const access =
+        !resolve && request.pathAccess !== undefined
+          ? request.pathAccess
+          : await deps.authz.effectiveAccess(principalOf(request), companyId);
       if (!access) throw notFound('Company');
       if (!can(access.code, permission)) throw forbidden(`Your access in this company does not allow ${permission}.`);
       request.access = access;
@@ -90,6 +104,16 @@ export function registerAuth(app: FastifyInstance, deps: { tokens: TokenService;
       route.preHandler = [...toArray(route.preHandler), authorizer(policy.permission, policy.company)];
     }
   });
+}
+
+const ID = /^[1-9][0-9]{0,14}$/;
+
+/** The path's company for routes authorized against it, read before validation (a malformed id: not here). */
+function companyInPath(request: FastifyRequest): number | undefined {
+  const policy = request.routeOptions.config.policy;
+  if (typeof policy !== 'object' || policy.company) return undefined;
+  const raw = (request.params as { company_id?: unknown }).company_id;
+  return typeof raw === 'string' && ID.test(raw) ? Number(raw) : undefined;
 }
 
 function toArray<T>(value: T | T[] | undefined): T[] {

@@ -78,6 +78,8 @@ function fromDatabase(error: PgError): AppError | undefined {
       return new AppError(409, 'already_exists', 'Conflict', 'A resource with these values already exists.', [
         { field: constraintField(error.constraint), code: 'taken', message: 'is already taken' },
       ]);
+    case '23P01':
+      return new AppError(409, 'conflict', 'Conflict', 'The change conflicts with an existing resource.');
     case '23503':
       return new AppError(422, 'invalid_reference', 'Unprocessable Content', 'A referenced resource does not exist.', [
         { field: constraintField(error.constraint), code: 'invalid_reference', message: 'does not exist' },

@@ -30,7 +30,9 @@ async function fixtures(ctx: TestContext) {
     user_access_id: team.agent.userAccessId,
     ...(await invitationFixture(ctx, team.company.id)),
     ...(await leadFixture(ctx, team)),
+    ...(await pipelineFixture(ctx, team)),
   };
+  values.appointment_id = await appointmentFixture(ctx, team, Number(values.lead_id));
   // Avatars an outsider's DELETE must not remove.
   for (const [user, url] of [
     [team.agent, `/api/v1/users/${team.agent.id}/avatar`],
@@ -56,6 +58,16 @@ async function leadFixture(ctx: TestContext, team: Awaited<ReturnType<typeof com
   return { lead_id: leadId, note_id: note.body_json.note.id as number };
 }
 
+/** A scheduled appointment of company A's agent with that lead. */
+async function appointmentFixture(ctx: TestContext, team: Awaited<ReturnType<typeof companyWithTeam>>, leadId: number) {
+  const response = await call(ctx.app, 'POST', `/api/v1/companies/${team.company.id}/leads/${leadId}/appointments`, {
+    token: team.admin.token,
+    body: { starts_at: '2030-01-01T10:00:00Z', ends_at: '2030-01-01T11:00:00Z' },
+  });
+  if (response.statusCode !== 201) throw new Error(`appointment creation failed: ${response.body}`);
+  return response.body_json.appointment.id as number;
+}
+
 /** Inserted directly: the API would also send a mail in the background, racing the database fingerprint. */
 async function invitationFixture(ctx: TestContext, companyId: number) {
   const code = 'isolation-fixture-invitation-code-0123456789';
@@ -70,6 +82,34 @@ async function invitationFixture(ctx: TestContext, companyId: number) {
     })
     .returning();
   return { invitation_id: row!.id, code };
+}
+
+/** Company A's source (with its agent assigned), a choice question, and a campaign asking it with its own options. */
+async function pipelineFixture(ctx: TestContext, team: Awaited<ReturnType<typeof companyWithTeam>>) {
+  const post = async (path: string, body: Json) => {
+    const response = await call(ctx.app, 'POST', `/api/v1/companies/${team.company.id}/${path}`, {
+      token: team.admin.token,
+      body,
+    });
+    if (response.statusCode !== 201) throw new Error(`${path} failed: ${response.body}`);
+    return response.body_json;
+  };
+  const sourceId = (await post('sources', { name: 'Isolation source' })).source.id as number;
+  await post(`sources/${sourceId}/user_accesses`, { user_access_id: team.agent.userAccessId });
+  const question = await post('questions', { title: 'Size?', kind: 'single_choice', options: [{ label: 'Big' }] });
+  const questionId = question.question.id as number;
+  const campaignId = (await post('campaigns', { name: 'Isolation', question_ids: [questionId] })).campaign.id as number;
+  const options = await call(
+    ctx.app,
+    'PUT',
+    `/api/v1/companies/${team.company.id}/campaigns/${campaignId}/questions/options`,
+    {
+      token: team.admin.token,
+      body: { questions: [{ question_id: questionId, options: [{ label: 'Own' }] }] },
+    },
+  );
+  if (options.statusCode !== 200) throw new Error(`campaign options failed: ${options.body}`);
+  return { source_id: sourceId, question_id: questionId, campaign_id: campaignId };
 }
 
 const BODIES: Record<string, (f: Fixtures, ctx: TestContext) => Promise<Json> | Json> = {
@@ -89,10 +129,23 @@ const BODIES: Record<string, (f: Fixtures, ctx: TestContext) => Promise<Json> | 
   updateLead: () => ({ first_name: 'Changed' }),
   patchLead: () => ({ first_name: 'Changed' }),
   createLeadNote: () => ({ body: 'Intruding note' }),
+  // A free slot next to company A's fixture: only the tenancy check may refuse it.
+  createAppointment: () => ({ starts_at: '2030-01-01T12:00:00Z', ends_at: '2030-01-01T13:00:00Z' }),
+  updateAppointment: () => ({ title: 'Intruding title' }),
   createInvitation: async (_f, ctx) => ({
     email: 'isolation.new@example.com',
     access_id: await accessId(ctx, 'agent'),
   }),
+  createSource: () => ({ name: 'Intruding source' }),
+  updateSource: () => ({ name: 'Changed', priority: 1 }),
+  reorderSources: (f) => ({ source_ids: [f.source_id] }),
+  assignSourceUserAccess: (f) => ({ user_access_id: f.user_access_id }),
+  createCampaign: (f) => ({ name: 'Intruding campaign', question_ids: [f.question_id] }),
+  updateCampaign: () => ({ name: 'Changed', question_ids: [] }),
+  createQuestion: () => ({ title: 'Intruding question', kind: 'text' }),
+  updateQuestion: () => ({ title: 'Changed', required: true }),
+  reorderQuestions: (f) => ({ question_ids: [f.question_id] }),
+  updateCampaignQuestionOptions: (f) => ({ questions: [{ question_id: f.question_id, options: [] }] }),
 };
 
 /** Multipart routes: the outsider sends a valid file, so that only the tenancy check can refuse it. */

@@ -14,7 +14,7 @@ export async function findPrincipal(db: Executor, userId: number) {
   return row;
 }
 
-type ChainRow = { company_id: number; depth: number; user_access_id: number | null; code: AccessCode | null };
+export type ChainRow = { company_id: number; depth: number; user_access_id: number | null; code: AccessCode | null };
 
 /**
  * The company and its ancestors, nearest first, each with the user's direct access there (if any).
@@ -59,4 +59,35 @@ export function companiesWithAccess(userId: number, codes: readonly AccessCode[]
         and not exists (select 1 from user_accesses own where own.user_id = ${userId} and own.company_id = c.id)
     )
     select id from held)`;
+}
+
+export type PrincipalChainRow = ChainRow & { status: string; token_version: number; superadmin: boolean };
+
+/**
+ * The user and, in the same round trip, the access chain of `companyId` (as accessChain). No rows: the user does
+ * not exist; one row with a null company_id: the company does not exist.
+ */
+export async function principalAndChain(db: Executor, userId: number, companyId: number) {
+  const result = await db.execute<PrincipalChainRow>(sql`
+    with recursive chain(id, parent_company_id, depth) as (
+      select id, parent_company_id, 0 from companies where id = ${companyId}
+      union all
+      select c.id, c.parent_company_id, chain.depth + 1
+      from companies c join chain on c.id = chain.parent_company_id
+      where chain.depth < ${MAX_COMPANY_DEPTH}
+    )
+    select u.status, u.token_version, u.superadmin,
+           chain.id as company_id, chain.depth, ua.id as user_access_id, a.code
+    from users u
+    left join chain on true
+    left join user_accesses ua on ua.company_id = chain.id and ua.user_id = u.id
+    left join accesses a on a.id = ua.access_id
+    where u.id = ${userId}
+    order by chain.depth`);
+  return result.rows.map((row) => ({
+    ...row,
+    token_version: Number(row.token_version),
+    company_id: row.company_id === null ? (null as unknown as number) : Number(row.company_id),
+    user_access_id: row.user_access_id === null ? null : Number(row.user_access_id),
+  }));
 }

@@ -1,6 +1,6 @@
 import type { Db } from '../../db/client.ts';
 import type { AccessCode } from '../../lib/permissions.ts';
-import { accessChain, findPrincipal } from './authz.repository.ts';
+import { accessChain, type ChainRow, findPrincipal, principalAndChain } from './authz.repository.ts';
 
 export type Principal = { userId: number; superadmin: boolean };
 
@@ -13,8 +13,35 @@ export type EffectiveAccess = {
   inherited: boolean;
 };
 
+/** The nearest access up the chain decides; platform staff administer every company. */
+function fromChain(principal: Principal, companyId: number, chain: ChainRow[]): EffectiveAccess | undefined {
+  if (chain.length === 0) return undefined;
+  const nearest = chain.find((row) => row.code !== null);
+  const code = principal.superadmin ? 'admin' : nearest?.code;
+  if (!code) return undefined;
+  return {
+    companyId,
+    code,
+    userAccessId: nearest?.user_access_id ?? null,
+    inherited: nearest === undefined || nearest.depth > 0,
+  };
+}
+
 export function createAuthzService(deps: { db: Db }) {
   return {
+    /**
+     * The principal and their access in `companyId` in one round trip (the common case: a company in the path).
+     * `access` is null when the company is missing or invisible to them.
+     */
+    async principalWithAccess(userId: number, tokenVersion: number, companyId: number) {
+      const rows = await principalAndChain(deps.db, userId, companyId);
+      const user = rows[0];
+      if (!user || user.status === 'inactive' || user.token_version !== tokenVersion) return undefined;
+      const principal: Principal = { userId, superadmin: user.superadmin };
+      const chain = rows.filter((row) => row.company_id !== null);
+      return { principal, access: fromChain(principal, companyId, chain) ?? null };
+    },
+
     /** The signed-in user, if the token's user still exists, is not deactivated and the token version matches. */
     async principal(userId: number, tokenVersion: number): Promise<Principal | undefined> {
       const user = await findPrincipal(deps.db, userId);
@@ -24,18 +51,7 @@ export function createAuthzService(deps: { db: Db }) {
 
     /** Undefined when the company does not exist or the caller has no access there (both answer 404). */
     async effectiveAccess(principal: Principal, companyId: number): Promise<EffectiveAccess | undefined> {
-      const chain = await accessChain(deps.db, principal.userId, companyId);
-      if (chain.length === 0) return undefined;
-      const nearest = chain.find((row) => row.code !== null);
-      // Platform staff administer every company, whatever access they also hold there.
-      const code = principal.superadmin ? 'admin' : nearest?.code;
-      if (!code) return undefined;
-      return {
-        companyId,
-        code,
-        userAccessId: nearest?.user_access_id ?? null,
-        inherited: nearest === undefined || nearest.depth > 0,
-      };
+      return fromChain(principal, companyId, await accessChain(deps.db, principal.userId, companyId));
     },
   };
 }

@@ -1,0 +1,227 @@
+import type { Db, Executor } from '../../db/client.ts';
+import type { Clock } from '../../lib/clock.ts';
+import { conflict, fieldError, forbidden, invalid, notFound, unprocessable } from '../../lib/errors.ts';
+import { decodeCursor, toPage } from '../../lib/pagination.ts';
+import { can } from '../../lib/permissions.ts';
+import { randomToken, sha256 } from '../../lib/secrets.ts';
+import type { EffectiveAccess } from '../authz/authz.service.ts';
+import { leadScope } from '../leads/leads.service.ts';
+import { renderCalendar } from './appointments.calendar.ts';
+import {
+  type AppointmentRow,
+  countActiveFeeds,
+  countForUser,
+  feedAppointments,
+  findCompanyOf,
+  findFeedOwner,
+  findView,
+  findVisibleLead,
+  insertAppointment,
+  insertFeed,
+  isBookable,
+  listForUser,
+  lockAppointment,
+  revokeFeeds,
+  type UserWindow,
+  updateAppointment,
+} from './appointments.repository.ts';
+import {
+  type CreateAppointmentInput,
+  fullName,
+  type ListAppointmentsInput,
+  MAX_DURATION_MS,
+  MAX_RANGE_MS,
+  type UpdateAppointmentInput,
+} from './appointments.schemas.ts';
+
+export type Actor = { userId: number; access: EffectiveAccess };
+
+/** A feed shows the last 30 days and what comes next, at most this many events. */
+const FEED_PAST_MS = 30 * 86_400_000;
+const FEED_MAX_EVENTS = 1000;
+/** Live feed tokens per user: enough for every device, few enough that tokens cannot pile up unnoticed. */
+const MAX_FEEDS = 10;
+
+/** Admins and managers handle every appointment of the company; agents only those of their own user access. */
+const manages = (access: EffectiveAccess) => can(access.code, 'leads:manage');
+const sees = (access: EffectiveAccess, row: AppointmentRow) =>
+  manages(access) || row.userAccessId === access.userAccessId;
+
+const overlap = () =>
+  unprocessable('appointment_overlap', 'The agent already has a scheduled appointment at this time.', 'starts_at');
+const notBookable = () =>
+  invalid([fieldError('user_access_id', 'not_found', 'is not an active member of this company')]);
+
+/** The exclusion constraint is the real guard against double booking: it holds under any concurrency. */
+function isOverlap(error: unknown): boolean {
+  for (
+    let current = error as { code?: string; cause?: unknown } | undefined, depth = 0;
+    current && depth < 4;
+    depth++
+  ) {
+    if (current.code === '23P01') return true;
+    current = current.cause as typeof current;
+  }
+  return false;
+}
+
+function rethrow(error: unknown): never {
+  throw isOverlap(error) ? overlap() : error;
+}
+
+function assertRange(startsAt: Date, endsAt: Date) {
+  if (endsAt <= startsAt) throw invalid([fieldError('ends_at', 'before_start', 'must be after starts_at')]);
+  if (endsAt.getTime() - startsAt.getTime() > MAX_DURATION_MS) {
+    throw invalid([fieldError('ends_at', 'too_long', 'an appointment lasts at most 24 hours')]);
+  }
+}
+
+const text = (value: string | null | undefined) => (value == null ? value : value.trim() || null);
+
+export function createAppointmentsService(deps: { db: Db; clock: Clock; publicUrl: string }) {
+  const { db, clock } = deps;
+
+  async function view(tx: Executor, companyId: number, id: number) {
+    const found = await findView(tx, companyId, id);
+    if (!found) throw notFound('Appointment');
+    return found;
+  }
+
+  /** Who the appointment is for: the given user access (agents: only themselves), else the lead's assignee. */
+  async function bookedFor(actor: Actor, assignee: number | null, requested: number | undefined) {
+    const { access } = actor;
+    if (requested !== undefined && !manages(access) && requested !== access.userAccessId) {
+      throw forbidden('Agents book appointments for themselves only.');
+    }
+    const userAccessId = requested ?? assignee;
+    if (userAccessId === null) {
+      throw unprocessable('no_assignee', 'The lead has no assignee: name a user_access_id.', 'user_access_id');
+    }
+    if (!(await isBookable(db, access.companyId, userAccessId))) throw notBookable();
+    return userAccessId;
+  }
+
+  return {
+    /** For the route policy: the company whose accesses decide who may see the appointment. */
+    companyOf: (id: number) => findCompanyOf(db, id),
+
+    async book(actor: Actor, leadId: number, input: CreateAppointmentInput) {
+      const lead = await findVisibleLead(db, leadScope(actor.access), leadId);
+      if (!lead) throw notFound('Lead');
+      const startsAt = new Date(input.starts_at);
+      const endsAt = new Date(input.ends_at);
+      assertRange(startsAt, endsAt);
+      const userAccessId = await bookedFor(actor, lead.assignedUserAccessId, input.user_access_id);
+      return db
+        .transaction(async (tx) => {
+          const row = await insertAppointment(tx, {
+            companyId: lead.companyId,
+            leadId: lead.id,
+            userAccessId,
+            startsAt,
+            endsAt,
+            title: text(input.title),
+            location: text(input.location),
+            notes: text(input.notes),
+            createdByUserId: actor.userId,
+          });
+          return view(tx, row.companyId, row.id);
+        })
+        .catch(rethrow);
+    },
+
+    async show(access: EffectiveAccess, id: number) {
+      const found = await view(db, access.companyId, id);
+      if (!sees(access, found.appointment)) throw notFound('Appointment');
+      return found;
+    },
+
+    async update(actor: Actor, id: number, input: UpdateAppointmentInput) {
+      const { access } = actor;
+      return db
+        .transaction(async (tx) => {
+          const current = await lockAppointment(tx, access.companyId, id);
+          if (!current || !sees(access, current)) throw notFound('Appointment');
+          if (current.status === 'canceled') {
+            throw conflict('appointment_canceled', 'A canceled appointment cannot be changed; book a new one.');
+          }
+          const reassigned = input.user_access_id !== undefined && input.user_access_id !== current.userAccessId;
+          if (reassigned && !manages(access)) throw forbidden('Only admins and managers reassign appointments.');
+          if (reassigned && !(await isBookable(tx, access.companyId, input.user_access_id!))) throw notBookable();
+          const startsAt = input.starts_at ? new Date(input.starts_at) : current.startsAt;
+          const endsAt = input.ends_at ? new Date(input.ends_at) : current.endsAt;
+          assertRange(startsAt, endsAt);
+          await updateAppointment(tx, access.companyId, id, {
+            startsAt,
+            endsAt,
+            title: text(input.title),
+            location: text(input.location),
+            notes: text(input.notes),
+            userAccessId: input.user_access_id,
+            updatedAt: clock.now(),
+          });
+          return view(tx, access.companyId, id);
+        })
+        .catch(rethrow);
+    },
+
+    /** Idempotent: canceling a canceled appointment answers it unchanged. The slot is free again at once. */
+    async cancel(actor: Actor, id: number) {
+      const { access } = actor;
+      return db.transaction(async (tx) => {
+        const current = await lockAppointment(tx, access.companyId, id);
+        if (!current || !sees(access, current)) throw notFound('Appointment');
+        if (current.status === 'scheduled') {
+          const now = clock.now();
+          await updateAppointment(tx, access.companyId, id, { status: 'canceled', canceledAt: now, updatedAt: now });
+        }
+        return view(tx, access.companyId, id);
+      });
+    },
+
+    async listMine(userId: number, query: ListAppointmentsInput) {
+      const from = query.from ? new Date(query.from) : clock.now();
+      const to = query.to ? new Date(query.to) : undefined;
+      if (to && to < from) throw invalid([fieldError('to', 'before_from', 'must not be before from')]);
+      if (to && to.getTime() - from.getTime() > MAX_RANGE_MS) {
+        throw invalid([fieldError('to', 'range_too_wide', 'must be at most 366 days after from')]);
+      }
+      const window: UserWindow = {
+        userId,
+        from,
+        to,
+        status: query.status ?? 'scheduled',
+        startsAfter: new Date(from.getTime() - MAX_DURATION_MS),
+      };
+      const limit = query.limit ?? 25;
+      const after = decodeCursor(query.cursor, ['string', 'number']) as [string, number] | undefined;
+      const rows = await listForUser(db, window, after, limit);
+      const total = query.count ? await countForUser(db, window) : undefined;
+      return toPage(rows, limit, (row) => [row.startsCursor, row.appointment.id], total);
+    },
+
+    /** A new secret feed URL. The token is returned once; only its hash is kept. */
+    async createFeed(userId: number) {
+      if ((await countActiveFeeds(db, userId)) >= MAX_FEEDS) {
+        throw unprocessable('too_many_feeds', `At most ${MAX_FEEDS} live calendar feeds: revoke them first.`);
+      }
+      const token = randomToken();
+      const row = await insertFeed(db, userId, sha256(token), clock.now());
+      const url = `${deps.publicUrl}/api/v1/appointments.ics?token=${token}`;
+      return { url, token, created_at: row.createdAt.toISOString() };
+    },
+
+    revokeFeeds: (userId: number) => revokeFeeds(db, userId, clock.now()),
+
+    /** The iCalendar text of the feed the token opens; unknown, revoked and deactivated users' tokens: 404. */
+    async calendar(token: string): Promise<string> {
+      const owner = await findFeedOwner(db, sha256(token));
+      if (!owner) throw notFound('Calendar feed');
+      const since = new Date(clock.now().getTime() - FEED_PAST_MS);
+      const views = await feedAppointments(db, owner.userId, since, FEED_MAX_EVENTS);
+      return renderCalendar(fullName(owner.firstName, owner.lastName), views);
+    },
+  };
+}
+
+export type AppointmentsService = ReturnType<typeof createAppointmentsService>;
