@@ -95,6 +95,7 @@ CREATE TABLE "jobs" (
 	"updated_at" timestamp with time zone DEFAULT now() NOT NULL
 );
 --> statement-breakpoint
+ALTER TABLE "source_user_accesses" ADD COLUMN "current_weight" bigint DEFAULT 0 NOT NULL;--> statement-breakpoint
 ALTER TABLE "cycle_members" ADD CONSTRAINT "cycle_members_cycle_id_cycles_id_fk" FOREIGN KEY ("cycle_id") REFERENCES "public"."cycles"("id") ON DELETE cascade ON UPDATE no action;--> statement-breakpoint
 ALTER TABLE "cycle_members" ADD CONSTRAINT "cycle_members_company_id_companies_id_fk" FOREIGN KEY ("company_id") REFERENCES "public"."companies"("id") ON DELETE cascade ON UPDATE no action;--> statement-breakpoint
 ALTER TABLE "cycle_members" ADD CONSTRAINT "cycle_members_user_access_id_user_accesses_id_fk" FOREIGN KEY ("user_access_id") REFERENCES "public"."user_accesses"("id") ON DELETE cascade ON UPDATE no action;--> statement-breakpoint

@@ -52,6 +52,8 @@ export const sourceUserAccesses = pgTable(
     userAccessId: ref()
       .notNull()
       .references(() => userAccesses.id, { onDelete: 'cascade' }),
+    // The source's own rotation among its user accesses (see distribution.ts).
+    currentWeight: bigint({ mode: 'number' }).notNull().default(0),
     createdAt: timestamp({ withTimezone: true }).notNull().defaultNow(),
   },
   (t) => [primaryKey({ columns: [t.sourceId, t.userAccessId] }), index().on(t.userAccessId), index().on(t.companyId)],
