@@ -346,3 +346,67 @@ describe('plan limits', () => {
     expect(list.body_json.meta.total).toBe(1);
   });
 });
+
+describe('answers', () => {
+  it('validates answers against each question kind and its options, and requires required questions', async () => {
+    const team = await teamIn();
+    const question = async (body: Json) =>
+      (await call(ctx.app, 'POST', `/api/v1/companies/${team.company.id}/questions`, { token: team.admin.token, body }))
+        .body_json.question;
+    const budget = await question({ title: 'Budget', kind: 'number', required: true });
+    const when = await question({ title: 'When', kind: 'date' });
+    const product = await question({
+      title: 'Product',
+      kind: 'single_choice',
+      options: [{ label: 'Solar panels' }, { label: 'Heat pump' }],
+    });
+    const extras = await question({
+      title: 'Extras',
+      kind: 'multiple_choice',
+      options: [{ label: 'Battery' }, { label: 'Charger' }],
+    });
+    const missing = await create(team, { email: 'q@x.co' });
+    expect(missing.statusCode).toBe(422);
+    expect(missing.body_json.errors[0]).toMatchObject({ field: 'answers', code: 'required' });
+
+    const bad = await create(team, {
+      email: 'q@x.co',
+      answers: [
+        { question_id: budget.id, value: 'lots' },
+        { question_id: when.id, value: '2026-02-30x' },
+        { question_id: product.id, value: 'nuclear' },
+        { question_id: extras.id, value: ['battery', 'battery'] },
+        { question_id: 999_999, value: 'x' },
+      ],
+    });
+    expect(bad.statusCode).toBe(422);
+    expect(bad.body_json.errors.map((e: Json) => e.field).sort()).toEqual([
+      'answers',
+      'answers.0.value',
+      'answers.1.value',
+      'answers.2.value',
+      'answers.3.value',
+      'answers.4.question_id',
+    ]);
+
+    const good = await create(team, {
+      email: 'q@x.co',
+      answers: [
+        { question_id: budget.id, value: 12000 },
+        { question_id: product.id, value: product.options[1].value },
+        { question_id: extras.id, value: [extras.options[0].value, extras.options[1].value] },
+      ],
+    });
+    expect(good.statusCode).toBe(201);
+    expect(good.body_json.lead.answers).toEqual([
+      { question_id: budget.id, value: 12000 },
+      { question_id: product.id, value: 'heat_pump' },
+      { question_id: extras.id, value: ['battery', 'charger'] },
+    ]);
+    const cleared = await call(ctx.app, 'PATCH', `${leadsUrl(team)}/${good.body_json.lead.id}`, {
+      token: team.admin.token,
+      body: { answers: [{ question_id: extras.id, value: null }] },
+    });
+    expect(cleared.body_json.lead.answers.map((a: Json) => a.question_id)).toEqual([budget.id, product.id]);
+  });
+});

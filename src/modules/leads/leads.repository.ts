@@ -60,7 +60,7 @@ const assigneeAccess = alias(userAccesses, 'assignee_access');
 const assigneeUser = alias(users, 'assignee_user');
 
 /** Leads with the names their JSON shows, in one query (no N+1): source, campaign, stage, assignee. */
-function selectLeadViews(db: Executor) {
+export function selectLeadViews(db: Executor) {
   return db
     .select({
       lead: leads,

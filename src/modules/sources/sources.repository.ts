@@ -1,0 +1,171 @@
+import { and, asc, eq, gte, inArray, isNull, ne, type SQL, sql } from 'drizzle-orm';
+import type { Executor } from '../../db/client.ts';
+import { accesses, sources, sourceUserAccesses, userAccesses, users } from '../../db/schema/index.ts';
+
+export type SourceRow = typeof sources.$inferSelect;
+export type SourceChanges = { name?: string; priority?: number };
+
+const live = (companyId: number) => and(eq(sources.companyId, companyId), isNull(sources.deletedAt));
+
+/**
+ * Serializes changes to one company's source list (priorities, names), so that "after the last", the unique name
+ * check and "the whole live list" of a reorder each see a stable list. Other companies are not blocked.
+ */
+export async function lockSourceList(db: Executor, companyId: number) {
+  await db.execute(sql`select pg_advisory_xact_lock(hashtext(${`sources:${companyId}`}))`);
+}
+
+export async function findSource(db: Executor, companyId: number, id: number): Promise<SourceRow | undefined> {
+  const [row] = await db
+    .select()
+    .from(sources)
+    .where(and(live(companyId), eq(sources.id, id)));
+  return row;
+}
+
+/** One page in priority order (limit + 1 rows); the (company_id, priority, id) partial index answers it. */
+export function listSources(db: Executor, companyId: number, page: { after?: [number, number]; limit: number }) {
+  const after = page.after
+    ? sql`(${sources.priority}, ${sources.id}) > (${page.after[0]}, ${page.after[1]})`
+    : undefined;
+  return db
+    .select()
+    .from(sources)
+    .where(and(live(companyId), after))
+    .orderBy(asc(sources.priority), asc(sources.id))
+    .limit(page.limit + 1);
+}
+
+export async function countSources(db: Executor, companyId: number): Promise<number> {
+  const [row] = await db.select({ total: sql<number>`count(*)::int` }).from(sources).where(live(companyId));
+  return Number(row?.total ?? 0);
+}
+
+/** The live source ids in priority order (the reorder's reference list; bounded by MAX_SOURCES). */
+export async function liveSourceIds(db: Executor, companyId: number): Promise<number[]> {
+  const rows = await db
+    .select({ id: sources.id })
+    .from(sources)
+    .where(live(companyId))
+    .orderBy(asc(sources.priority), asc(sources.id));
+  return rows.map((row) => row.id);
+}
+
+/** Case-insensitive, among live sources: the same rule as the partial unique index on lower(name). */
+export async function nameTaken(db: Executor, companyId: number, name: string, exceptId?: number) {
+  const [row] = await db
+    .select({ id: sources.id })
+    .from(sources)
+    .where(
+      and(
+        live(companyId),
+        sql`lower(${sources.name}) = lower(${name})`,
+        exceptId ? ne(sources.id, exceptId) : undefined,
+      ),
+    )
+    .limit(1);
+  return row !== undefined;
+}
+
+export async function nextPriority(db: Executor, companyId: number): Promise<number> {
+  const [row] = await db
+    .select({ next: sql<number>`coalesce(max(${sources.priority}), 0)::int + 1` })
+    .from(sources)
+    .where(live(companyId));
+  return Number(row?.next ?? 1);
+}
+
+/** Makes room at `priority`: the sources at or after it move down by one. */
+export async function shiftFrom(db: Executor, companyId: number, priority: number, exceptId?: number) {
+  await db
+    .update(sources)
+    .set({ priority: sql`${sources.priority} + 1` })
+    .where(and(live(companyId), gte(sources.priority, priority), exceptId ? ne(sources.id, exceptId) : undefined));
+}
+
+export async function insertSource(db: Executor, companyId: number, values: { name: string; priority: number }) {
+  const [row] = await db
+    .insert(sources)
+    .values({ companyId, ...values })
+    .returning();
+  return row!;
+}
+
+export async function updateSource(db: Executor, companyId: number, id: number, changes: SourceChanges) {
+  await db
+    .update(sources)
+    .set({ ...changes, updatedAt: sql`now()` })
+    .where(and(live(companyId), eq(sources.id, id)));
+}
+
+export async function softDeleteSource(db: Executor, companyId: number, id: number) {
+  await db
+    .update(sources)
+    .set({ deletedAt: sql`now()`, updatedAt: sql`now()` })
+    .where(and(live(companyId), eq(sources.id, id)));
+}
+
+/** priority = position in `ids` (1-based), in one statement. */
+export async function setPriorities(db: Executor, companyId: number, ids: readonly number[]) {
+  if (ids.length === 0) return;
+  const list = sql.join(
+    ids.map((id) => sql`${id}`),
+    sql`, `,
+  );
+  await db.execute(sql`
+    update sources s set priority = v.ord, updated_at = now()
+    from unnest(array[${list}]::bigint[]) with ordinality as v(id, ord)
+    where s.id = v.id and s.company_id = ${companyId} and s.deleted_at is null`);
+}
+
+/** The user accesses assigned to a page of sources, in one query (no N+1). */
+export function assignedUserAccesses(db: Executor, companyId: number, sourceIds: readonly number[]) {
+  if (sourceIds.length === 0) return Promise.resolve([]);
+  return db
+    .select({
+      sourceId: sourceUserAccesses.sourceId,
+      id: userAccesses.id,
+      userId: userAccesses.userId,
+      firstName: users.firstName,
+      lastName: users.lastName,
+      accessCode: accesses.code,
+    })
+    .from(sourceUserAccesses)
+    .innerJoin(userAccesses, eq(userAccesses.id, sourceUserAccesses.userAccessId))
+    .innerJoin(users, eq(users.id, userAccesses.userId))
+    .innerJoin(accesses, eq(accesses.id, userAccesses.accessId))
+    .where(and(eq(sourceUserAccesses.companyId, companyId), inArray(sourceUserAccesses.sourceId, [...sourceIds])))
+    .orderBy(asc(userAccesses.id));
+}
+
+export type AssignedUserAccess = Awaited<ReturnType<typeof assignedUserAccesses>>[number];
+
+/** A direct access in this very company (not an ancestor's): the people this company distributes leads to. */
+export async function userAccessOfCompany(db: Executor, companyId: number, userAccessId: number) {
+  const [row] = await db
+    .select({ id: userAccesses.id })
+    .from(userAccesses)
+    .where(and(eq(userAccesses.companyId, companyId), eq(userAccesses.id, userAccessId)));
+  return row !== undefined;
+}
+
+/** false when the pair already exists. */
+export async function assignUserAccess(db: Executor, companyId: number, sourceId: number, userAccessId: number) {
+  const rows = await db
+    .insert(sourceUserAccesses)
+    .values({ companyId, sourceId, userAccessId })
+    .onConflictDoNothing()
+    .returning({ sourceId: sourceUserAccesses.sourceId });
+  return rows.length > 0;
+}
+
+/** false when the pair did not exist. */
+export async function unassignUserAccess(db: Executor, companyId: number, sourceId: number, userAccessId: number) {
+  const where: SQL | undefined = and(
+    eq(sourceUserAccesses.companyId, companyId),
+    eq(sourceUserAccesses.sourceId, sourceId),
+    eq(sourceUserAccesses.userAccessId, userAccessId),
+  );
+  const rows = await db.delete(sourceUserAccesses).where(where).returning({ sourceId: sourceUserAccesses.sourceId });
+  return rows.length > 0;
+}
