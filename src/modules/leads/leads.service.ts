@@ -4,6 +4,7 @@ import { conflict, type FieldError, forbidden, invalid, notFound } from '../../l
 import { decodeCursor, toPage } from '../../lib/pagination.ts';
 import { can } from '../../lib/permissions.ts';
 import type { EffectiveAccess } from '../authz/authz.service.ts';
+import { assignmentActivity, chooseAssignee } from '../distribution/distribution.service.ts';
 import type { LimitsService } from '../limits/limits.service.ts';
 import { listStages } from '../reference/reference.repository.ts';
 import { validateAnswers } from './lead-answers.ts';
@@ -120,26 +121,32 @@ export function createLeadsService(deps: { db: Db; clock: Clock; limits: LimitsS
         .transaction(async (tx) => {
           const used = await bumpMonthlyUsage(tx, scope.companyId, deps.clock.now(), 1);
           await deps.limits.assertMonthlyLeads(tx, scope.companyId, used - 1, 1);
+          // No explicit assignee (agents always have one): the distribution rules decide, when cycles are on.
+          const assignment =
+            values.assignedUserAccessId == null
+              ? await chooseAssignee(tx, scope.companyId, {
+                  country: values.country ?? null,
+                  region: values.region ?? null,
+                  postalCode: values.postalCode ?? null,
+                  sourceId: values.sourceId ?? null,
+                })
+              : undefined;
           const lead = await insertLead(tx, {
             ...values,
+            ...(assignment ? { assignedUserAccessId: assignment.userAccessId } : {}),
             companyId: scope.companyId,
             stageId: values.stageId ?? refs.defaultStageId,
             createdByUserId: actor.userId,
           });
           await upsertAnswers(tx, scope.companyId, lead.id, answers.set);
+          const base = { companyId: scope.companyId, leadId: lead.id, actorUserId: actor.userId };
           await insertActivities(tx, [
-            { companyId: scope.companyId, leadId: lead.id, actorUserId: actor.userId, kind: 'created', data: {} },
-            ...(lead.assignedUserAccessId === null
-              ? []
-              : [
-                  {
-                    companyId: scope.companyId,
-                    leadId: lead.id,
-                    actorUserId: actor.userId,
-                    kind: 'assigned',
-                    data: { from: null, to: lead.assignedUserAccessId, rule: 'manual' },
-                  },
-                ]),
+            { ...base, kind: 'created', data: {} },
+            ...(assignment
+              ? [{ ...base, kind: 'assigned', data: assignmentActivity(assignment) }]
+              : lead.assignedUserAccessId === null
+                ? []
+                : [{ ...base, kind: 'assigned', data: { from: null, to: lead.assignedUserAccessId, rule: 'manual' } }]),
           ]);
           return view(tx, { companyId: scope.companyId }, lead.id);
         })

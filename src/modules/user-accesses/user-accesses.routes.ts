@@ -101,13 +101,16 @@ export const userAccessesRoutes: FastifyPluginAsyncTypebox<{ service: UserAccess
         operationId: 'deleteUserAccess',
         tags,
         summary: 'Remove an specific user_access',
-        description: 'The last admin of a company cannot be removed (422). Takes effect on the next request.',
+        description:
+          'The last admin of a company cannot be removed (422). Takes effect on the next request. The person’s open ' +
+          'leads go back through the distribution rules when the company has cycles enabled (their activity says ' +
+          'so), and become unassigned otherwise; won and lost leads keep their history in the timeline.',
         params: UserAccessParams,
         response: { 204: Type.Null() },
       },
     },
     async (request, reply) => {
-      await service.remove(request.params.user_id, request.params.user_access_id);
+      await service.remove(principalOf(request).userId, request.params.user_id, request.params.user_access_id);
       return reply.code(204).send(null);
     },
   );

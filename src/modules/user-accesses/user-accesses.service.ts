@@ -4,6 +4,7 @@ import { userAccesses } from '../../db/schema/index.ts';
 import { invalid, notFound, unprocessable } from '../../lib/errors.ts';
 import { companiesWithAccess } from '../authz/authz.repository.ts';
 import type { Principal } from '../authz/authz.service.ts';
+import { lockOpenLeadsOf, redistribute } from '../distribution/distribution.service.ts';
 import type { LimitsService } from '../limits/limits.service.ts';
 import { findUserById } from '../users/users.repository.ts';
 import type { UsersService } from '../users/users.service.ts';
@@ -105,13 +106,16 @@ export function createUserAccessesService(deps: { db: Db; users: UsersService; l
       });
     },
 
-    async remove(userId: number, userAccessId: number) {
+    /** Removes an access; the person's open leads are redistributed by the company's rules (or unassigned). */
+    async remove(actorUserId: number, userId: number, userAccessId: number) {
       await db.transaction(async (tx) => {
         const current = await findUserAccess(tx, userId, userAccessId);
         if (!current) throw notFound('User access');
         await lockCompany(tx, current.companyId);
+        const openLeads = await lockOpenLeadsOf(tx, current.companyId, userAccessId);
         await tx.delete(userAccesses).where(eq(userAccesses.id, userAccessId));
         await assertStillAdministered(tx, current.companyId);
+        await redistribute(tx, current.companyId, userAccessId, openLeads, actorUserId);
       });
     },
   };
