@@ -1,0 +1,87 @@
+import { type ChildProcess, spawn } from 'node:child_process';
+import { mkdirSync, writeFileSync } from 'node:fs';
+import autocannon from 'autocannon';
+import pg from 'pg';
+
+/** The database the benchmarks fill once and reuse: BENCH_DATABASE_URL, else a `leadsy_bench` next to the tests'. */
+export const benchDatabaseUrl = process.env.BENCH_DATABASE_URL ?? 'postgres://postgres@127.0.0.1:5432/leadsy_bench';
+
+export const BENCH_JWT_SECRET = 'benchmark-secret-benchmark-secret-0123456789';
+
+export async function ensureDatabase(url: string): Promise<void> {
+  const target = new URL(url);
+  const name = target.pathname.slice(1);
+  const admin = new URL(url);
+  admin.pathname = '/postgres';
+  const client = new pg.Client({ connectionString: admin.toString() });
+  await client.connect();
+  try {
+    const exists = await client.query('select 1 from pg_database where datname = $1', [name]);
+    if (exists.rowCount === 0) await client.query(`create database "${name.replace(/"/g, '')}"`);
+  } finally {
+    await client.end();
+  }
+}
+
+/** Starts `tsx bench/servers.ts <kind>` and resolves with its port once it prints `PORT n`. */
+export function startServer(kind: 'app' | 'bare', env: Record<string, string>) {
+  const child = spawn(process.execPath, ['--import', 'tsx', 'bench/servers.ts', kind], {
+    env: { ...process.env, ...env },
+    stdio: ['ignore', 'pipe', 'inherit'],
+  });
+  return new Promise<{ port: number; child: ChildProcess }>((resolve, reject) => {
+    let output = '';
+    child.stdout!.on('data', (chunk: Buffer) => {
+      output += chunk.toString();
+      const match = /PORT (\d+)/.exec(output);
+      if (match) resolve({ port: Number(match[1]), child });
+    });
+    child.once('exit', (code) => reject(new Error(`${kind} server exited with ${code}`)));
+  });
+}
+
+export type Load = { name: string; reqPerSec: number; p50: number; p99: number; errors: number; non2xx: number };
+
+/** A bounded load on loopback: `connections` at once for `seconds`. */
+export async function load(
+  name: string,
+  url: string,
+  options: {
+    headers?: Record<string, string>;
+    seconds: number;
+    connections?: number;
+    method?: 'GET' | 'POST';
+    body?: string;
+  },
+): Promise<Load> {
+  const result = await autocannon({
+    url,
+    connections: options.connections ?? 10,
+    duration: options.seconds,
+    headers: options.headers ?? {},
+    method: options.method ?? 'GET',
+    ...(options.body ? { body: options.body } : {}),
+  });
+  return {
+    name,
+    reqPerSec: Math.round(result.requests.average),
+    p50: result.latency.p50,
+    p99: result.latency.p99,
+    errors: result.errors,
+    non2xx: result.non2xx,
+  };
+}
+
+export function report(title: string, rows: string[][], file: string, data: unknown): void {
+  const [head, ...body] = rows;
+  const lines = [
+    `### ${title}`,
+    '',
+    `| ${head!.join(' | ')} |`,
+    `|${head!.map(() => '---').join('|')}|`,
+    ...body.map((row) => `| ${row.join(' | ')} |`),
+  ];
+  console.log(`\n${lines.join('\n')}\n`);
+  mkdirSync('bench/out', { recursive: true });
+  writeFileSync(`bench/out/${file}.json`, JSON.stringify(data, null, 2));
+}
