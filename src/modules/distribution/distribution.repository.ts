@@ -37,16 +37,21 @@ export async function lockMembers(db: Executor, rotation: Rotation): Promise<Rot
   }));
 }
 
-/** Writes the rotation's new running weights and counts the pick, in one statement. */
-export async function advance(db: Executor, rotation: Rotation, weights: Map<number, number>, picked: number) {
+/** Writes the rotation's new running weights and counts the picks, in one statement. */
+export async function advance(db: Executor, rotation: Rotation, weights: Map<number, number>, picks: number[]) {
+  const picked = new Map<number, number>();
+  for (const id of picks) picked.set(id, (picked.get(id) ?? 0) + 1);
   const { table, owner } = MEMBERS[rotation.kind];
   const values = sql.join(
-    [...weights].map(([userAccessId, weight]) => sql`(${userAccessId}::bigint, ${weight}::bigint)`),
+    [...weights].map(
+      ([userAccessId, weight]) =>
+        sql`(${userAccessId}::bigint, ${weight}::bigint, ${picked.get(userAccessId) ?? 0}::bigint)`,
+    ),
     sql`, `,
   );
-  const counts = rotation.kind === 'source' ? sql`` : sql`, assigned_count = assigned_count + (v.id = ${picked})::int`;
+  const counts = rotation.kind === 'source' ? sql`` : sql`, assigned_count = assigned_count + v.picks`;
   await db.execute(sql`update ${table} set current_weight = v.weight ${counts}
-    from (values ${values}) as v(id, weight)
+    from (values ${values}) as v(id, weight, picks)
     where ${table}.${owner} = ${rotation.id} and ${table}.user_access_id = v.id`);
 }
 

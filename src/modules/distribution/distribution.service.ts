@@ -10,7 +10,7 @@ import {
   type Rotation,
   sourceCycle,
 } from './distribution.repository.ts';
-import { pickNext } from './rotation.ts';
+import { pickNext, type RotationMember } from './rotation.ts';
 import { matchTerritories } from './territory-match.ts';
 
 export type LeadLocation = {
@@ -28,51 +28,94 @@ export type Assignment = {
   match?: 'postal_code' | 'region' | 'country';
 };
 
-/** Picks the next active member of a rotation and advances it, inside the caller's transaction. */
-async function take(tx: Executor, rotation: Rotation): Promise<number | undefined> {
-  const members = await lockMembers(tx, rotation);
-  const next = pickNext(members);
-  if (!next) return undefined;
-  await advance(tx, rotation, next.currentWeights, next.userAccessId);
-  return next.userAccessId;
+/**
+ * An assignment session inside one transaction: each rotation it touches is locked and read once, advanced in
+ * memory lead after lead, and written back by `flush()` — exactly what one-by-one assignment would do, in a handful
+ * of statements for a whole import batch. Call `flush()` before the transaction commits.
+ */
+export async function createAssigner(tx: Executor, companyId: number, context?: DistributionContext) {
+  const company = context ?? (await distributionContext(tx, companyId));
+  const rotations = new Map<string, { rotation: Rotation; members: RotationMember[]; picks: number[] }>();
+  const sourceCycles = new Map<number, { id: number; name: string } | null>();
+
+  async function take(rotation: Rotation): Promise<number | undefined> {
+    const key = `${rotation.kind}:${rotation.id}`;
+    let state = rotations.get(key);
+    if (!state) {
+      state = { rotation, members: await lockMembers(tx, rotation), picks: [] };
+      rotations.set(key, state);
+    }
+    const next = pickNext(state.members);
+    if (!next) return undefined;
+    state.members = state.members.map((member) => ({
+      ...member,
+      currentWeight: next.currentWeights.get(member.userAccessId) ?? member.currentWeight,
+    }));
+    state.picks.push(next.userAccessId);
+    return next.userAccessId;
+  }
+
+  async function cycleOfSource(sourceId: number) {
+    if (!sourceCycles.has(sourceId)) sourceCycles.set(sourceId, (await sourceCycle(tx, companyId, sourceId)) ?? null);
+    return sourceCycles.get(sourceId)!;
+  }
+
+  return {
+    enabled: company.cyclesEnabled,
+
+    /**
+     * Who gets a lead that arrives without an assignee, when the company has cycles enabled: the most specific
+     * matching territory (postal code, region, country), else the lead's source (the cycle bound to it, else the
+     * user accesses assigned to it), else the default cycle. A rule whose rotation has no active member gives way
+     * to the next.
+     */
+    async assign(lead: LeadLocation): Promise<Assignment | undefined> {
+      if (!company.cyclesEnabled) return undefined;
+      for (const match of matchTerritories(company.territories, lead, company.companyCountry)) {
+        const rotation = { kind: 'territory' as const, id: match.territoryId };
+        const userAccessId = await take(rotation);
+        const name = company.territories.find((t) => t.id === match.territoryId)?.name;
+        if (userAccessId)
+          return { userAccessId, rule: 'territory', match: match.rule, rotation: { ...rotation, name } };
+      }
+      if (lead.sourceId !== null) {
+        const cycle = await cycleOfSource(lead.sourceId);
+        const viaCycle = cycle ? await take({ kind: 'cycle', id: cycle.id }) : undefined;
+        if (viaCycle) return { userAccessId: viaCycle, rule: 'source_cycle', rotation: { kind: 'cycle', ...cycle! } };
+        const viaSource = await take({ kind: 'source', id: lead.sourceId });
+        if (viaSource)
+          return { userAccessId: viaSource, rule: 'source', rotation: { kind: 'source', id: lead.sourceId } };
+      }
+      if (company.defaultCycle) {
+        const userAccessId = await take({ kind: 'cycle', id: company.defaultCycle.id });
+        if (userAccessId) {
+          return { userAccessId, rule: 'default_cycle', rotation: { kind: 'cycle', ...company.defaultCycle } };
+        }
+      }
+      return undefined;
+    },
+
+    /** Writes every touched rotation's running weights and pick counts. */
+    async flush(): Promise<void> {
+      for (const state of rotations.values()) {
+        if (state.picks.length === 0) continue;
+        const weights = new Map(state.members.map((member) => [member.userAccessId, member.currentWeight]));
+        await advance(tx, state.rotation, weights, state.picks);
+      }
+    },
+  };
 }
 
-/**
- * Who gets a lead that arrives without an assignee, when the company has cycles enabled: the most specific
- * matching territory (postal code, region, country), else the lead's source (the cycle bound to it, else the user
- * accesses assigned to it), else the default cycle. A rule whose rotation has no active member gives way to the
- * next. The rotation advances in the caller's transaction, the one that writes the lead.
- */
+/** One lead's assignment, in the caller's transaction (the one that writes the lead). */
 export async function chooseAssignee(
   tx: Executor,
   companyId: number,
   lead: LeadLocation,
-  context?: DistributionContext,
 ): Promise<Assignment | undefined> {
-  const company = context ?? (await distributionContext(tx, companyId));
-  if (!company.cyclesEnabled) return undefined;
-  for (const match of matchTerritories(company.territories, lead, company.companyCountry)) {
-    const rotation = { kind: 'territory' as const, id: match.territoryId };
-    const userAccessId = await take(tx, rotation);
-    const name = company.territories.find((t) => t.id === match.territoryId)?.name;
-    if (userAccessId) return { userAccessId, rule: 'territory', match: match.rule, rotation: { ...rotation, name } };
-  }
-  if (lead.sourceId !== null) {
-    const cycle = await sourceCycle(tx, companyId, lead.sourceId);
-    if (cycle) {
-      const userAccessId = await take(tx, { kind: 'cycle', id: cycle.id });
-      if (userAccessId) return { userAccessId, rule: 'source_cycle', rotation: { kind: 'cycle', ...cycle } };
-    }
-    const userAccessId = await take(tx, { kind: 'source', id: lead.sourceId });
-    if (userAccessId) return { userAccessId, rule: 'source', rotation: { kind: 'source', id: lead.sourceId } };
-  }
-  if (company.defaultCycle) {
-    const userAccessId = await take(tx, { kind: 'cycle', id: company.defaultCycle.id });
-    if (userAccessId) {
-      return { userAccessId, rule: 'default_cycle', rotation: { kind: 'cycle', ...company.defaultCycle } };
-    }
-  }
-  return undefined;
+  const assigner = await createAssigner(tx, companyId);
+  const assignment = await assigner.assign(lead);
+  await assigner.flush();
+  return assignment;
 }
 
 export const assignmentActivity = (assignment: Assignment, from: number | null = null) => ({
@@ -96,11 +139,11 @@ export async function redistribute(
   actorUserId: number | null,
 ) {
   if (openLeads.length === 0) return;
-  const context = await distributionContext(tx, companyId);
+  const assigner = await createAssigner(tx, companyId);
   const activities: (typeof leadActivities.$inferInsert)[] = [];
   const unassigned: number[] = [];
   for (const lead of openLeads) {
-    const assignment = context.cyclesEnabled ? await chooseAssignee(tx, companyId, lead, context) : undefined;
+    const assignment = await assigner.assign(lead);
     if (assignment) {
       await tx
         .update(leads)
@@ -120,6 +163,7 @@ export async function redistribute(
       },
     });
   }
+  await assigner.flush();
   if (unassigned.length > 0) {
     await tx
       .update(leads)

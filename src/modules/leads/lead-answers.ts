@@ -2,6 +2,7 @@ import type { Executor } from '../../db/client.ts';
 import { type FieldError, fieldError } from '../../lib/errors.ts';
 import {
   type AnswerableQuestion,
+  liveQuestionIds as allQuestionIds,
   loadQuestionsForAnswers,
   requiredQuestionIds,
 } from '../questions/questions.repository.ts';
@@ -41,25 +42,35 @@ export type AnswerInput = { question_id: number; value: unknown };
  * Checks answers against their questions' kinds and options. `null` clears an answer. With `checkRequired`
  * (a new lead), every required question must be answered.
  */
-export async function validateAnswers(
+export type AnswerRules = { questions: Map<number, Question>; required: number[] };
+export type CheckedAnswers = { errors: FieldError[]; set: { questionId: number; value: unknown }[]; cleared: number[] };
+
+/** The questions a company's answers may refer to, and the required ones: loaded once per lead, or per import. */
+export async function loadAnswerRules(
   db: Executor,
   companyId: number,
   campaignId: number | null,
-  answers: AnswerInput[],
-  checkRequired: boolean,
-): Promise<{ errors: FieldError[]; set: { questionId: number; value: unknown }[]; cleared: number[] }> {
+  questionIds: number[] | 'all',
+): Promise<AnswerRules> {
+  const ids = questionIds === 'all' ? await allQuestionIds(db, companyId) : questionIds;
+  const [questions, required] = await Promise.all([
+    loadQuestionsForAnswers(db, companyId, ids, campaignId),
+    requiredQuestionIds(db, companyId, campaignId),
+  ]);
+  return { questions, required };
+}
+
+/**
+ * Checks answers against their questions' kinds and options (no I/O). `null` clears an answer. With
+ * `checkRequired` (a new lead), every required question must be answered.
+ */
+export function checkAnswers(rules: AnswerRules, answers: AnswerInput[], checkRequired: boolean): CheckedAnswers {
   const errors: FieldError[] = [];
-  const loaded = await loadQuestionsForAnswers(
-    db,
-    companyId,
-    answers.map((a) => a.question_id),
-    campaignId,
-  );
   const seen = new Set<number>();
   const set: { questionId: number; value: unknown }[] = [];
   const cleared: number[] = [];
   answers.forEach((answer, index) => {
-    const question = loaded.get(answer.question_id);
+    const question = rules.questions.get(answer.question_id);
     if (seen.has(answer.question_id)) {
       errors.push(fieldError(`answers.${index}.question_id`, 'duplicate', 'is answered twice'));
     } else if (!question) {
@@ -75,10 +86,26 @@ export async function validateAnswers(
   });
   if (checkRequired) {
     const answered = new Set(set.map((a) => a.questionId));
-    const missing = (await requiredQuestionIds(db, companyId, campaignId)).filter((id) => !answered.has(id));
+    const missing = rules.required.filter((id) => !answered.has(id));
     if (missing.length > 0) {
       errors.push(fieldError('answers', 'required', `required questions are unanswered: ${missing.join(', ')}`));
     }
   }
   return { errors, set, cleared };
+}
+
+export async function validateAnswers(
+  db: Executor,
+  companyId: number,
+  campaignId: number | null,
+  answers: AnswerInput[],
+  checkRequired: boolean,
+): Promise<CheckedAnswers> {
+  const rules = await loadAnswerRules(
+    db,
+    companyId,
+    campaignId,
+    answers.map((a) => a.question_id),
+  );
+  return checkAnswers(rules, answers, checkRequired);
 }
