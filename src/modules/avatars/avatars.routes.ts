@@ -1,9 +1,10 @@
 import multipart from '@fastify/multipart';
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
-import type { FastifyInstance, FastifyRequest, FastifySchemaCompiler } from 'fastify';
-import { AppError, fieldError, invalid } from '../../lib/errors.ts';
+import type { FastifyRequest } from 'fastify';
+import { fieldError, invalid } from '../../lib/errors.ts';
 import { accessOf, principalOf } from '../../plugins/auth.ts';
 import { problemResponse } from '../../plugins/docs.ts';
+import { multipartClientError, payloadTooLarge, streamedBody } from '../../plugins/multipart.ts';
 import type { CompanyRow } from '../companies/companies.repository.ts';
 import { CompanyParams, presentCompany } from '../companies/companies.schemas.ts';
 import type { CompaniesService } from '../companies/companies.service.ts';
@@ -20,22 +21,7 @@ import {
 import type { AvatarsService } from './avatars.service.ts';
 
 const tooLarge = () =>
-  new AppError(
-    413,
-    'payload_too_large',
-    'Payload Too Large',
-    `The avatar must be at most ${AVATAR_MAX_BYTES / 1024 / 1024} MB (${AVATAR_MAX_BYTES} bytes).`,
-  );
-
-const malformed = () => new AppError(400, 'bad_request', 'Bad Request', 'The multipart body could not be parsed.');
-
-/** Busboy's parse errors carry no status: a broken body is the client's fault, never a 500. */
-function asClientError(error: unknown): unknown {
-  const { code, statusCode } = error as { code?: string; statusCode?: number };
-  if (code === 'FST_REQ_FILE_TOO_LARGE') return tooLarge();
-  if (error instanceof AppError || typeof statusCode === 'number') return error;
-  return malformed();
-}
+  payloadTooLarge(`The avatar must be at most ${AVATAR_MAX_BYTES / 1024 / 1024} MB (${AVATAR_MAX_BYTES} bytes).`);
 
 /** The one file part named `avatar`, buffered (≤ 5 MB: sharp needs the whole image anyway). */
 async function readAvatar(request: FastifyRequest): Promise<Buffer> {
@@ -50,21 +36,8 @@ async function readAvatar(request: FastifyRequest): Promise<Buffer> {
     }
     return await part.toBuffer();
   } catch (error) {
-    throw asClientError(error);
+    throw multipartClientError(error, tooLarge);
   }
-}
-
-/**
- * The multipart body is read by the handler, after the policy and the service's own checks, so an unauthorized
- * caller never gets to upload 5 MB. Its schema documents it; params are validated as on every route.
- */
-function streamedBody(app: FastifyInstance): FastifySchemaCompiler<unknown> {
-  return (route) => {
-    if (route.httpPart === 'body') return () => true;
-    const compile = app.validatorCompiler;
-    if (!compile) throw new Error('the avatar routes need the app-wide validator compiler');
-    return compile(route);
-  };
 }
 
 const cacheForever = 'public, max-age=31536000, immutable';
