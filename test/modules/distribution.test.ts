@@ -67,16 +67,14 @@ async function territory(
     .insert(territories)
     .values({ companyId: team.company.id, name: 'Territory', ...where })
     .returning();
-  await ctx.database.db
-    .insert(territoryMembers)
-    .values(
-      accessIds.map((userAccessId, position) => ({
-        territoryId: row!.id,
-        companyId: team.company.id,
-        userAccessId,
-        position,
-      })),
-    );
+  await ctx.database.db.insert(territoryMembers).values(
+    accessIds.map((userAccessId, position) => ({
+      territoryId: row!.id,
+      companyId: team.company.id,
+      userAccessId,
+      position,
+    })),
+  );
   return row!.id;
 }
 
