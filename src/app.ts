@@ -6,6 +6,8 @@ import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
 import Fastify, { type FastifyBaseLogger, type FastifyInstance } from 'fastify';
 import type { Config } from './config.ts';
 import type { Database } from './db/client.ts';
+import { createJobHandlers } from './jobs/handlers.ts';
+import { createJobRunner, type JobHandlers } from './jobs/runner.ts';
 import { type Clock, systemClock } from './lib/clock.ts';
 import { AppError } from './lib/errors.ts';
 import { createMailer } from './lib/mailer.ts';
@@ -24,6 +26,8 @@ import { companiesRoutes } from './modules/companies/companies.routes.ts';
 import { createCompaniesService } from './modules/companies/companies.service.ts';
 import { companyUsersRoutes } from './modules/company-users/company-users.routes.ts';
 import { createCompanyUsersService } from './modules/company-users/company-users.service.ts';
+import { cyclesRoutes } from './modules/cycles/cycles.routes.ts';
+import { createCyclesService } from './modules/cycles/cycles.service.ts';
 import { invitationsRoutes } from './modules/invitations/invitations.routes.ts';
 import { createInvitationsService } from './modules/invitations/invitations.service.ts';
 import { leadNotesRoutes } from './modules/lead-notes/lead-notes.routes.ts';
@@ -45,6 +49,8 @@ import { createReferenceService } from './modules/reference/reference.service.ts
 import { sourcesRoutes } from './modules/sources/sources.routes.ts';
 import { createSourcesService } from './modules/sources/sources.service.ts';
 import { systemRoutes } from './modules/system/system.routes.ts';
+import { territoriesRoutes } from './modules/territories/territories.routes.ts';
+import { createTerritoriesService } from './modules/territories/territories.service.ts';
 import { userAccessesRoutes } from './modules/user-accesses/user-accesses.routes.ts';
 import { createUserAccessesService } from './modules/user-accesses/user-accesses.service.ts';
 import { userProvidersRoutes } from './modules/user-providers/user-providers.routes.ts';
@@ -64,6 +70,8 @@ export type AppDeps = {
   logger?: FastifyBaseLogger | boolean | { level: string };
   /** Defaults to the driver the configuration names (createStorage). */
   storage?: Storage;
+  /** Extra job kinds, merged over the registry (createJobHandlers): for tests and embedders. */
+  jobHandlers?: JobHandlers;
 };
 
 export type App = FastifyInstance;
@@ -140,6 +148,7 @@ export async function buildApp(deps: AppDeps) {
   await app.register(referenceRoutes, { service: createReferenceService({ db: database.db }) });
   await app.register(authRoutes, {
     service: createAuthService({ db: database.db, tokens, mailer, clock, users, config }),
+    users,
     rateLimit: config.authRateLimit,
   });
   await app.register(usersRoutes, { service: users, rateLimit: config.authRateLimit });
@@ -158,12 +167,32 @@ export async function buildApp(deps: AppDeps) {
 
   const storage = deps.storage ?? createStorage(config);
   if (!deps.storage) app.addHook('onClose', async () => storage.close?.());
+  // The embedded shape's worker: it runs in this process unless WORKER=off (then only `worker` processes run jobs).
+  // preClose, so running jobs wind down before storage and the database go away.
+  const jobHandlers: JobHandlers = {
+    ...createJobHandlers({ db: database.db, clock, config, storage, logger: app.log }),
+    ...deps.jobHandlers,
+  };
+  const jobs = createJobRunner({
+    db: database.db,
+    handlers: jobHandlers,
+    clock,
+    logger: app.log,
+    concurrency: config.workerConcurrency,
+    leaseMs: config.jobLeaseMs,
+  });
+  if (config.worker === 'on') {
+    app.addHook('onReady', async () => jobs.start());
+    app.addHook('preClose', async () => jobs.stop());
+  }
   await app.register(avatarsRoutes, {
     service: createAvatarsService({ db: database.db, storage, users, log: app.log }),
     companies,
   });
 
   await app.register(sourcesRoutes, { service: createSourcesService({ db: database.db }) });
+  await app.register(cyclesRoutes, { service: createCyclesService({ db: database.db }), companies });
+  await app.register(territoriesRoutes, { service: createTerritoriesService({ db: database.db }) });
   await app.register(campaignsRoutes, { service: createCampaignsService({ db: database.db }) });
   await app.register(questionsRoutes, {
     service: createQuestionsService({ db: database.db }),

@@ -2,14 +2,18 @@ import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import { Type } from 'typebox';
 import { principalOf } from '../../plugins/auth.ts';
 import { problemResponse } from '../../plugins/docs.ts';
+import type { UserRow } from '../users/users.repository.ts';
 import { presentUser, UserJson } from '../users/users.schemas.ts';
+import type { UsersService } from '../users/users.service.ts';
 import { Accepted, LoginBody, ResetConfirmBody, ResetRequestBody, TokenJson, ValidateJson } from './auth.schemas.ts';
 import type { AuthService } from './auth.service.ts';
 
-export const authRoutes: FastifyPluginAsyncTypebox<{ service: AuthService; rateLimit: number }> = async (
-  app,
-  { service, rateLimit },
-) => {
+export const authRoutes: FastifyPluginAsyncTypebox<{
+  service: AuthService;
+  users: Pick<UsersService, 'legalTermsAccepted'>;
+  rateLimit: number;
+}> = async (app, { service, users, rateLimit }) => {
+  const present = async (row: UserRow) => presentUser(row, (await users.legalTermsAccepted([row.id])).has(row.id));
   const limited = { max: rateLimit, timeWindow: '1 minute' };
 
   app.post(
@@ -28,7 +32,7 @@ export const authRoutes: FastifyPluginAsyncTypebox<{ service: AuthService; rateL
     },
     async (request) => {
       const { token, expiresAt, user } = await service.login(request.body.email, request.body.password);
-      return { token, token_type: 'Bearer' as const, expires_at: expiresAt.toISOString(), user: presentUser(user) };
+      return { token, token_type: 'Bearer' as const, expires_at: expiresAt.toISOString(), user: await present(user) };
     },
   );
 
@@ -47,7 +51,7 @@ export const authRoutes: FastifyPluginAsyncTypebox<{ service: AuthService; rateL
     async (request) => ({
       valid: true as const,
       expires_at: request.tokenExpiresAt!.toISOString(),
-      user: presentUser(await service.validate(principalOf(request))),
+      user: await present(await service.validate(principalOf(request))),
     }),
   );
 
@@ -87,7 +91,7 @@ export const authRoutes: FastifyPluginAsyncTypebox<{ service: AuthService; rateL
       },
     },
     async (request) => ({
-      user: presentUser(await service.confirmPasswordReset(request.body.token, request.body.password)),
+      user: await present(await service.confirmPasswordReset(request.body.token, request.body.password)),
     }),
   );
 };
