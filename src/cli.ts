@@ -2,6 +2,7 @@ import { parseArgs } from 'node:util';
 import { desc, eq } from 'drizzle-orm';
 import { outboxMessages, users } from './db/schema/index.ts';
 import { openDatabase } from './db/setup.ts';
+import { runWorker } from './jobs/worker.ts';
 import { normalizeEmail } from './lib/email.ts';
 import { hashPassword, PASSWORD_MAX, PASSWORD_MIN } from './lib/passwords.ts';
 import { configFromEnv, serve } from './server.ts';
@@ -10,6 +11,7 @@ const USAGE = `Usage: npm run cli -- <command> [options]
 
 Commands:
   serve                                   start the API (same as npm start)
+  worker                                  run background jobs only (imports); stops gracefully on SIGINT/SIGTERM
   migrate                                 apply migrations and reference data, then exit
   create-superadmin --email E --password P [--first-name F] [--last-name L]
                                           create platform staff, or promote an existing user
@@ -81,6 +83,8 @@ async function main(argv: string[]) {
   switch (command) {
     case 'serve':
       return serve();
+    case 'worker':
+      return runWorker(configFromEnv());
     case 'migrate':
       await withDatabase(async () => {});
       console.log('Migrations and reference data applied.');

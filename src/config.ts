@@ -28,6 +28,12 @@ export type Config = Readonly<{
   storageDriver: 'local' | 's3';
   /** Set exactly when storageDriver is `s3`. */
   s3: S3Config | undefined;
+  /** Whether `serve` also runs the job worker (WORKER, default on); `off` leaves jobs to `worker` processes. */
+  worker: 'on' | 'off';
+  /** Jobs one worker process runs at once (WORKER_CONCURRENCY, default 2). */
+  workerConcurrency: number;
+  /** How long a claimed job stays its worker's unrenewed (JOB_LEASE, default 30s): a dead worker's jobs wait that. */
+  jobLeaseMs: number;
 }>;
 
 export type S3Config = Readonly<{
@@ -126,6 +132,8 @@ export function loadConfig(env: Record<string, string | undefined>): Config {
     }
   }
 
+  const worker = read('WORKER') ?? 'on';
+  if (worker !== 'on' && worker !== 'off') problems.push(`WORKER must be on or off (got "${worker}")`);
   const oidc = readOidc(read, url, problems);
   const storage = readStorage(read, url, problems);
 
@@ -148,6 +156,9 @@ export function loadConfig(env: Record<string, string | undefined>): Config {
     requestTimeoutMs: integer('REQUEST_TIMEOUT_MS', 30_000, 1000, 600_000),
     oidc,
     ...storage,
+    worker: worker === 'off' ? 'off' : 'on',
+    workerConcurrency: integer('WORKER_CONCURRENCY', 2, 1, 64),
+    jobLeaseMs: duration('JOB_LEASE', '30s') * 1000,
   };
   if (problems.length > 0) throw new ConfigError(problems);
   return Object.freeze(config);

@@ -50,6 +50,8 @@ export async function buildTestApp(env: Record<string, string> = {}): Promise<Te
       AUTH_RATE_LIMIT: '100000',
       PUBLIC_URL: 'http://leadsy.test',
       DATA_DIR: dataDir,
+      // No polling worker unless a test asks for one: jobs then run only when a test runs them.
+      WORKER: 'off',
       ...env,
     }),
     jwtSecret: 'test-secret-that-is-long-enough-for-hs256-0123456789',

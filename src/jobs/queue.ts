@@ -1,0 +1,196 @@
+import { and, asc, eq, gte, inArray, lt, lte, or, sql } from 'drizzle-orm';
+import type { Executor } from '../db/client.ts';
+import { jobs } from '../db/schema/index.ts';
+
+export type Job = typeof jobs.$inferSelect;
+
+export const BACKOFF_BASE_MS = 2_000;
+export const BACKOFF_CAP_MS = 5 * 60_000;
+const ERROR_MAX = 2_000;
+// Literals rather than parameters, so the planner matches the partial indexes (WHERE status = 'queued' / 'running').
+const QUEUED = sql`${jobs.status} = 'queued'`;
+const RUNNING = sql`${jobs.status} = 'running'`;
+
+/**
+ * Exponential backoff with "equal jitter": half the delay is fixed, half random, so retries of jobs that failed
+ * together (a database blip) spread out instead of all coming back at the same instant.
+ */
+export function backoffMs(attempts: number, random: () => number = Math.random): number {
+  const exponential = Math.min(BACKOFF_CAP_MS, BACKOFF_BASE_MS * 2 ** Math.max(0, attempts - 1));
+  return Math.round(exponential / 2 + (random() * exponential) / 2);
+}
+
+/** Adds a job. Takes the caller's transaction, so a job exists exactly when the rows it works on were committed. */
+export async function enqueue(
+  db: Executor,
+  job: { kind: string; payload?: Record<string, unknown>; runAt?: Date; maxAttempts?: number },
+): Promise<number> {
+  const [row] = await db
+    .insert(jobs)
+    .values({ kind: job.kind, payload: job.payload ?? {}, runAt: job.runAt, maxAttempts: job.maxAttempts })
+    .returning({ id: jobs.id });
+  return row!.id;
+}
+
+/**
+ * Claims one due job of the given kinds, in one statement: a queued job whose time has come, or a running one whose
+ * lease ran out (its worker died) and that has attempts left. SKIP LOCKED lets any number of workers poll at once
+ * without waiting on each other or taking the same row; the re-check of the WHERE clause after a concurrent update
+ * (READ COMMITTED) skips a row another worker claimed a moment ago.
+ */
+export async function claim(
+  db: Executor,
+  options: { workerId: string; kinds: readonly string[]; leaseMs: number; now: Date },
+): Promise<Job | undefined> {
+  if (options.kinds.length === 0) return undefined;
+  const { now } = options;
+  const due = db
+    .select({ id: jobs.id })
+    .from(jobs)
+    .where(
+      and(
+        inArray(jobs.kind, [...options.kinds]),
+        or(
+          and(QUEUED, lte(jobs.runAt, now)),
+          and(RUNNING, lt(jobs.leaseUntil, now), lt(jobs.attempts, jobs.maxAttempts)),
+        ),
+      ),
+    )
+    .orderBy(asc(jobs.runAt), asc(jobs.id))
+    .limit(1)
+    .for('update', { skipLocked: true });
+  const [row] = await db
+    .update(jobs)
+    .set({
+      status: 'running',
+      lockedBy: options.workerId,
+      leaseUntil: new Date(now.getTime() + options.leaseMs),
+      attempts: sql`${jobs.attempts} + 1`,
+      updatedAt: now,
+    })
+    .where(eq(jobs.id, due))
+    .returning();
+  return row;
+}
+
+/**
+ * Running jobs whose worker died on their last attempt: `claim` leaves them alone, so they are closed here as
+ * failed rather than staying `running` forever.
+ */
+export async function failExhausted(db: Executor, now: Date): Promise<number> {
+  const rows = await db
+    .update(jobs)
+    .set({
+      status: 'failed',
+      lastError: 'The worker running the job stopped responding on its last attempt.',
+      leaseUntil: null,
+      updatedAt: now,
+    })
+    .where(and(RUNNING, lt(jobs.leaseUntil, now), gte(jobs.attempts, jobs.maxAttempts)))
+    .returning({ id: jobs.id });
+  return rows.length;
+}
+
+const owned = (id: number, workerId: string) =>
+  and(eq(jobs.id, id), eq(jobs.status, 'running'), eq(jobs.lockedBy, workerId));
+
+/** Extends the lease. False when the job is no longer this worker's (taken over after expiry, or canceled). */
+export async function renewLease(
+  db: Executor,
+  id: number,
+  workerId: string,
+  options: { leaseMs: number; now: Date },
+): Promise<boolean> {
+  const rows = await db
+    .update(jobs)
+    .set({ leaseUntil: new Date(options.now.getTime() + options.leaseMs), updatedAt: options.now })
+    .where(owned(id, workerId))
+    .returning({ id: jobs.id });
+  return rows.length > 0;
+}
+
+/** Marks the job done. False when the lease was lost: another worker owns the job now and its result stands. */
+export async function complete(db: Executor, id: number, workerId: string, now: Date = new Date()): Promise<boolean> {
+  const rows = await db
+    .update(jobs)
+    .set({ status: 'done', leaseUntil: null, lastError: null, updatedAt: now })
+    .where(owned(id, workerId))
+    .returning({ id: jobs.id });
+  return rows.length > 0;
+}
+
+/**
+ * Records a failure: back to `queued` after a backoff when it is retryable and attempts remain, else `failed`.
+ * Answers the new status, or undefined when the lease was lost (nothing changed). Attempts cannot change while
+ * this worker owns the job, so reading them first and updating under the same ownership check is race-free.
+ */
+export async function fail(
+  db: Executor,
+  id: number,
+  workerId: string,
+  error: string,
+  options: { retryable: boolean; now: Date },
+): Promise<'queued' | 'failed' | undefined> {
+  const [job] = await db
+    .select({ attempts: jobs.attempts, maxAttempts: jobs.maxAttempts })
+    .from(jobs)
+    .where(owned(id, workerId));
+  if (!job) return undefined;
+  const retry = options.retryable && job.attempts < job.maxAttempts;
+  const lastError = error.slice(0, ERROR_MAX);
+  const [row] = await db
+    .update(jobs)
+    .set(
+      retry
+        ? {
+            status: 'queued',
+            runAt: new Date(options.now.getTime() + backoffMs(job.attempts)),
+            lockedBy: null,
+            leaseUntil: null,
+            lastError,
+            updatedAt: options.now,
+          }
+        : { status: 'failed', leaseUntil: null, lastError, updatedAt: options.now },
+    )
+    .where(owned(id, workerId))
+    .returning({ status: jobs.status });
+  return row?.status as 'queued' | 'failed' | undefined;
+}
+
+/**
+ * Gives a job back without counting the attempt: the worker is shutting down and the handler stopped early, so
+ * another worker can start it at once instead of waiting for the lease to run out.
+ */
+export async function release(db: Executor, id: number, workerId: string, now: Date): Promise<boolean> {
+  const rows = await db
+    .update(jobs)
+    .set({
+      status: 'queued',
+      runAt: now,
+      lockedBy: null,
+      leaseUntil: null,
+      attempts: sql`greatest(${jobs.attempts} - 1, 0)`,
+      updatedAt: now,
+    })
+    .where(owned(id, workerId))
+    .returning({ id: jobs.id });
+  return rows.length > 0;
+}
+
+/**
+ * Cancels a queued or running job. A running job's worker learns it at its next lease renewal (the renewal fails
+ * and the handler's signal aborts). False when the job had already ended.
+ */
+export async function cancel(db: Executor, id: number, now: Date = new Date()): Promise<boolean> {
+  const rows = await db
+    .update(jobs)
+    .set({ status: 'canceled', leaseUntil: null, updatedAt: now })
+    .where(and(eq(jobs.id, id), inArray(jobs.status, ['queued', 'running'])))
+    .returning({ id: jobs.id });
+  return rows.length > 0;
+}
+
+export async function findJob(db: Executor, id: number): Promise<Job | undefined> {
+  const [row] = await db.select().from(jobs).where(eq(jobs.id, id));
+  return row;
+}
