@@ -29,6 +29,8 @@ import { createCompanyUsersService } from './modules/company-users/company-users
 import { cyclesRoutes } from './modules/cycles/cycles.routes.ts';
 import { createCyclesService } from './modules/cycles/cycles.service.ts';
 import { invitationsRoutes } from './modules/invitations/invitations.routes.ts';
+import { importsRoutes } from './modules/imports/imports.routes.ts';
+import { createImportsService } from './modules/imports/imports.service.ts';
 import { createInvitationsService } from './modules/invitations/invitations.service.ts';
 import { leadNotesRoutes } from './modules/lead-notes/lead-notes.routes.ts';
 import { createLeadNotesService } from './modules/lead-notes/lead-notes.service.ts';
@@ -180,11 +182,16 @@ export async function buildApp(deps: AppDeps) {
     logger: app.log,
     concurrency: config.workerConcurrency,
     leaseMs: config.jobLeaseMs,
+    // Within serve()'s 10 s shutdown window; a job still running after it is reclaimed once its lease runs out.
+    stopTimeoutMs: 8_000,
   });
   if (config.worker === 'on') {
     app.addHook('onReady', async () => jobs.start());
     app.addHook('preClose', async () => jobs.stop());
   }
+  await app.register(importsRoutes, {
+    service: createImportsService({ db: database.db, storage, clock, notify: () => jobs.notify() }),
+  });
   await app.register(avatarsRoutes, {
     service: createAvatarsService({ db: database.db, storage, users, log: app.log }),
     companies,

@@ -18,3 +18,31 @@ export function regionErrors(input: { country?: string | null; time_zone?: strin
   }
   return errors;
 }
+
+let countryNames: Map<string, string> | undefined;
+const foldName = (name: string) =>
+  name
+    .normalize('NFD')
+    .replace(/\p{M}/gu, '')
+    .toLowerCase()
+    .replace(/[^a-z]/g, '');
+
+/** `ES`, `es`, `Spain`, `España` → `ES` (English and Spanish names, accents and case ignored). */
+export function countryCode(text: string): string | undefined {
+  const trimmed = text.trim();
+  if (/^[A-Za-z]{2}$/.test(trimmed)) return trimmed.toUpperCase();
+  if (!countryNames) {
+    countryNames = new Map();
+    for (const locale of ['en', 'es']) {
+      const names = new Intl.DisplayNames([locale], { type: 'region', fallback: 'none' });
+      for (let a = 65; a <= 90; a++) {
+        for (let b = 65; b <= 90; b++) {
+          const code = String.fromCharCode(a, b);
+          const name = isCountry(code) ? names.of(code) : undefined;
+          if (name) countryNames.set(foldName(name), code);
+        }
+      }
+    }
+  }
+  return countryNames.get(foldName(trimmed));
+}

@@ -1,5 +1,5 @@
 import { sql } from 'drizzle-orm';
-import { index, integer, jsonb, pgTable, text, timestamp, uniqueIndex } from 'drizzle-orm/pg-core';
+import { bigint, index, integer, jsonb, pgTable, text, timestamp, uniqueIndex } from 'drizzle-orm/pg-core';
 import { id, ref, timestamps } from './columns.ts';
 import { companies, users } from './identity.ts';
 import { campaigns, sources } from './pipeline.ts';
@@ -61,6 +61,8 @@ export const importFiles = pgTable(
     failedRows: integer().notNull().default(0),
     // The last data row whose batch committed: a resumed run starts after it.
     checkpointRow: integer().notNull().default(0),
+    // How far into the file that checkpoint is, for progress before the total row count is known.
+    bytesRead: bigint({ mode: 'number' }).notNull().default(0),
     firstErrors: jsonb().$type<{ row: number; reason: string }[]>().notNull().default([]),
     errorMessage: text(),
     jobId: ref(),

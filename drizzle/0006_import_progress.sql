@@ -1,0 +1,1 @@
+ALTER TABLE "import_files" ADD COLUMN "bytes_read" bigint DEFAULT 0 NOT NULL;

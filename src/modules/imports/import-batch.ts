@@ -1,0 +1,216 @@
+import { and, eq, inArray, isNull, or, sql } from 'drizzle-orm';
+import type { Executor } from '../../db/client.ts';
+import { leadActivities, leadAnswers, leadNotes, leads } from '../../db/schema/index.ts';
+import type { FieldError } from '../../lib/errors.ts';
+import { applyMapping, type HeaderMapping } from '../../lib/spreadsheet/index.ts';
+import { type Assignment, assignmentActivity, type createAssigner } from '../distribution/distribution.service.ts';
+import { type AnswerRules, checkAnswers } from '../leads/lead-answers.ts';
+import { contactErrors, normalizeLeadInput } from '../leads/lead-input.ts';
+import type { NewLead } from '../leads/leads.repository.ts';
+import { type ImportLookups, rowToLeadInput } from './import-rows.ts';
+
+export type SheetRow = { rowNumber: number; values: Record<string, string> };
+
+export type ImportSettings = {
+  importId: number;
+  companyId: number;
+  actorUserId: number | null;
+  companyCountry: string | null;
+  defaultStageId: number;
+  sourceId: number | null;
+  campaignId: number | null;
+  onDuplicate: 'skip' | 'update';
+  mapping: HeaderMapping;
+  lookups: ImportLookups;
+  rules: AnswerRules;
+};
+
+export type Rejected = { rowNumber: number; reason: string; values: Record<string, string> };
+
+type Prepared = {
+  row: SheetRow;
+  values: Partial<NewLead>;
+  answers: { questionId: number; value: unknown }[];
+  note: string | undefined;
+  keys: string[];
+};
+
+const describe = (errors: FieldError[]) => errors.map((e) => `${e.field} ${e.message}`).join('; ');
+
+/** Normalizes and validates each row exactly as the API would; rows that fail are rejected with the reasons. */
+export function prepareRows(rows: SheetRow[], settings: ImportSettings) {
+  const ready: Prepared[] = [];
+  const rejected: Rejected[] = [];
+  for (const row of rows) {
+    const mapped = applyMapping(settings.mapping, row.values);
+    const { input, note, errors: lookupErrors } = rowToLeadInput(mapped, settings.lookups, settings);
+    const { values, errors } = normalizeLeadInput(input, { companyCountry: settings.companyCountry });
+    const answers = checkAnswers(settings.rules, input.answers ?? [], true);
+    const problems = [...lookupErrors, ...errors, ...contactErrors(values), ...answers.errors];
+    if (problems.length > 0) {
+      rejected.push({ rowNumber: row.rowNumber, reason: describe(problems), values: row.values });
+      continue;
+    }
+    const keys = [
+      values.email ? `email:${values.email}` : '',
+      values.phone ? `phone:${values.phone}` : '',
+      values.externalId ? `external_id:${values.externalId}` : '',
+    ].filter(Boolean);
+    ready.push({ row, values, answers: answers.set, note, keys });
+  }
+  return { ready, rejected };
+}
+
+/** Live leads of the company sharing an email, phone or external_id with the batch: key → lead id. */
+async function existingByKey(tx: Executor, companyId: number, prepared: Prepared[]) {
+  const emails = prepared.map((p) => p.values.email).filter((v): v is string => !!v);
+  const phones = prepared.map((p) => p.values.phone).filter((v): v is string => !!v);
+  const externalIds = prepared.map((p) => p.values.externalId).filter((v): v is string => !!v);
+  const found = new Map<string, number>();
+  if (emails.length + phones.length + externalIds.length === 0) return found;
+  const rows = await tx
+    .select({ id: leads.id, email: leads.email, phone: leads.phone, externalId: leads.externalId })
+    .from(leads)
+    .where(
+      and(
+        eq(leads.companyId, companyId),
+        isNull(leads.deletedAt),
+        or(
+          emails.length ? inArray(leads.email, emails) : undefined,
+          phones.length ? inArray(leads.phone, phones) : undefined,
+          externalIds.length ? inArray(leads.externalId, externalIds) : undefined,
+        ),
+      ),
+    );
+  for (const row of rows) {
+    if (row.email) found.set(`email:${row.email}`, row.id);
+    if (row.phone) found.set(`phone:${row.phone}`, row.id);
+    if (row.externalId) found.set(`external_id:${row.externalId}`, row.id);
+  }
+  return found;
+}
+
+/**
+ * Splits a batch into new leads, duplicates (of earlier rows of the file — committed batches are in the table
+ * already — or of existing leads) and updates (`on_duplicate=update`).
+ */
+export async function classify(tx: Executor, prepared: Prepared[], settings: ImportSettings) {
+  const existing = await existingByKey(tx, settings.companyId, prepared);
+  const seen = new Map<string, number>();
+  const fresh: Prepared[] = [];
+  const updates: { prepared: Prepared; leadId: number }[] = [];
+  const duplicates: Rejected[] = [];
+  for (const item of prepared) {
+    const inFile = item.keys.find((key) => seen.has(key));
+    const stored = item.keys.find((key) => existing.has(key));
+    if (inFile) {
+      const reason = `duplicate of row ${seen.get(inFile)} (${inFile.replace(':', ' ')})`;
+      duplicates.push({ rowNumber: item.row.rowNumber, reason, values: item.row.values });
+    } else if (stored && settings.onDuplicate === 'update') {
+      updates.push({ prepared: item, leadId: existing.get(stored)! });
+    } else if (stored) {
+      const reason = `duplicate of lead ${existing.get(stored)} (${stored.replace(':', ' ')})`;
+      duplicates.push({ rowNumber: item.row.rowNumber, reason, values: item.row.values });
+    } else {
+      fresh.push(item);
+    }
+    for (const key of item.keys) if (!seen.has(key)) seen.set(key, item.row.rowNumber);
+  }
+  return { fresh, updates, duplicates };
+}
+
+/** Inserts the new leads of a batch with their answers and activities; a re-run inserts nothing twice. */
+export async function insertLeads(
+  tx: Executor,
+  fresh: Prepared[],
+  settings: ImportSettings,
+  assigner: Awaited<ReturnType<typeof createAssigner>>,
+) {
+  if (fresh.length === 0) return 0;
+  const assignments: (Assignment | undefined)[] = [];
+  for (const item of fresh) {
+    assignments.push(
+      item.values.assignedUserAccessId == null
+        ? await assigner.assign({
+            country: item.values.country ?? null,
+            region: item.values.region ?? null,
+            postalCode: item.values.postalCode ?? null,
+            sourceId: item.values.sourceId ?? null,
+          })
+        : undefined,
+    );
+  }
+  const inserted = await tx
+    .insert(leads)
+    .values(
+      fresh.map((item, index) => ({
+        ...item.values,
+        companyId: settings.companyId,
+        stageId: item.values.stageId ?? settings.defaultStageId,
+        assignedUserAccessId: assignments[index]?.userAccessId ?? item.values.assignedUserAccessId ?? null,
+        createdByUserId: settings.actorUserId,
+        importId: settings.importId,
+        importRow: item.row.rowNumber,
+      })),
+    )
+    .onConflictDoNothing({ target: [leads.importId, leads.importRow] })
+    .returning({ id: leads.id, importRow: leads.importRow });
+  const byRow = new Map(fresh.map((item, index) => [item.row.rowNumber, { item, assignment: assignments[index] }]));
+  const answers = [];
+  const notes: (typeof leadNotes.$inferInsert)[] = [];
+  const activities: (typeof leadActivities.$inferInsert)[] = [];
+  for (const { id, importRow } of inserted) {
+    const { item, assignment } = byRow.get(importRow!)!;
+    for (const answer of item.answers) {
+      answers.push({ companyId: settings.companyId, leadId: id, questionId: answer.questionId, value: answer.value });
+    }
+    const base = { companyId: settings.companyId, leadId: id, actorUserId: settings.actorUserId };
+    if (item.note)
+      notes.push({ companyId: settings.companyId, leadId: id, authorUserId: settings.actorUserId, body: item.note });
+    activities.push({ ...base, kind: 'created', data: { import_id: settings.importId, row: importRow } });
+    if (assignment) activities.push({ ...base, kind: 'assigned', data: assignmentActivity(assignment) });
+  }
+  if (answers.length > 0) await tx.insert(leadAnswers).values(answers);
+  if (notes.length > 0) await tx.insert(leadNotes).values(notes);
+  if (activities.length > 0) await tx.insert(leadActivities).values(activities);
+  return inserted.length;
+}
+
+/** `on_duplicate=update`: the row's non-empty values overwrite the existing lead's; its answers are upserted. */
+export async function applyUpdates(
+  tx: Executor,
+  updates: { prepared: Prepared; leadId: number }[],
+  settings: ImportSettings,
+) {
+  for (const { prepared, leadId } of updates) {
+    const changes = Object.fromEntries(Object.entries(prepared.values).filter(([, value]) => value != null));
+    await tx
+      .update(leads)
+      .set({ ...changes, updatedAt: sql`now()` })
+      .where(and(eq(leads.companyId, settings.companyId), eq(leads.id, leadId)));
+    if (prepared.answers.length > 0) {
+      await tx
+        .insert(leadAnswers)
+        .values(
+          prepared.answers.map((a) => ({
+            companyId: settings.companyId,
+            leadId,
+            questionId: a.questionId,
+            value: a.value,
+          })),
+        )
+        .onConflictDoUpdate({
+          target: [leadAnswers.leadId, leadAnswers.questionId],
+          set: { value: sql`excluded.value` },
+        });
+    }
+    await tx.insert(leadActivities).values({
+      companyId: settings.companyId,
+      leadId,
+      actorUserId: settings.actorUserId,
+      kind: 'updated',
+      data: { import_id: settings.importId, row: prepared.row.rowNumber, changes: Object.keys(changes) },
+    });
+  }
+  return updates.length;
+}

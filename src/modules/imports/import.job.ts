@@ -1,0 +1,129 @@
+import type { Db } from '../../db/client.ts';
+import type { Job, JobContext } from '../../jobs/runner.ts';
+import { JobInterruptedError, PermanentJobError } from '../../jobs/runner.ts';
+import type { Clock } from '../../lib/clock.ts';
+import { isSpreadsheetError } from '../../lib/spreadsheet/index.ts';
+import type { Storage } from '../../lib/storage/index.ts';
+import { createAssigner } from '../distribution/distribution.service.ts';
+import { bumpMonthlyUsage } from '../leads/leads.repository.ts';
+import type { LimitsService } from '../limits/limits.service.ts';
+import {
+  applyUpdates,
+  classify,
+  type ImportSettings,
+  insertLeads,
+  prepareRows,
+  type Rejected,
+  type SheetRow,
+} from './import-batch.ts';
+import { openImport } from './import-reader.ts';
+import { type ImportRow, importById, insertImportErrors, updateImport } from './imports.repository.ts';
+import { FIRST_ERRORS } from './imports.schemas.ts';
+
+export const IMPORT_JOB = 'import';
+export const IMPORT_BATCH = 1000;
+/** Every worker crash costs an attempt; an import survives many before giving up. */
+export const IMPORT_MAX_ATTEMPTS = 25;
+
+type Deps = { db: Db; storage: Storage; clock: Clock; limits: LimitsService };
+
+/**
+ * The import job. Rows stream from storage; each batch of IMPORT_BATCH rows is written in one transaction together
+ * with its checkpoint and counters, so a worker killed at any point resumes after the last committed batch and
+ * writes nothing twice (leads carry a unique (import_id, import_row) too). Cancellation is seen at the next batch.
+ */
+export function createImportJob(deps: Deps) {
+  const { db, clock } = deps;
+
+  async function finish(id: number, values: Parameters<typeof updateImport>[2]) {
+    await updateImport(db, id, { ...values, finishedAt: clock.now() });
+  }
+
+  /** One batch, all or nothing: leads, updates, rejected rows, the month's usage, counters and checkpoint. */
+  async function writeBatch(rows: SheetRow[], settings: ImportSettings, bytesRead: number) {
+    return db.transaction(async (tx) => {
+      const current = (await importById(tx, settings.importId, true))!;
+      if (current.cancelRequestedAt) return 'canceled' as const;
+      const { ready, rejected } = prepareRows(rows, settings);
+      const { fresh, updates, duplicates } = await classify(tx, ready, settings);
+
+      // The plan's monthly limit: rows past it are rejected, the ones before it still land.
+      const used = await bumpMonthlyUsage(tx, settings.companyId, clock.now(), 0);
+      const plan = await deps.limits.planOf(tx, settings.companyId);
+      const room = plan.maxLeadsPerMonth === null ? fresh.length : Math.max(plan.maxLeadsPerMonth - used, 0);
+      const overLimit = fresh.slice(room).map((item) => ({
+        rowNumber: item.row.rowNumber,
+        reason: `plan_limit_reached: the plan allows ${plan.maxLeadsPerMonth} new leads a month`,
+        values: item.row.values,
+      }));
+      const assigner = await createAssigner(tx, settings.companyId);
+      const imported = await insertLeads(tx, fresh.slice(0, room), settings, assigner);
+      await assigner.flush();
+      if (imported > 0) await bumpMonthlyUsage(tx, settings.companyId, clock.now(), imported);
+      const updated = await applyUpdates(tx, updates, settings);
+
+      const failed = [...rejected, ...overLimit];
+      const errors: Rejected[] = [...failed, ...duplicates].sort((a, b) => a.rowNumber - b.rowNumber);
+      await insertImportErrors(
+        tx,
+        errors.map((e) => ({ ...e, companyId: settings.companyId, importFileId: settings.importId })),
+      );
+      const firstErrors = [...current.firstErrors, ...errors.map((e) => ({ row: e.rowNumber, reason: e.reason }))];
+      await updateImport(tx, settings.importId, {
+        processedRows: current.processedRows + rows.length,
+        importedRows: current.importedRows + imported,
+        updatedRows: current.updatedRows + updated,
+        duplicateRows: current.duplicateRows + duplicates.length,
+        failedRows: current.failedRows + failed.length,
+        checkpointRow: rows.at(-1)!.rowNumber,
+        bytesRead,
+        firstErrors: firstErrors.slice(0, FIRST_ERRORS),
+      });
+      return 'written' as const;
+    });
+  }
+
+  async function run(row: ImportRow, context: JobContext) {
+    const object = await deps.storage.get(row.fileKey);
+    if (!object) throw new PermanentJobError('The uploaded file is no longer in storage.');
+    const { settings, sheet } = await openImport(db, row, object.body);
+    let batch: SheetRow[] = [];
+    let last = row.checkpointRow;
+    for await (const sheetRow of sheet.rows) {
+      if (context.signal.aborted) throw new Error('the job lease was lost');
+      last = sheetRow.rowNumber;
+      if (sheetRow.rowNumber <= row.checkpointRow) continue;
+      batch.push(sheetRow);
+      if (batch.length < IMPORT_BATCH) continue;
+      if ((await writeBatch(batch, settings, sheet.progress.bytesRead)) === 'canceled')
+        return finish(row.id, { status: 'canceled' });
+      batch = [];
+    }
+    if (batch.length > 0 && (await writeBatch(batch, settings, sheet.progress.bytesRead)) === 'canceled') {
+      return finish(row.id, { status: 'canceled' });
+    }
+    await finish(row.id, { status: 'completed', totalRows: last, bytesRead: row.fileSize });
+  }
+
+  return async function importJob(job: Job, context: JobContext): Promise<void> {
+    const id = Number((job.payload as { import_file_id?: number }).import_file_id);
+    const row = await importById(db, id);
+    if (!row || row.status === 'completed' || row.status === 'failed' || row.status === 'canceled') return;
+    if (row.cancelRequestedAt) return finish(id, { status: 'canceled' });
+    await updateImport(db, id, { status: 'processing', startedAt: row.startedAt ?? clock.now() });
+    try {
+      await run(row, context);
+    } catch (error) {
+      // A file that cannot be read will not read better on a retry: the import fails with the reason.
+      if (isSpreadsheetError(error) || error instanceof PermanentJobError) {
+        await finish(id, { status: 'failed', errorMessage: (error as Error).message });
+        return;
+      }
+      // A worker stopping hands the job back; only a real failure on the last attempt ends the import.
+      if (!(context.signal.reason instanceof JobInterruptedError) && job.attempts >= job.maxAttempts) {
+        await finish(id, { status: 'failed', errorMessage: 'The import failed repeatedly; try uploading it again.' });
+      }
+      throw error;
+    }
+  };
+}

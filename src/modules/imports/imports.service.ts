@@ -1,0 +1,219 @@
+import { Readable, Transform, type TransformCallback } from 'node:stream';
+import type { FastifyRequest } from 'fastify';
+import type { Db } from '../../db/client.ts';
+import { enqueue } from '../../jobs/queue.ts';
+import type { Clock } from '../../lib/clock.ts';
+import { AppError, conflict, type FieldError, fieldError, invalid, notFound } from '../../lib/errors.ts';
+import { decodeCursor, toPage } from '../../lib/pagination.ts';
+import { randomToken } from '../../lib/secrets.ts';
+import { detectFormat, errorsCsv, writeTemplate } from '../../lib/spreadsheet/index.ts';
+import type { Storage } from '../../lib/storage/index.ts';
+import { multipartClientError, payloadTooLarge } from '../../plugins/multipart.ts';
+import { checkReferences } from '../leads/lead-references.ts';
+import { IMPORT_JOB, IMPORT_MAX_ATTEMPTS } from './import.job.ts';
+import { listQuestionTitles } from './import-questions.ts';
+import {
+  errorsPage,
+  findImport,
+  type ImportRow,
+  insertImport,
+  listImports,
+  updateImport,
+} from './imports.repository.ts';
+import { IMPORT_MAX_BYTES } from './imports.schemas.ts';
+
+const tooLarge = () => payloadTooLarge(`The file must be at most ${IMPORT_MAX_BYTES / 1024 / 1024} MB.`);
+const unsupported = () =>
+  new AppError(415, 'unsupported_media_type', 'Unsupported Media Type', 'The file is neither a CSV nor an XLSX file.');
+
+/** Keeps the first bytes of a stream that passes through, for sniffing the format, and counts the rest. */
+class Head extends Transform {
+  head = Buffer.alloc(0);
+  bytes = 0;
+  override _transform(chunk: Buffer, _encoding: BufferEncoding, callback: TransformCallback) {
+    if (this.head.length < 8192) this.head = Buffer.concat([this.head, chunk.subarray(0, 8192 - this.head.length)]);
+    this.bytes += chunk.length;
+    callback(null, chunk);
+  }
+}
+
+type Fields = Record<string, string>;
+type Upload = { key: string; fileName: string; size: number; format: 'csv' | 'xlsx'; fields: Fields };
+
+function parseMapping(raw: string | undefined, errors: FieldError[]): Record<string, string> | null {
+  if (raw === undefined || raw.trim() === '') return null;
+  try {
+    const value = JSON.parse(raw) as unknown;
+    const entries = value && typeof value === 'object' && !Array.isArray(value) ? Object.entries(value) : undefined;
+    if (
+      entries &&
+      entries.length <= 200 &&
+      entries.every(([key, target]) => key.length <= 200 && typeof target === 'string' && target.length <= 64)
+    ) {
+      return Object.fromEntries(entries) as Record<string, string>;
+    }
+  } catch {
+    // reported below
+  }
+  errors.push(fieldError('mapping', 'invalid', 'must be a JSON object of file column → lead field or question:<id>'));
+  return null;
+}
+
+function optionalId(raw: string | undefined, field: string, errors: FieldError[]): number | undefined {
+  if (raw === undefined || raw === '') return undefined;
+  if (/^[1-9][0-9]{0,14}$/.test(raw)) return Number(raw);
+  errors.push(fieldError(field, 'type', 'must be an id'));
+  return undefined;
+}
+
+export function createImportsService(deps: { db: Db; storage: Storage; clock: Clock; notify: () => void }) {
+  const { db, storage } = deps;
+
+  /** Streams the `file` part to storage (never whole in memory) and collects the other fields, in any order. */
+  async function receive(request: FastifyRequest, companyId: number): Promise<Upload> {
+    if (!request.isMultipart()) throw unsupported();
+    const key = `imports/${companyId}/${randomToken()
+      .replace(/[^A-Za-z0-9]/g, '')
+      .slice(0, 32)}`;
+    const fields: Fields = {};
+    let stored: Omit<Upload, 'fields' | 'format'> & { head: Buffer } = {
+      key,
+      fileName: '',
+      size: 0,
+      head: Buffer.alloc(0),
+    };
+    let sawFile = false;
+    try {
+      for await (const part of request.parts()) {
+        if (part.type === 'field') {
+          fields[part.fieldname] = String(part.value);
+          continue;
+        }
+        if (part.fieldname !== 'file' || sawFile) {
+          part.file.resume();
+          continue;
+        }
+        sawFile = true;
+        const head = new Head();
+        await storage.put(key, part.file.pipe(head), 'application/octet-stream');
+        if (part.file.truncated) throw tooLarge();
+        stored = { key, fileName: part.filename || 'upload', size: head.bytes, head: head.head };
+      }
+    } catch (error) {
+      await storage.delete(key).catch(() => {});
+      throw multipartClientError(error, tooLarge);
+    }
+    if (!sawFile) throw invalid([fieldError('file', 'required', 'must be a file part named file')]);
+    const format = detectFormat(stored.head);
+    if (!format || stored.size === 0) {
+      await storage.delete(key);
+      throw unsupported();
+    }
+    return { key, fileName: stored.fileName.slice(0, 255), size: stored.size, format, fields };
+  }
+
+  return {
+    /** Stores the file, then records the import and queues its job in one transaction: 202, `pending`. */
+    async upload(actor: { userId: number; companyId: number }, request: FastifyRequest): Promise<ImportRow> {
+      const upload = await receive(request, actor.companyId);
+      const errors: FieldError[] = [];
+      const sourceId = optionalId(upload.fields.source_id, 'source_id', errors);
+      const campaignId = optionalId(upload.fields.campaign_id, 'campaign_id', errors);
+      const mapping = parseMapping(upload.fields.mapping, errors);
+      const onDuplicate = upload.fields.on_duplicate ?? 'skip';
+      if (onDuplicate !== 'skip' && onDuplicate !== 'update') {
+        errors.push(fieldError('on_duplicate', 'enum', 'must be skip or update'));
+      }
+      errors.push(...(await checkReferences(db, actor.companyId, { sourceId, campaignId })).errors);
+      if (errors.length > 0) {
+        await storage.delete(upload.key);
+        throw invalid(errors);
+      }
+      const row = await db.transaction(async (tx) => {
+        const created = await insertImport(tx, {
+          companyId: actor.companyId,
+          createdByUserId: actor.userId,
+          fileKey: upload.key,
+          fileName: upload.fileName,
+          fileSize: upload.size,
+          format: upload.format,
+          sourceId,
+          campaignId,
+          mapping,
+          onDuplicate: onDuplicate as 'skip' | 'update',
+        });
+        const jobId = await enqueue(tx, {
+          kind: IMPORT_JOB,
+          payload: { import_file_id: created.id },
+          maxAttempts: IMPORT_MAX_ATTEMPTS,
+        });
+        return (await updateImport(tx, created.id, { jobId }))!;
+      });
+      deps.notify();
+      return row;
+    },
+
+    async list(companyId: number, query: { limit?: number; cursor?: string }) {
+      const limit = query.limit ?? 25;
+      const before = decodeCursor(query.cursor, ['number'])?.[0] as number | undefined;
+      return toPage(await listImports(db, companyId, before, limit), limit, (row) => [row.id]);
+    },
+
+    async show(companyId: number, importId: number): Promise<ImportRow> {
+      const row = await findImport(db, companyId, importId);
+      if (!row) throw notFound('Import');
+      return row;
+    },
+
+    /** Pending: canceled at once. Processing: the job stops at its next batch. Finished: 409. */
+    async cancel(companyId: number, importId: number): Promise<ImportRow> {
+      return db.transaction(async (tx) => {
+        const row = await findImport(tx, companyId, importId);
+        if (!row) throw notFound('Import');
+        if (row.status === 'pending') {
+          return (await updateImport(tx, importId, {
+            status: 'canceled',
+            cancelRequestedAt: deps.clock.now(),
+            finishedAt: deps.clock.now(),
+          }))!;
+        }
+        if (row.status === 'processing') {
+          return (await updateImport(tx, importId, { cancelRequestedAt: row.cancelRequestedAt ?? deps.clock.now() }))!;
+        }
+        if (row.status === 'canceled') return row;
+        throw conflict('import_finished', `The import is already ${row.status}.`);
+      });
+    },
+
+    /** Every rejected row as CSV, streamed a page at a time from the database. */
+    async errorsFile(companyId: number, importId: number) {
+      const row = await findImport(db, companyId, importId);
+      if (!row) throw notFound('Import');
+      async function* rows() {
+        let after = 0;
+        for (;;) {
+          const page = await errorsPage(db, importId, after, 1000);
+          for (const error of page) yield { rowNumber: error.rowNumber, reason: error.reason, values: error.values };
+          if (page.length < 1000) return;
+          after = page.at(-1)!.rowNumber;
+        }
+      }
+      const headers = await headersOf(row);
+      return { fileName: `import-${row.id}-errors.csv`, body: errorsCsv(rows(), headers) };
+    },
+
+    async template(companyId: number, format: 'csv' | 'xlsx') {
+      const questions = await listQuestionTitles(db, companyId);
+      const body = await writeTemplate(format, { questions });
+      return { body: body instanceof Readable ? body : Readable.from([body]), format };
+    },
+  };
+
+  /** The original columns of the errors CSV: the keys of the first rejected row (every row has the file's headers). */
+  async function headersOf(row: ImportRow): Promise<string[]> {
+    const [first] = await errorsPage(db, row.id, 0, 1);
+    return first ? Object.keys(first.values) : [];
+  }
+}
+
+export type ImportsService = ReturnType<typeof createImportsService>;

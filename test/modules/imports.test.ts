@@ -1,0 +1,283 @@
+import ExcelJS from 'exceljs';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { buildTestApp, call, type Json, type TestContext } from '../helpers/app.ts';
+import { companyWithTeam } from '../helpers/factories.ts';
+import { runJobs } from '../helpers/jobs.ts';
+import { multipart } from '../helpers/multipart.ts';
+
+let ctx: TestContext;
+beforeAll(async () => {
+  ctx = await buildTestApp();
+});
+afterAll(() => ctx.close());
+
+type Team = Awaited<ReturnType<typeof companyWithTeam>>;
+
+async function team() {
+  const created = await companyWithTeam(ctx);
+  await call(ctx.app, 'PATCH', `/api/v1/companies/${created.company.id}`, {
+    token: created.admin.token,
+    body: { country: 'ES' },
+  });
+  return created;
+}
+
+async function upload(t: Team, data: Buffer | string, fields: Record<string, string> = {}, filename = 'leads.csv') {
+  const body = await multipart({ file: { data: Buffer.from(data), filename, type: 'text/csv' }, ...fields });
+  return call(ctx.app, 'POST', `/api/v1/companies/${t.company.id}/imports`, { token: t.admin.token, ...body });
+}
+
+async function importAndRun(t: Team, data: Buffer | string, fields: Record<string, string> = {}, filename?: string) {
+  const response = await upload(t, data, fields, filename);
+  expect(response.statusCode, response.body).toBe(202);
+  expect(response.body_json.import_file.status).toBe('pending');
+  await runJobs(ctx);
+  const status = await call(
+    ctx.app,
+    'GET',
+    `/api/v1/companies/${t.company.id}/imports/${response.body_json.import_file.id}`,
+    {
+      token: t.admin.token,
+    },
+  );
+  return status.body_json.import_file as Json;
+}
+
+const leadsOf = async (t: Team) =>
+  (
+    await call(ctx.app, 'GET', `/api/v1/companies/${t.company.id}/leads?limit=100&sort=created_at`, {
+      token: t.admin.token,
+    })
+  ).body_json.leads as Json[];
+
+describe('CSV as people export it', () => {
+  it('imports a comma CSV with English headers, normalizing emails and phones', async () => {
+    const t = await team();
+    const result = await importAndRun(
+      t,
+      'First name,Last name,E-mail,Phone,City\nAna,García,ANA@Example.com ,612 34 56 78,Madrid\nLuis,Pérez,luis@example.com,+34 699 000 111,Sevilla\n',
+    );
+    expect(result).toMatchObject({
+      status: 'completed',
+      total_rows: 2,
+      processed_rows: 2,
+      imported_rows: 2,
+      failed_rows: 0,
+      progress: 1,
+    });
+    const leads = await leadsOf(t);
+    expect(leads.map((l) => [l.full_name, l.email, l.phone, l.city])).toEqual([
+      ['Ana García', 'ana@example.com', '+34612345678', 'Madrid'],
+      ['Luis Pérez', 'luis@example.com', '+34699000111', 'Sevilla'],
+    ]);
+  });
+
+  it('reads semicolons, Windows-1252, Spanish synonyms and quoted delimiters and newlines', async () => {
+    const t = await team();
+    const text =
+      'Nombre;Apellidos;Correo electrónico;Teléfono;Código postal;País;Notas\r\n' +
+      'José;Núñez;jose@example.com;612111222;28001;España;"llamar; mañana\npor la tarde"\r\n';
+    const bytes = Buffer.from(latin1(text));
+    const result = await importAndRun(t, bytes);
+    expect(result).toMatchObject({ status: 'completed', imported_rows: 1 });
+    const [lead] = await leadsOf(t);
+    expect(lead).toMatchObject({
+      first_name: 'José',
+      last_name: 'Núñez',
+      postal_code: '28001',
+      country: 'ES',
+      phone: '+34612111222',
+    });
+    const detail = await call(ctx.app, 'GET', `/api/v1/companies/${t.company.id}/leads/${lead!.id}`, {
+      token: t.admin.token,
+    });
+    expect(detail.body_json.lead.notes[0].body).toBe('llamar; mañana\npor la tarde');
+  });
+
+  it('reads tabs and a UTF-8 BOM', async () => {
+    const t = await team();
+    const result = await importAndRun(t, `\uFEFFemail\tfirst_name\nbom@example.com\tÁngela\n`);
+    expect(result).toMatchObject({ status: 'completed', imported_rows: 1 });
+    expect((await leadsOf(t))[0]).toMatchObject({ email: 'bom@example.com', first_name: 'Ángela' });
+  });
+
+  it('rejects bad rows with reasons, keeps the good ones, and serves every rejected row as CSV', async () => {
+    const t = await team();
+    const result = await importAndRun(
+      t,
+      'email,phone,first_name\nok@example.com,,Ok\nnot-an-email,,Bad\n,12,Short\n=cmd|calc,,Evil\n',
+    );
+    expect(result).toMatchObject({ status: 'completed', imported_rows: 1, failed_rows: 3 });
+    expect(result.first_errors.map((e: Json) => e.row)).toEqual([2, 3, 4]);
+    const errors = await ctx.app.inject({
+      method: 'GET',
+      url: `/api/v1/companies/${t.company.id}/imports/${result.id}/errors`,
+      headers: { authorization: `Bearer ${t.admin.token}` },
+    });
+    expect(errors.statusCode).toBe(200);
+    expect(errors.headers['content-type']).toMatch(/text\/csv/);
+    const lines = errors.body
+      .replace(/^\uFEFF/, '')
+      .trim()
+      .split(/\r?\n/);
+    expect(lines[0]).toBe('row,reason,email,phone,first_name');
+    expect(lines).toHaveLength(4);
+    expect(lines[3]).toContain("'=cmd|calc");
+  });
+
+  it('catches duplicates in the file and against existing leads; on_duplicate=update updates', async () => {
+    const t = await team();
+    await call(ctx.app, 'POST', `/api/v1/companies/${t.company.id}/leads`, {
+      token: t.admin.token,
+      body: { email: 'exists@example.com', first_name: 'Old' },
+    });
+    const csv = 'email,first_name\nexists@example.com,New\nfresh@example.com,Fresh\nFRESH@example.com,Again\n';
+    const skipped = await importAndRun(t, csv);
+    expect(skipped).toMatchObject({ imported_rows: 1, duplicate_rows: 2, updated_rows: 0 });
+    const updated = await importAndRun(t, 'email,first_name\nexists@example.com,Newer\n', { on_duplicate: 'update' });
+    expect(updated).toMatchObject({ imported_rows: 0, updated_rows: 1 });
+    const leads = await leadsOf(t);
+    expect(leads.find((l) => l.email === 'exists@example.com')?.first_name).toBe('Newer');
+    expect(leads).toHaveLength(2);
+  });
+
+  it('applies an explicit mapping, the import source, and the distribution rules', async () => {
+    const t = await team();
+    const source = (
+      await call(ctx.app, 'POST', `/api/v1/companies/${t.company.id}/sources`, {
+        token: t.admin.token,
+        body: { name: 'Fair' },
+      })
+    ).body_json.source;
+    await call(ctx.app, 'POST', `/api/v1/companies/${t.company.id}/sources/${source.id}/user_accesses`, {
+      token: t.admin.token,
+      body: { user_access_id: t.agent.userAccessId },
+    });
+    await call(ctx.app, 'PUT', `/api/v1/companies/${t.company.id}/cycles/enabled`, {
+      token: t.admin.token,
+      body: { enabled: true },
+    });
+    const result = await importAndRun(t, 'Contacto,Móvil\nMaría,611222333\n', {
+      mapping: JSON.stringify({ Contacto: 'first_name', Móvil: 'phone' }),
+      source_id: String(source.id),
+    });
+    expect(result).toMatchObject({ status: 'completed', imported_rows: 1 });
+    const [lead] = await leadsOf(t);
+    expect(lead).toMatchObject({
+      first_name: 'María',
+      phone: '+34611222333',
+      source: { id: source.id },
+      assigned_user_access_id: t.agent.userAccessId,
+    });
+  });
+
+  it('fails cleanly on a bad mapping, a corrupt XLSX and a file that is neither', async () => {
+    const t = await team();
+    const badMapping = await importAndRun(t, 'a,b\n1,2\n', { mapping: JSON.stringify({ a: 'shoe_size' }) });
+    expect(badMapping.status).toBe('failed');
+    expect(badMapping.error_message).toMatch(/shoe_size/);
+    const corrupt = await importAndRun(
+      t,
+      Buffer.concat([Buffer.from('PK\x03\x04'), Buffer.alloc(200, 7)]),
+      {},
+      'leads.xlsx',
+    );
+    expect(corrupt.status).toBe('failed');
+    const png = await upload(
+      t,
+      Buffer.from([0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a, 0, 0, 0, 0]),
+      {},
+      'leads.csv',
+    );
+    expect(png.statusCode).toBe(415);
+    const noFile = await call(ctx.app, 'POST', `/api/v1/companies/${t.company.id}/imports`, {
+      token: t.admin.token,
+      ...(await multipart({ source_id: '1' })),
+    });
+    expect(noFile.statusCode).toBe(422);
+  });
+});
+
+describe('XLSX', () => {
+  it('imports the first sheet of an XLSX (mislabelled as .csv too)', async () => {
+    const t = await team();
+    const workbook = new ExcelJS.Workbook();
+    const sheet = workbook.addWorksheet('Leads');
+    sheet.addRow(['Nombre', 'Email', 'Teléfono', 'Valor']);
+    sheet.addRow(['Ana', 'ana.xlsx@example.com', '612000333', 1500.5]);
+    const data = Buffer.from(await workbook.xlsx.writeBuffer());
+    const result = await importAndRun(t, data, {}, 'leads.csv');
+    expect(result).toMatchObject({ status: 'completed', format: 'xlsx', imported_rows: 1 });
+    expect((await leadsOf(t))[0]).toMatchObject({ first_name: 'Ana', value: 1500.5, phone: '+34612000333' });
+  });
+});
+
+describe('status, cancel, template, permissions', () => {
+  it('cancels a pending import at once, and 409s a finished one', async () => {
+    const t = await team();
+    const pending = (await upload(t, 'email\nc@example.com\n')).body_json.import_file;
+    const canceled = await call(ctx.app, 'DELETE', `/api/v1/companies/${t.company.id}/imports/${pending.id}`, {
+      token: t.admin.token,
+    });
+    expect(canceled.body_json.import_file.status).toBe('canceled');
+    await runJobs(ctx);
+    expect(await leadsOf(t)).toEqual([]);
+    const done = await importAndRun(t, 'email\nd@example.com\n');
+    const again = await call(ctx.app, 'DELETE', `/api/v1/companies/${t.company.id}/imports/${done.id}`, {
+      token: t.admin.token,
+    });
+    expect(again.statusCode).toBe(409);
+    const list = await call(ctx.app, 'GET', `/api/v1/companies/${t.company.id}/imports`, { token: t.manager.token });
+    expect(list.body_json.import_files.map((i: Json) => i.id)).toEqual([done.id, pending.id]);
+  });
+
+  it('serves the template in CSV and XLSX with the company questions', async () => {
+    const t = await team();
+    await call(ctx.app, 'POST', `/api/v1/companies/${t.company.id}/questions`, {
+      token: t.admin.token,
+      body: { title: 'Presupuesto', kind: 'number' },
+    });
+    const csv = await ctx.app.inject({
+      method: 'GET',
+      url: `/api/v1/companies/${t.company.id}/imports/template?format=csv`,
+      headers: { authorization: `Bearer ${t.admin.token}` },
+    });
+    expect(csv.statusCode).toBe(200);
+    expect(csv.headers['content-type']).toMatch(/text\/csv/);
+    expect(csv.body).toContain('Presupuesto');
+    const xlsx = await ctx.app.inject({
+      method: 'GET',
+      url: `/api/v1/companies/${t.company.id}/imports/template?format=xlsx`,
+      headers: { authorization: `Bearer ${t.admin.token}` },
+    });
+    expect(xlsx.statusCode).toBe(200);
+    expect(xlsx.rawPayload.subarray(0, 2).toString()).toBe('PK');
+    // The template imports as it is.
+    const result = await importAndRun(t, csv.rawPayload);
+    expect(result.status).toBe('completed');
+  });
+
+  it('lets admins and managers import; agents get 403, outsiders 404', async () => {
+    const t = await team();
+    const body = await multipart({ file: { data: Buffer.from('email\na@example.com\n'), filename: 'a.csv' } });
+    const agent = await call(ctx.app, 'POST', `/api/v1/companies/${t.company.id}/imports`, {
+      token: t.agent.token,
+      ...body,
+    });
+    expect(agent.statusCode).toBe(403);
+    const outsider = await call(ctx.app, 'POST', `/api/v1/companies/${t.company.id}/imports`, {
+      token: t.outsider.token,
+      ...body,
+    });
+    expect(outsider.statusCode).toBe(404);
+    const manager = await call(ctx.app, 'POST', `/api/v1/companies/${t.company.id}/imports`, {
+      token: t.manager.token,
+      ...body,
+    });
+    expect(manager.statusCode).toBe(202);
+  });
+});
+
+function latin1(text: string): Uint8Array {
+  return Uint8Array.from([...text].map((char) => char.charCodeAt(0)));
+}
