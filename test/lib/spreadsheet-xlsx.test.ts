@@ -1,0 +1,428 @@
+import { Readable } from 'node:stream';
+import { crc32, deflateRawSync } from 'node:zlib';
+import ExcelJS from 'exceljs';
+import { describe, expect, it } from 'vitest';
+import {
+  type OpenSheetOptions,
+  openSheet,
+  type SheetRow,
+  SpreadsheetError,
+  writeTemplate,
+} from '../../src/lib/spreadsheet/index.ts';
+
+function streamOf(bytes: Buffer, chunkSize = 16 * 1024): Readable {
+  const chunks: Buffer[] = [];
+  for (let at = 0; at < bytes.length; at += chunkSize) chunks.push(bytes.subarray(at, at + chunkSize));
+  return Readable.from(chunks);
+}
+
+async function read(bytes: Buffer, options: OpenSheetOptions = {}) {
+  const sheet = await openSheet(streamOf(bytes), options);
+  const rows: SheetRow[] = [];
+  for await (const row of sheet.rows) rows.push(row);
+  return { ...sheet, rows, values: rows.map((row) => row.values) };
+}
+
+async function failure(promise: Promise<unknown>): Promise<SpreadsheetError> {
+  const error = await promise.then(
+    () => undefined,
+    (caught: unknown) => caught,
+  );
+  expect(error).toBeInstanceOf(SpreadsheetError);
+  expect((error as Error).message).not.toMatch(/node_modules|\/tmp\/|\/work\/|\.xml|at .+:\d+/);
+  return error as SpreadsheetError;
+}
+
+async function workbook(build: (workbook: ExcelJS.Workbook) => void): Promise<Buffer> {
+  const book = new ExcelJS.Workbook();
+  build(book);
+  return Buffer.from(await book.xlsx.writeBuffer());
+}
+
+type ZipPart = { name: string; data: string | Buffer; store?: boolean; descriptor?: boolean };
+
+/** A minimal zip writer, to control entry order, declared sizes and data descriptors. */
+function zip(parts: ZipPart[], trailing = Buffer.alloc(0)): Buffer {
+  const locals: Buffer[] = [];
+  const centrals: Buffer[] = [];
+  let offset = 0;
+  for (const part of parts) {
+    const data = Buffer.from(part.data);
+    const body = part.store ? data : deflateRawSync(data);
+    const name = Buffer.from(part.name);
+    const crc = crc32(data);
+    const flags = 0x800 | (part.descriptor ? 0x08 : 0);
+    const sizes = (header: Buffer, at: number, hide: boolean) => {
+      header.writeUInt32LE(hide ? 0 : crc, at);
+      header.writeUInt32LE(hide ? 0 : body.length, at + 4);
+      header.writeUInt32LE(hide ? 0 : data.length, at + 8);
+    };
+    const local = Buffer.alloc(30);
+    local.writeUInt32LE(0x04034b50, 0);
+    local.writeUInt16LE(20, 4);
+    local.writeUInt16LE(flags, 6);
+    local.writeUInt16LE(part.store ? 0 : 8, 8);
+    local.writeUInt16LE(0x21, 12);
+    sizes(local, 14, part.descriptor === true);
+    local.writeUInt16LE(name.length, 26);
+    const descriptor = Buffer.alloc(part.descriptor ? 16 : 0);
+    if (part.descriptor) {
+      descriptor.writeUInt32LE(0x08074b50, 0);
+      sizes(descriptor, 4, false);
+    }
+    const central = Buffer.alloc(46);
+    central.writeUInt32LE(0x02014b50, 0);
+    central.writeUInt16LE(20, 4);
+    central.writeUInt16LE(20, 6);
+    central.writeUInt16LE(flags, 8);
+    central.writeUInt16LE(part.store ? 0 : 8, 10);
+    central.writeUInt16LE(0x21, 14);
+    sizes(central, 16, false);
+    central.writeUInt16LE(name.length, 28);
+    central.writeUInt32LE(offset, 42);
+    const entry = Buffer.concat([local, name, body, descriptor]);
+    locals.push(entry);
+    centrals.push(Buffer.concat([central, name]));
+    offset += entry.length;
+  }
+  const directory = Buffer.concat(centrals);
+  const end = Buffer.alloc(22);
+  end.writeUInt32LE(0x06054b50, 0);
+  end.writeUInt16LE(parts.length, 8);
+  end.writeUInt16LE(parts.length, 10);
+  end.writeUInt32LE(directory.length, 12);
+  end.writeUInt32LE(offset, 16);
+  return Buffer.concat([...locals, trailing, directory, end]);
+}
+
+const SPREADSHEET = 'application/vnd.openxmlformats-officedocument.spreadsheetml';
+const contentTypes = (sharedStrings: boolean) =>
+  `<?xml version="1.0" encoding="UTF-8"?><Types xmlns="http://schemas.openxmlformats.org/package/2006/content-types">` +
+  `<Override PartName="/xl/workbook.xml" ContentType="${SPREADSHEET}.sheet.main+xml"/>` +
+  `<Override PartName="/xl/worksheets/sheet1.xml" ContentType="${SPREADSHEET}.worksheet+xml"/>` +
+  (sharedStrings ? `<Override PartName="/xl/sharedStrings.xml" ContentType="${SPREADSHEET}.sharedStrings+xml"/>` : '') +
+  '</Types>';
+const WORKBOOK =
+  '<workbook xmlns="http://schemas.openxmlformats.org/spreadsheetml/2006/main" ' +
+  'xmlns:r="http://schemas.openxmlformats.org/officeDocument/2006/relationships">' +
+  '<sheets><sheet name="Leads" sheetId="1" r:id="rId1"/></sheets></workbook>';
+const RELS =
+  '<Relationships xmlns="http://schemas.openxmlformats.org/package/2006/relationships">' +
+  '<Relationship Id="rId1" Type="http://schemas.openxmlformats.org/officeDocument/2006/relationships/worksheet" ' +
+  'Target="worksheets/sheet1.xml"/></Relationships>';
+const SHARED_STRINGS =
+  '<sst xmlns="http://schemas.openxmlformats.org/spreadsheetml/2006/main"><si><t>email</t></si><si><t>city</t></si>' +
+  '<si><t>ana@example.com</t></si><si><r><t>Logro</t></r><r><rPr><b/></rPr><t>ño</t></r></si></sst>';
+const sheetXml = (rows: string) =>
+  `<worksheet xmlns="http://schemas.openxmlformats.org/spreadsheetml/2006/main"><sheetData>${rows}</sheetData></worksheet>`;
+const SHEET = sheetXml(
+  '<row r="1"><c r="A1" t="s"><v>0</v></c><c r="B1" t="s"><v>1</v></c></row>' +
+    '<row r="3"><c r="A3" t="s"><v>2</v></c><c r="B3" t="s"><v>3</v></c></row>',
+);
+/** Parts in the order that lets the reader stream the sheet straight from the zip. */
+const streamable = (sheet: Partial<ZipPart> = {}): ZipPart[] => [
+  { name: '[Content_Types].xml', data: contentTypes(true) },
+  { name: 'xl/workbook.xml', data: WORKBOOK },
+  { name: 'xl/_rels/workbook.xml.rels', data: RELS },
+  { name: 'xl/sharedStrings.xml', data: SHARED_STRINGS },
+  { name: 'xl/worksheets/sheet1.xml', data: SHEET, ...sheet },
+];
+
+describe('XLSX cells', () => {
+  it('converts numbers, dates, formulas, rich text and booleans to text', async () => {
+    const bytes = await workbook((book) => {
+      const sheet = book.addWorksheet('Leads');
+      sheet.addRow(['name', 'value', 'float', 'date', 'when', 'double', 'greeting', 'rich', 'vip', 'error', 'link']);
+      sheet.addRow([
+        'Ana',
+        1500,
+        0.1 + 0.2,
+        new Date(Date.UTC(2024, 0, 31)),
+        new Date(Date.UTC(2024, 0, 31, 9, 30)),
+        { formula: 'B2*2', result: 3000 },
+        { formula: '"Hola "&A2', result: 'Hola Ana' },
+        { richText: [{ text: 'Muy ' }, { text: 'interesado', font: { bold: true } }] },
+        true,
+        { formula: '1/0', result: { error: '#DIV/0!' } },
+        { text: 'site', hyperlink: 'https://example.com' },
+      ]);
+      sheet.getCell('E2').numFmt = 'yyyy-mm-dd hh:mm';
+    });
+    const sheet = await read(bytes);
+    expect(sheet.format).toBe('xlsx');
+    expect(sheet.values).toEqual([
+      {
+        name: 'Ana',
+        value: '1500',
+        float: '0.3',
+        date: '2024-01-31',
+        when: '2024-01-31 09:30:00',
+        double: '3000',
+        greeting: 'Hola Ana',
+        rich: 'Muy interesado',
+        vip: 'true',
+        error: '',
+        link: 'site',
+      },
+    ]);
+  });
+
+  it('reads a formula whose cached result is a date in a date format', async () => {
+    const bytes = await workbook((book) => {
+      const sheet = book.addWorksheet('Leads');
+      sheet.addRow(['next_call']);
+      sheet.getCell('A2').value = { formula: 'TODAY()', result: 45322 } as ExcelJS.CellFormulaValue;
+      sheet.getCell('A2').numFmt = 'dd/mm/yyyy';
+    });
+    expect((await read(bytes)).values).toEqual([{ next_call: '2024-01-31' }]);
+  });
+
+  it('numbers rows like the sheet does and skips empty rows and cells', async () => {
+    const bytes = await workbook((book) => {
+      const sheet = book.addWorksheet('Leads');
+      sheet.getCell('A2').value = 'email';
+      sheet.getCell('C2').value = 'city';
+      sheet.getCell('A4').value = 'a@x.io';
+      sheet.getCell('C4').value = 'Madrid';
+      sheet.getCell('B6').value = '  ';
+      sheet.getCell('C7').value = 'Bilbao';
+      sheet.getCell('E7').value = 'stray';
+    });
+    const sheet = await read(bytes);
+    expect(sheet.headers).toEqual(['email', 'column_2', 'city']);
+    expect(sheet.rows).toEqual([
+      { rowNumber: 1, line: 4, values: { email: 'a@x.io', column_2: '', city: 'Madrid' } },
+      { rowNumber: 2, line: 7, values: { email: '', column_2: '', city: 'Bilbao' }, extra: ['stray'] },
+    ]);
+  });
+
+  it('reads only the first sheet', async () => {
+    const bytes = await workbook((book) => {
+      book.addWorksheet('Leads').addRows([['email'], ['first@x.io']]);
+      book.addWorksheet('Other').addRows([['phone'], ['600']]);
+    });
+    expect((await read(bytes)).values).toEqual([{ email: 'first@x.io' }]);
+  });
+
+  it('reads inline strings (a workbook without shared strings)', async () => {
+    const chunks: Buffer[] = [];
+    const sink = new (await import('node:stream')).PassThrough();
+    sink.on('data', (chunk: Buffer) => chunks.push(chunk));
+    const writer = new ExcelJS.stream.xlsx.WorkbookWriter({ stream: sink, useSharedStrings: false });
+    const sheet = writer.addWorksheet('Leads');
+    sheet.addRow(['email', 'name']).commit();
+    sheet.addRow(['a@x.io', 'José Núñez']).commit();
+    await writer.commit();
+    expect((await read(Buffer.concat(chunks))).values).toEqual([{ email: 'a@x.io', name: 'José Núñez' }]);
+  });
+
+  it('streams the sheet straight from the zip when its parts come first (the rest is never read)', async () => {
+    // Garbage after the sheet: reading on would fail, so passing proves the sheet was not spooled to disk first.
+    const bytes = zip(streamable(), Buffer.from('PK\x03\x04 this is not a zip entry at all', 'latin1'));
+    const sheet = await read(bytes);
+    expect(sheet.headers).toEqual(['email', 'city']);
+    expect(sheet.rows).toEqual([{ rowNumber: 1, line: 3, values: { email: 'ana@example.com', city: 'Logroño' } }]);
+  });
+
+  it('reads the first sheet of a file with the parts in any order', async () => {
+    const parts = streamable();
+    const bytes = zip([parts[4]!, parts[3]!, parts[2]!, parts[1]!, parts[0]!]);
+    expect((await read(bytes)).values).toEqual([{ email: 'ana@example.com', city: 'Logroño' }]);
+  });
+
+  it('reads the first worksheet in tab order, skipping a chart sheet', async () => {
+    const rel = (id: string, type: string, target: string) =>
+      `<Relationship Id="${id}" Type="http://schemas.openxmlformats.org/officeDocument/2006/relationships/${type}" ` +
+      `Target="${target}"/>`;
+    const bytes = zip([
+      { name: '[Content_Types].xml', data: contentTypes(true) },
+      {
+        name: 'xl/workbook.xml',
+        data: WORKBOOK.replace(
+          /<sheets>.*<\/sheets>/,
+          '<sheets><sheet name="Chart" sheetId="3" r:id="rId2"/><sheet name="Data" sheetId="2" r:id="rId3"/>' +
+            '<sheet name="Old" sheetId="1" r:id="rId1"/></sheets>',
+        ),
+      },
+      {
+        name: 'xl/_rels/workbook.xml.rels',
+        data:
+          '<Relationships xmlns="http://schemas.openxmlformats.org/package/2006/relationships">' +
+          rel('rId1', 'worksheet', 'worksheets/sheet1.xml') +
+          rel('rId2', 'chartsheet', 'chartsheets/sheet1.xml') +
+          rel('rId3', 'worksheet', '/xl/worksheets/sheet2.xml') +
+          '</Relationships>',
+      },
+      { name: 'xl/sharedStrings.xml', data: SHARED_STRINGS },
+      { name: 'xl/chartsheets/sheet1.xml', data: '<chartsheet/>' },
+      {
+        name: 'xl/worksheets/sheet1.xml',
+        data: sheetXml('<row r="1"><c r="A1" t="inlineStr"><is><t>old</t></is></c></row>'),
+      },
+      { name: 'xl/worksheets/sheet2.xml', data: SHEET },
+    ]);
+    expect((await read(bytes)).values).toEqual([{ email: 'ana@example.com', city: 'Logroño' }]);
+  });
+
+  it('detects XLSX by content, even when called a CSV', async () => {
+    const bytes = await workbook((book) => book.addWorksheet('Leads').addRows([['email'], ['a@x.io']]));
+    const sheet = await read(bytes);
+    expect(sheet.format).toBe('xlsx');
+    expect(sheet.values).toEqual([{ email: 'a@x.io' }]);
+  });
+});
+
+describe('XLSX failures and caps', () => {
+  it('refuses random bytes after the zip signature', async () => {
+    let seed = 42;
+    const random = () => {
+      seed = (seed * 1103515245 + 12345) % 2 ** 31;
+      return seed % 256;
+    };
+    for (let attempt = 0; attempt < 5; attempt++) {
+      const bytes = Buffer.concat([
+        Buffer.from('PK\x03\x04', 'latin1'),
+        Buffer.from(Array.from({ length: 4000 }, random)),
+      ]);
+      const error = await failure(read(bytes));
+      expect(['corrupt_file', 'unsupported_format', 'too_large']).toContain(error.code);
+    }
+  });
+
+  it('refuses a truncated workbook', async () => {
+    const bytes = await workbook((book) => {
+      const sheet = book.addWorksheet('Leads');
+      sheet.addRow(['email']);
+      for (let i = 0; i < 2000; i++) sheet.addRow([`user${i}@example.com`]);
+    });
+    const error = await failure(read(bytes.subarray(0, Math.floor(bytes.length * 0.6))));
+    expect(error.code).toBe('corrupt_file');
+    expect(error.message).toMatch(/could not be read/);
+  });
+
+  it('refuses a sheet whose XML is broken', async () => {
+    const bytes = zip(streamable({ data: '<worksheet><sheetData><row r="1"><c r="A1" t="s"><v>0</v></row>' }));
+    expect((await failure(read(bytes))).code).toBe('corrupt_file');
+  });
+
+  it('refuses a zip that is not a workbook', async () => {
+    const bytes = zip([
+      { name: '[Content_Types].xml', data: '<Types><Override PartName="/doc.xml" ContentType="text/plain"/></Types>' },
+      { name: 'doc.xml', data: '<doc/>' },
+    ]);
+    expect((await failure(read(bytes))).code).toBe('unsupported_format');
+    expect((await failure(read(zip([{ name: 'a.txt', data: 'hello' }])))).code).toBe('unsupported_format');
+  });
+
+  it('refuses a zip bomb by its declared size before inflating it', async () => {
+    const padding = ' '.repeat(20 * 1024 * 1024);
+    const bytes = zip(streamable({ data: sheetXml(padding) }));
+    expect(bytes.length).toBeLessThan(100_000);
+    const error = await failure(read(bytes, { maxUncompressedBytes: 1024 * 1024 }));
+    expect(error.code).toBe('too_large');
+    expect(error.message).toMatch(/^The workbook is too large once unzipped/);
+  });
+
+  it('refuses a zip bomb that hides its size, by counting inflated bytes', async () => {
+    const rows = Array.from(
+      { length: 5 },
+      (_, i) => `<row r="${i + 2}"><c r="A${i + 2}" t="s"><v>2</v></c></row>`,
+    ).join('');
+    const bytes = zip(streamable({ data: sheetXml(rows + ' '.repeat(5 * 1024 * 1024)), descriptor: true }));
+    expect((await failure(read(bytes, { maxUncompressedBytes: 256 * 1024 }))).code).toBe('too_large');
+  });
+
+  it('caps the whole workbook, the shared strings and the small parts', async () => {
+    const bytes = await workbook((book) => {
+      const sheet = book.addWorksheet('Leads');
+      sheet.addRow(['email', 'name']);
+      for (let i = 0; i < 3000; i++) sheet.addRow([`user${i}@example.com`, `Name ${i}`]);
+    });
+    expect((await read(bytes)).rows).toHaveLength(3000);
+    expect((await failure(read(bytes, { maxUncompressedBytes: 100_000 }))).code).toBe('too_large');
+    expect((await failure(read(bytes, { maxSharedStringsBytes: 10_000 }))).message).toContain('the shared strings');
+    expect((await failure(read(bytes, { maxPartBytes: 100 }))).code).toBe('too_large');
+  });
+
+  it('refuses more rows than the cap', async () => {
+    const bytes = await workbook((book) => {
+      const sheet = book.addWorksheet('Leads');
+      sheet.addRow(['email']);
+      for (let i = 0; i < 10; i++) sheet.addRow([`user${i}@example.com`]);
+    });
+    const error = await failure(read(bytes, { maxRows: 3 }));
+    expect(error.code).toBe('too_many_rows');
+  });
+
+  it('refuses a sheet that refers to shared strings the workbook does not have', async () => {
+    const bytes = zip([
+      { name: '[Content_Types].xml', data: contentTypes(false) },
+      ...streamable().filter((part) => part.name !== 'xl/sharedStrings.xml' && part.name !== '[Content_Types].xml'),
+    ]);
+    expect((await failure(read(bytes))).code).toBe('corrupt_file');
+  });
+
+  it('refuses a workbook with no worksheet', async () => {
+    const bytes = zip(streamable().slice(0, 4));
+    expect((await failure(read(bytes))).message).toBe('The workbook has no worksheet.');
+  });
+});
+
+describe('template round trip', () => {
+  const questions = [{ title: 'Presupuesto' }, { title: '¿Cuándo llamar?' }];
+  const expectedHeaders = [
+    'first_name',
+    'last_name',
+    'email',
+    'phone',
+    'country',
+    'region',
+    'city',
+    'postal_code',
+    'value',
+    'currency',
+    'external_id',
+    'stage',
+    'source',
+    'campaign',
+    'notes',
+    'Presupuesto',
+    '¿Cuándo llamar?',
+  ];
+
+  it.each(['csv', 'xlsx'] as const)('reads back its own %s template', async (format) => {
+    const bytes = await writeTemplate(format, { questions });
+    const sheet = await read(bytes);
+    expect(sheet.format).toBe(format);
+    expect(sheet.headers).toEqual(expectedHeaders);
+    expect(sheet.values).toHaveLength(1);
+    expect(sheet.values[0]).toMatchObject({
+      first_name: 'Ana',
+      last_name: 'García',
+      email: 'ana@example.com',
+      phone: '+34 600 000 000',
+      postal_code: '28001',
+      value: '1500',
+      Presupuesto: '',
+    });
+  });
+
+  it('writes the example phone as text in the XLSX template', async () => {
+    const book = new ExcelJS.Workbook();
+    await book.xlsx.load((await writeTemplate('xlsx', { questions })) as never);
+    const sheet = book.worksheets[0]!;
+    const phone = sheet.getCell('D2');
+    expect(phone.type).toBe(ExcelJS.ValueType.String);
+    expect(phone.value).toBe('+34 600 000 000');
+    expect(phone.numFmt).toBe('@');
+    for (const cell of sheet.getRow(2).values as unknown[]) expect(typeof cell === 'object' && cell).toBeFalsy();
+  });
+
+  it('neutralizes the phone in the CSV template and adds a BOM', async () => {
+    const text = (await writeTemplate('csv', { questions })).toString('utf8');
+    expect(text.startsWith('\ufefffirst_name,last_name,email,phone,')).toBe(true);
+    expect(text).toContain("ana@example.com,'+34 600 000 000,ES");
+    expect(text.endsWith('\r\n')).toBe(true);
+    expect((await writeTemplate('csv', { questions, delimiter: ';' })).toString()).toContain('first_name;last_name');
+  });
+});
