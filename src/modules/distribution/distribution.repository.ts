@@ -1,7 +1,7 @@
 import { sql } from 'drizzle-orm';
 import type { Executor } from '../../db/client.ts';
+import type { MatchableTerritory } from '../territories/territory-match.ts';
 import type { RotationMember } from './rotation.ts';
-import type { TerritoryCandidate } from './territory-match.ts';
 
 /** A rotation: the members of a cycle or a territory, or the user accesses assigned to a source. */
 export type Rotation = { kind: 'cycle' | 'territory' | 'source'; id: number };
@@ -58,7 +58,7 @@ export async function advance(db: Executor, rotation: Rotation, weights: Map<num
 export type DistributionContext = {
   cyclesEnabled: boolean;
   companyCountry: string | null;
-  territories: (TerritoryCandidate & { name: string })[];
+  territories: (MatchableTerritory & { name: string })[];
   defaultCycle: { id: number; name: string } | null;
 };
 

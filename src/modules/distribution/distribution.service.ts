@@ -1,6 +1,7 @@
 import { and, eq, inArray, sql } from 'drizzle-orm';
 import type { Executor } from '../../db/client.ts';
 import { leadActivities, leads } from '../../db/schema/index.ts';
+import { matchTerritories } from '../territories/territory-match.ts';
 import {
   advance,
   type DistributionContext,
@@ -11,7 +12,6 @@ import {
   sourceCycle,
 } from './distribution.repository.ts';
 import { pickNext, type RotationMember } from './rotation.ts';
-import { matchTerritories } from './territory-match.ts';
 
 export type LeadLocation = {
   country: string | null;
@@ -71,12 +71,12 @@ export async function createAssigner(tx: Executor, companyId: number, context?: 
      */
     async assign(lead: LeadLocation): Promise<Assignment | undefined> {
       if (!company.cyclesEnabled) return undefined;
-      for (const match of matchTerritories(company.territories, lead, company.companyCountry)) {
-        const rotation = { kind: 'territory' as const, id: match.territoryId };
+      const place = { country: lead.country, region: lead.region, postal_code: lead.postalCode };
+      for (const { territory, rule } of matchTerritories(company.territories, place, company.companyCountry)) {
+        const rotation = { kind: 'territory' as const, id: territory.id };
         const userAccessId = await take(rotation);
-        const name = company.territories.find((t) => t.id === match.territoryId)?.name;
         if (userAccessId)
-          return { userAccessId, rule: 'territory', match: match.rule, rotation: { ...rotation, name } };
+          return { userAccessId, rule: 'territory', match: rule, rotation: { ...rotation, name: territory.name } };
       }
       if (lead.sourceId !== null) {
         const cycle = await cycleOfSource(lead.sourceId);

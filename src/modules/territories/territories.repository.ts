@@ -1,0 +1,60 @@
+import { and, asc, count, eq, gt, inArray, type SQL, sql } from 'drizzle-orm';
+import type { Executor } from '../../db/client.ts';
+import { territories } from '../../db/schema/index.ts';
+import type { TerritoryFields } from './territory-input.ts';
+
+/** Serializes territory creation in one company, so that the cap is checked against a stable count. */
+export async function lockTerritories(db: Executor, companyId: number) {
+  await db.execute(sql`select pg_advisory_xact_lock(hashtext(${`territories:${companyId}`}))`);
+}
+
+export function selectTerritories(db: Executor, companyId: number, where?: SQL, limit?: number) {
+  const query = db
+    .select()
+    .from(territories)
+    .where(and(eq(territories.companyId, companyId), where))
+    .orderBy(asc(territories.id));
+  return limit === undefined ? query : query.limit(limit);
+}
+
+export const afterId = (id: number) => gt(territories.id, id);
+export const amongIds = (ids: number[]) => inArray(territories.id, ids);
+
+export async function findTerritory(db: Executor, companyId: number, id: number, lock = false) {
+  const query = db
+    .select()
+    .from(territories)
+    .where(and(eq(territories.companyId, companyId), eq(territories.id, id)));
+  const [row] = lock ? await query.for('no key update') : await query;
+  return row;
+}
+
+export async function countTerritories(db: Executor, companyId: number): Promise<number> {
+  const [row] = await db.select({ total: count() }).from(territories).where(eq(territories.companyId, companyId));
+  return Number(row?.total ?? 0);
+}
+
+/** One statement for the whole batch; the ids come back in the order of `rows`. */
+export async function insertTerritories(db: Executor, companyId: number, rows: readonly TerritoryFields[]) {
+  const inserted = await db
+    .insert(territories)
+    .values(rows.map((row) => ({ companyId, ...row })))
+    .returning({ id: territories.id });
+  // Identity values are drawn in VALUES order within one statement.
+  return inserted.map((row) => row.id).sort((a, b) => a - b);
+}
+
+export async function updateTerritory(db: Executor, companyId: number, id: number, values: TerritoryFields) {
+  await db
+    .update(territories)
+    .set({ ...values, updatedAt: sql`now()` })
+    .where(and(eq(territories.companyId, companyId), eq(territories.id, id)));
+}
+
+export async function deleteTerritory(db: Executor, companyId: number, id: number) {
+  const rows = await db
+    .delete(territories)
+    .where(and(eq(territories.companyId, companyId), eq(territories.id, id)))
+    .returning({ id: territories.id });
+  return rows.length > 0;
+}
