@@ -5,7 +5,7 @@ import { invitations } from '../../src/db/schema/index.ts';
 import { sha256 } from '../../src/lib/secrets.ts';
 import { buildTestApp, call, type Json, type TestContext } from '../helpers/app.ts';
 import { accessId, companyWithTeam } from '../helpers/factories.ts';
-import { avatarUpload } from '../helpers/multipart.ts';
+import { avatarUpload, multipart } from '../helpers/multipart.ts';
 import { databaseFingerprint } from '../helpers/snapshot.ts';
 
 /**
@@ -31,6 +31,8 @@ async function fixtures(ctx: TestContext) {
     ...(await invitationFixture(ctx, team.company.id)),
     ...(await leadFixture(ctx, team)),
     ...(await pipelineFixture(ctx, team)),
+    ...(await distributionFixture(ctx, team)),
+    ...(await importFixture(ctx, team)),
   };
   values.appointment_id = await appointmentFixture(ctx, team, Number(values.lead_id));
   // Avatars an outsider's DELETE must not remove.
@@ -82,6 +84,33 @@ async function invitationFixture(ctx: TestContext, companyId: number) {
     })
     .returning();
   return { invitation_id: row!.id, code };
+}
+
+/** A cycle and a territory of company A, with its agent as member. */
+/** An import of company A (its job is not run: a pending import is what an outsider could try to cancel). */
+async function importFixture(ctx: TestContext, team: Awaited<ReturnType<typeof companyWithTeam>>) {
+  const body = await multipart({ file: { data: Buffer.from('email\na@example.com\n'), filename: 'a.csv' } });
+  const response = await call(ctx.app, 'POST', `/api/v1/companies/${team.company.id}/imports`, {
+    token: team.admin.token,
+    ...body,
+  });
+  if (response.statusCode !== 202) throw new Error(`import upload failed: ${response.body}`);
+  return { import_id: response.body_json.import_file.id as number };
+}
+
+async function distributionFixture(ctx: TestContext, team: Awaited<ReturnType<typeof companyWithTeam>>) {
+  const post = async (path: string, body: Json) => {
+    const response = await call(ctx.app, 'POST', `/api/v1/companies/${team.company.id}/${path}`, {
+      token: team.admin.token,
+      body,
+    });
+    if (response.statusCode !== 201) throw new Error(`${path} failed: ${response.body}`);
+    return response.body_json;
+  };
+  const members = { user_access_ids: [team.agent.userAccessId] };
+  const cycle = await post('cycles', { name: 'Isolation cycle', default: true, ...members });
+  const territory = await post('territories', { territories: [{ name: 'Isolation', country: 'ES', ...members }] });
+  return { cycle_id: cycle.cycle.id as number, territory_id: territory.territories[0].id as number };
 }
 
 /** Company A's source (with its agent assigned), a choice question, and a campaign asking it with its own options. */
@@ -146,10 +175,18 @@ const BODIES: Record<string, (f: Fixtures, ctx: TestContext) => Promise<Json> | 
   updateQuestion: () => ({ title: 'Changed', required: true }),
   reorderQuestions: (f) => ({ question_ids: [f.question_id] }),
   updateCampaignQuestionOptions: (f) => ({ questions: [{ question_id: f.question_id, options: [] }] }),
+  setCyclesEnabled: () => ({ enabled: true }),
+  createCycle: (f) => ({ name: 'Intruding cycle', user_access_ids: [f.user_access_id], default: true }),
+  updateCycle: () => ({ name: 'Changed', default: false }),
+  createTerritories: (f) => ({
+    territories: [{ name: 'Intruding', country: 'ES', user_access_ids: [f.user_access_id] }],
+  }),
+  updateTerritory: () => ({ name: 'Changed', country: 'PT' }),
 };
 
 /** Multipart routes: the outsider sends a valid file, so that only the tenancy check can refuse it. */
 const UPLOADS: Record<string, () => Promise<{ body: Buffer; headers: Record<string, string> }>> = {
+  createImport: () => multipart({ file: { data: Buffer.from('email\nintruder@example.com\n'), filename: 'x.csv' } }),
   uploadUserAvatar: () => avatarUpload(),
   uploadCompanyAvatar: () => avatarUpload(),
 };

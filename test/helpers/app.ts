@@ -21,18 +21,24 @@ export type TestContext = {
   database: Database;
   clock: ReturnType<typeof testClock>;
   config: Config & { jwtSecret: string };
+  /** The PostgreSQL database of this test file, for processes a test starts (undefined on PGlite). */
+  databaseUrl: string | undefined;
   close(): Promise<void>;
 };
 
 /** A fresh copy of the migrated template: PGlite from the dump, PostgreSQL through CREATE DATABASE … TEMPLATE. */
-async function freshDatabase(): Promise<{ database: Database; drop(): Promise<void> }> {
+async function freshDatabase(): Promise<{ database: Database; url?: string; drop(): Promise<void> }> {
   const url = process.env.DATABASE_URL;
   const template = inject('pgTemplate');
   if (url && template) {
     const name = `${template.replace(/_tpl$/, '')}_t${randomBytes(5).toString('hex')}`;
     await adminQuery(url, `create database "${name}" template "${template}"`);
     const database = connectPostgres(databaseUrl(url, name), { max: 20 });
-    return { database, drop: () => adminQuery(url, `drop database if exists "${name}" with (force)`) };
+    return {
+      database,
+      url: databaseUrl(url, name),
+      drop: () => adminQuery(url, `drop database if exists "${name}" with (force)`),
+    };
   }
   const dump = new Blob([readFileSync(inject('pgliteTemplate'))]);
   const client = await createPglite({ loadDataDir: dump });
@@ -40,7 +46,7 @@ async function freshDatabase(): Promise<{ database: Database; drop(): Promise<vo
 }
 
 export async function buildTestApp(env: Record<string, string> = {}): Promise<TestContext> {
-  const { database, drop } = await freshDatabase();
+  const { database, url, drop } = await freshDatabase();
   const clock = testClock();
   // Stored files (avatars, imports) go to a directory of this test file's own, removed on close.
   const dataDir = env.DATA_DIR ?? mkdtempSync(join(tmpdir(), 'leadsy-data-'));
@@ -62,6 +68,7 @@ export async function buildTestApp(env: Record<string, string> = {}): Promise<Te
     database,
     clock,
     config,
+    databaseUrl: url,
     async close() {
       await app.close();
       await database.close();
