@@ -28,9 +28,9 @@ import { companyUsersRoutes } from './modules/company-users/company-users.routes
 import { createCompanyUsersService } from './modules/company-users/company-users.service.ts';
 import { cyclesRoutes } from './modules/cycles/cycles.routes.ts';
 import { createCyclesService } from './modules/cycles/cycles.service.ts';
-import { invitationsRoutes } from './modules/invitations/invitations.routes.ts';
 import { importsRoutes } from './modules/imports/imports.routes.ts';
 import { createImportsService } from './modules/imports/imports.service.ts';
+import { invitationsRoutes } from './modules/invitations/invitations.routes.ts';
 import { createInvitationsService } from './modules/invitations/invitations.service.ts';
 import { leadNotesRoutes } from './modules/lead-notes/lead-notes.routes.ts';
 import { createLeadNotesService } from './modules/lead-notes/lead-notes.service.ts';
