@@ -1,6 +1,6 @@
 /**
  * The two servers the read benchmark compares, each started as its own process (`tsx bench/servers.ts app|bare`):
- * - app: Leadsy itself (Fastify, validation, authentication, authorization, serialization) on PostgreSQL;
+ * - app: Leadsy itself (Fastify, validation, authentication, authorization, serialization), with its worker;
  * - bare: node:http + pg running the same lead SQL, with none of that around it.
  * Each prints `PORT <n>` once listening.
  */
@@ -10,6 +10,7 @@ import { buildApp } from '../src/app.ts';
 import { loadConfig } from '../src/config.ts';
 import { connectPostgres } from '../src/db/client.ts';
 import { leadNotes, leads } from '../src/db/schema/index.ts';
+import { openDatabase } from '../src/db/setup.ts';
 import { leadConditions, selectLeadViews } from '../src/modules/leads/leads.repository.ts';
 
 const url = process.env.DATABASE_URL!;
@@ -21,7 +22,8 @@ async function startApp() {
     ...loadConfig({ ...process.env, LOG_LEVEL: 'silent', AUTH_RATE_LIMIT: '1000000' }),
     jwtSecret: process.env.JWT_SECRET!,
   };
-  const database = connectPostgres(url, { max: 10 });
+  // PostgreSQL when DATABASE_URL is set, else the embedded database in DATA_DIR (the import benchmark uses both).
+  const database = await openDatabase({ databaseUrl: config.databaseUrl, dataDir: config.dataDir });
   const app = await buildApp({ config, database, logger: false });
   await app.listen({ port: 0, host: '127.0.0.1' });
   return (app.server.address() as { port: number }).port;
