@@ -81,3 +81,4 @@ async function startBare() {
 
 const port = process.argv[2] === 'bare' ? await startBare() : await startApp();
 console.log(`PORT ${port}`);
+process.once('SIGINT', () => process.exit(0));
