@@ -96,9 +96,17 @@ describe('CSV as people export it', () => {
 
   it('reads tabs and a UTF-8 BOM', async () => {
     const t = await team();
-    const result = await importAndRun(t, `\uFEFFemail\tfirst_name\nbom@example.com\tÁngela\n`);
+    const result = await importAndRun(
+      t,
+      `\uFEFFemail\tfirst_name\tUTM campaña\nbom@example.com\tÁngela\t"primavera ""26"""\n`,
+    );
     expect(result).toMatchObject({ status: 'completed', imported_rows: 1 });
-    expect((await leadsOf(t))[0]).toMatchObject({ email: 'bom@example.com', first_name: 'Ángela' });
+    // A column that maps to nothing is kept in the lead's attributes.
+    expect((await leadsOf(t))[0]).toMatchObject({
+      email: 'bom@example.com',
+      first_name: 'Ángela',
+      attributes: { 'UTM campaña': 'primavera "26"' },
+    });
   });
 
   it('rejects bad rows with reasons, keeps the good ones, and serves every rejected row as CSV', async () => {

@@ -6,7 +6,7 @@ import { applyMapping, type HeaderMapping } from '../../lib/spreadsheet/index.ts
 import { type Assignment, assignmentActivity, type createAssigner } from '../distribution/distribution.service.ts';
 import { type AnswerRules, checkAnswers } from '../leads/lead-answers.ts';
 import { contactErrors, normalizeLeadInput } from '../leads/lead-input.ts';
-import type { NewLead } from '../leads/leads.repository.ts';
+import { insertActivityRows, insertLeadRows, type NewLead } from '../leads/leads.repository.ts';
 import { type ImportLookups, rowToLeadInput } from './import-rows.ts';
 
 export type SheetRow = { rowNumber: number; values: Record<string, string> };
@@ -140,21 +140,18 @@ export async function insertLeads(
         : undefined,
     );
   }
-  const inserted = await tx
-    .insert(leads)
-    .values(
-      fresh.map((item, index) => ({
-        ...item.values,
-        companyId: settings.companyId,
-        stageId: item.values.stageId ?? settings.defaultStageId,
-        assignedUserAccessId: assignments[index]?.userAccessId ?? item.values.assignedUserAccessId ?? null,
-        createdByUserId: settings.actorUserId,
-        importId: settings.importId,
-        importRow: item.row.rowNumber,
-      })),
-    )
-    .onConflictDoNothing({ target: [leads.importId, leads.importRow] })
-    .returning({ id: leads.id, importRow: leads.importRow });
+  const inserted = await insertLeadRows(
+    tx,
+    fresh.map((item, index) => ({
+      ...item.values,
+      companyId: settings.companyId,
+      stageId: item.values.stageId ?? settings.defaultStageId,
+      assignedUserAccessId: assignments[index]?.userAccessId ?? item.values.assignedUserAccessId ?? null,
+      createdByUserId: settings.actorUserId,
+      importId: settings.importId,
+      importRow: item.row.rowNumber,
+    })),
+  );
   const byRow = new Map(fresh.map((item, index) => [item.row.rowNumber, { item, assignment: assignments[index] }]));
   const answers = [];
   const notes: (typeof leadNotes.$inferInsert)[] = [];
@@ -172,7 +169,7 @@ export async function insertLeads(
   }
   if (answers.length > 0) await tx.insert(leadAnswers).values(answers);
   if (notes.length > 0) await tx.insert(leadNotes).values(notes);
-  if (activities.length > 0) await tx.insert(leadActivities).values(activities);
+  await insertActivityRows(tx, activities);
   return inserted.length;
 }
 

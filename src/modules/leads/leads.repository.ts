@@ -244,3 +244,44 @@ export async function bumpMonthlyUsage(db: Executor, companyId: number, now: Dat
     returning count`);
   return Number(result.rows[0]?.count ?? adding);
 }
+
+/**
+ * Many leads in one statement with one array parameter per column (`unnest`): a 1000-row batch costs the same
+ * to build and parse as one row. Rows already written by an earlier try of the same import batch are skipped.
+ */
+export async function insertLeadRows(db: Executor, rows: NewLead[]) {
+  if (rows.length === 0) return [];
+  // sql.param: one parameter holding the whole array (a bare array would expand into a list of parameters).
+  const column = <T>(pick: (row: NewLead) => T) => sql.param(rows.map(pick));
+  const result = await db.execute<{ id: number; import_row: number }>(sql`
+    insert into leads (company_id, first_name, last_name, email, phone, phone_raw, country, region, city,
+                       postal_code, source_id, campaign_id, stage_id, assigned_user_access_id, value, currency,
+                       external_id, attributes, created_by_user_id, import_id, import_row)
+    select * from unnest(
+      ${column((r) => r.companyId)}::bigint[], ${column((r) => r.firstName ?? null)}::text[],
+      ${column((r) => r.lastName ?? null)}::text[], ${column((r) => r.email ?? null)}::text[],
+      ${column((r) => r.phone ?? null)}::text[], ${column((r) => r.phoneRaw ?? null)}::text[],
+      ${column((r) => r.country ?? null)}::text[], ${column((r) => r.region ?? null)}::text[],
+      ${column((r) => r.city ?? null)}::text[], ${column((r) => r.postalCode ?? null)}::text[],
+      ${column((r) => r.sourceId ?? null)}::bigint[], ${column((r) => r.campaignId ?? null)}::bigint[],
+      ${column((r) => r.stageId)}::bigint[], ${column((r) => r.assignedUserAccessId ?? null)}::bigint[],
+      ${column((r) => r.value ?? null)}::numeric[], ${column((r) => r.currency ?? null)}::text[],
+      ${column((r) => r.externalId ?? null)}::text[],
+      ${column((r) => JSON.stringify(r.attributes ?? {}))}::jsonb[],
+      ${column((r) => r.createdByUserId ?? null)}::bigint[], ${column((r) => r.importId ?? null)}::bigint[],
+      ${column((r) => r.importRow ?? null)}::int[])
+    on conflict (import_id, import_row) do nothing
+    returning id, import_row`);
+  return result.rows.map((row) => ({ id: Number(row.id), importRow: Number(row.import_row) }));
+}
+
+/** Activities of many leads in one statement (see insertLeadRows). */
+export async function insertActivityRows(db: Executor, rows: (typeof leadActivities.$inferInsert)[]) {
+  if (rows.length === 0) return;
+  const column = <T>(pick: (row: typeof leadActivities.$inferInsert) => T) => sql.param(rows.map(pick));
+  await db.execute(sql`
+    insert into lead_activities (company_id, lead_id, actor_user_id, kind, data)
+    select * from unnest(${column((r) => r.companyId)}::bigint[], ${column((r) => r.leadId)}::bigint[],
+      ${column((r) => r.actorUserId ?? null)}::bigint[], ${column((r) => r.kind)}::text[],
+      ${column((r) => JSON.stringify(r.data ?? {}))}::jsonb[])`);
+}
