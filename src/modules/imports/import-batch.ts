@@ -164,7 +164,7 @@ export async function insertLeads(
     const base = { companyId: settings.companyId, leadId: id, actorUserId: settings.actorUserId };
     if (item.note)
       notes.push({ companyId: settings.companyId, leadId: id, authorUserId: settings.actorUserId, body: item.note });
-    activities.push({ ...base, kind: 'created', data: { import_id: settings.importId, row: importRow } });
+    // The lead's own import_id and import_row record where it came from; the timeline gets the assignment.
     if (assignment) activities.push({ ...base, kind: 'assigned', data: assignmentActivity(assignment) });
   }
   if (answers.length > 0) await tx.insert(leadAnswers).values(answers);

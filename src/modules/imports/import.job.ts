@@ -40,11 +40,22 @@ export function createImportJob(deps: Deps) {
   }
 
   /** One batch, all or nothing: leads, updates, rejected rows, the month's usage, counters and checkpoint. */
-  async function writeBatch(rows: SheetRow[], settings: ImportSettings, bytesRead: number) {
+  async function writeBatch(
+    rows: SheetRow[],
+    prepared: ReturnType<typeof prepareRows>,
+    settings: ImportSettings,
+    bytesRead: number,
+  ) {
     return db.transaction(async (tx) => {
       const current = (await importById(tx, settings.importId, true))!;
       if (current.cancelRequestedAt) return 'canceled' as const;
-      const { ready, rejected } = prepareRows(rows, settings);
+      // Under the import row's lock: rows another worker committed meanwhile are not counted twice.
+      const mine = (item: { rowNumber: number } | { row: { rowNumber: number } }) =>
+        ('row' in item ? item.row.rowNumber : item.rowNumber) > current.checkpointRow;
+      const ready = prepared.ready.filter(mine);
+      const rejected = prepared.rejected.filter(mine);
+      rows = rows.filter(mine);
+      if (rows.length === 0) return 'written' as const;
       const { fresh, updates, duplicates } = await classify(tx, ready, settings);
 
       // The plan's monthly limit: rows past it are rejected, the ones before it still land.
@@ -83,25 +94,47 @@ export function createImportJob(deps: Deps) {
     });
   }
 
+  /**
+   * Reads and prepares the next batch (CPU) while the previous one is written (database): one write in flight at
+   * a time, so batches still commit in file order, each with its checkpoint.
+   */
   async function run(row: ImportRow, context: JobContext) {
     const object = await deps.storage.get(row.fileKey);
     if (!object) throw new PermanentJobError('The uploaded file is no longer in storage.');
     const { settings, sheet } = await openImport(db, row, object.body);
+    let inFlight: Promise<'written' | 'canceled'> | undefined;
+    const settle = async () => {
+      const outcome = (await inFlight) ?? 'written';
+      inFlight = undefined;
+      return outcome;
+    };
+    const write = async (rows: SheetRow[]) => {
+      const prepared = prepareRows(rows, settings);
+      if ((await settle()) === 'canceled') return 'canceled';
+      inFlight = writeBatch(rows, prepared, settings, sheet.progress.bytesRead);
+      // Surfaced by the next settle(); until then nobody awaits it.
+      inFlight.catch(() => {});
+      return 'written';
+    };
     let batch: SheetRow[] = [];
     let last = row.checkpointRow;
-    for await (const sheetRow of sheet.rows) {
-      if (context.signal.aborted) throw new Error('the job lease was lost');
-      last = sheetRow.rowNumber;
-      if (sheetRow.rowNumber <= row.checkpointRow) continue;
-      batch.push(sheetRow);
-      if (batch.length < IMPORT_BATCH) continue;
-      if ((await writeBatch(batch, settings, sheet.progress.bytesRead)) === 'canceled')
-        return finish(row.id, { status: 'canceled' });
-      batch = [];
+    try {
+      for await (const sheetRow of sheet.rows) {
+        if (context.signal.aborted) throw new Error('the job lease was lost');
+        last = sheetRow.rowNumber;
+        if (sheetRow.rowNumber <= row.checkpointRow) continue;
+        batch.push(sheetRow);
+        if (batch.length < IMPORT_BATCH) continue;
+        if ((await write(batch)) === 'canceled') return finish(row.id, { status: 'canceled' });
+        batch = [];
+      }
+      if (batch.length > 0 && (await write(batch)) === 'canceled') return finish(row.id, { status: 'canceled' });
+    } catch (error) {
+      // No write may outlive the run that started it.
+      await inFlight?.catch(() => {});
+      throw error;
     }
-    if (batch.length > 0 && (await writeBatch(batch, settings, sheet.progress.bytesRead)) === 'canceled') {
-      return finish(row.id, { status: 'canceled' });
-    }
+    if ((await settle()) === 'canceled') return finish(row.id, { status: 'canceled' });
     await finish(row.id, { status: 'completed', totalRows: last, bytesRead: row.fileSize });
   }
 
