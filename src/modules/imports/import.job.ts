@@ -1,3 +1,4 @@
+import { sql } from 'drizzle-orm';
 import type { Db } from '../../db/client.ts';
 import type { Job, JobContext } from '../../jobs/runner.ts';
 import { JobInterruptedError, PermanentJobError } from '../../jobs/runner.ts';
@@ -22,6 +23,7 @@ import { FIRST_ERRORS } from './imports.schemas.ts';
 
 export const IMPORT_JOB = 'import';
 export const IMPORT_BATCH = 1000;
+const ANALYZE_EVERY = 100;
 /** Every worker crash costs an attempt; an import survives many before giving up. */
 export const IMPORT_MAX_ATTEMPTS = 25;
 
@@ -108,9 +110,14 @@ export function createImportJob(deps: Deps) {
       inFlight = undefined;
       return outcome;
     };
+    let batches = 0;
     const write = async (rows: SheetRow[]) => {
       const prepared = prepareRows(rows, settings);
       if ((await settle()) === 'canceled') return 'canceled';
+      // An import can take a company from no leads to a million in minutes, faster than autovacuum re-analyzes:
+      // with stale statistics the duplicate check scans the whole company instead of probing its email index.
+      if (batches === 1 || (batches > 0 && batches % ANALYZE_EVERY === 0)) await db.execute(sql`analyze leads`);
+      batches++;
       inFlight = writeBatch(rows, prepared, settings, sheet.progress.bytesRead);
       // Surfaced by the next settle(); until then nobody awaits it.
       inFlight.catch(() => {});
