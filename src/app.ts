@@ -164,6 +164,7 @@ export async function buildApp(deps: AppDeps) {
   await app.register(userProvidersRoutes, { service: createUserProvidersService({ db: database.db, users }) });
   await app.register(oidcRoutes, {
     service: createOidcService({ db: database.db, tokens, clock, config: config.oidc }),
+    users,
     rateLimit: config.authRateLimit,
   });
 

@@ -1,3 +1,4 @@
+import { sql } from 'drizzle-orm';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { buildTestApp, call, type Json, type TestContext } from '../helpers/app.ts';
 import { companyWithTeam, createCompany, createUser, subscribe } from '../helpers/factories.ts';
@@ -217,6 +218,31 @@ describe('read, update, delete', () => {
     expect(
       (await call(ctx.app, 'DELETE', `${leadsUrl(team)}/${lead.id}`, { token: team.admin.token })).statusCode,
     ).toBe(404);
+  });
+});
+
+describe('deleting a lead with appointments', () => {
+  it('cancels its upcoming appointments and says so in the timeline', async () => {
+    const team = await teamIn();
+    const lead = (await create(team, { email: 'booked@x.co', assigned_user_access_id: team.agent.userAccessId }))
+      .body_json.lead;
+    const start = new Date(ctx.clock.now().getTime() + 86_400_000);
+    const booked = await call(ctx.app, 'POST', `${leadsUrl(team)}/${lead.id}/appointments`, {
+      token: team.admin.token,
+      body: { starts_at: start.toISOString(), ends_at: new Date(start.getTime() + 3_600_000).toISOString() },
+    });
+    expect(booked.statusCode).toBe(201);
+    expect(
+      (await call(ctx.app, 'DELETE', `${leadsUrl(team)}/${lead.id}`, { token: team.admin.token })).statusCode,
+    ).toBe(204);
+    const appointment = await call(ctx.app, 'GET', `/api/v1/appointments/${booked.body_json.appointment.id}`, {
+      token: team.admin.token,
+    });
+    expect(appointment.body_json.appointment.status).toBe('canceled');
+    const activities = await ctx.database.db.execute<{ data: Json }>(
+      sql`select data from lead_activities where lead_id = ${lead.id} and kind = 'deleted'`,
+    );
+    expect(activities.rows[0]?.data).toEqual({ canceled_appointments: [booked.body_json.appointment.id] });
   });
 });
 

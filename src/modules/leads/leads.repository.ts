@@ -2,6 +2,7 @@ import { and, asc, desc, eq, gte, inArray, isNull, lte, type SQL, sql } from 'dr
 import { alias } from 'drizzle-orm/pg-core';
 import type { Executor } from '../../db/client.ts';
 import {
+  appointments,
   campaigns,
   leadActivities,
   leadAnswers,
@@ -284,4 +285,21 @@ export async function insertActivityRows(db: Executor, rows: (typeof leadActivit
     select * from unnest(${column((r) => r.companyId)}::bigint[], ${column((r) => r.leadId)}::bigint[],
       ${column((r) => r.actorUserId ?? null)}::bigint[], ${column((r) => r.kind)}::text[],
       ${column((r) => JSON.stringify(r.data ?? {}))}::jsonb[])`);
+}
+
+/** Cancels a lead's scheduled appointments that have not started yet; returns their ids. */
+export async function cancelUpcomingAppointments(db: Executor, companyId: number, leadId: number, now: Date) {
+  const rows = await db
+    .update(appointments)
+    .set({ status: 'canceled', canceledAt: now, updatedAt: now })
+    .where(
+      and(
+        eq(appointments.companyId, companyId),
+        eq(appointments.leadId, leadId),
+        eq(appointments.status, 'scheduled'),
+        gte(appointments.startsAt, now),
+      ),
+    )
+    .returning({ id: appointments.id });
+  return rows.map((row) => row.id);
 }

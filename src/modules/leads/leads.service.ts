@@ -13,6 +13,7 @@ import { checkReferences } from './lead-references.ts';
 import {
   answersOf,
   bumpMonthlyUsage,
+  cancelUpcomingAppointments,
   countLeads,
   deleteAnswers,
   duplicateGroups,
@@ -197,9 +198,18 @@ export function createLeadsService(deps: { db: Db; clock: Clock; limits: LimitsS
       await db.transaction(async (tx) => {
         const lead = await lockLead(tx, scope, leadId);
         if (!lead) throw notFound('Lead');
-        await updateLeadRow(tx, scope.companyId, leadId, { deletedAt: deps.clock.now() });
+        const now = deps.clock.now();
+        await updateLeadRow(tx, scope.companyId, leadId, { deletedAt: now });
+        // A deleted lead keeps no agent's time: its upcoming appointments are canceled (the past ones stay).
+        const canceled = await cancelUpcomingAppointments(tx, scope.companyId, leadId, now);
         await insertActivities(tx, [
-          { companyId: scope.companyId, leadId, actorUserId: actor.userId, kind: 'deleted', data: {} },
+          {
+            companyId: scope.companyId,
+            leadId,
+            actorUserId: actor.userId,
+            kind: 'deleted',
+            data: canceled.length ? { canceled_appointments: canceled } : {},
+          },
         ]);
       });
     },

@@ -2,13 +2,15 @@ import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import { problemResponse } from '../../plugins/docs.ts';
 import { TokenJson } from '../auth/auth.schemas.ts';
 import { presentUser } from '../users/users.schemas.ts';
+import type { UsersService } from '../users/users.service.ts';
 import { OidcLoginBody } from './oidc.schemas.ts';
 import type { OidcService } from './oidc.service.ts';
 
-export const oidcRoutes: FastifyPluginAsyncTypebox<{ service: OidcService; rateLimit: number }> = async (
-  app,
-  { service, rateLimit },
-) => {
+export const oidcRoutes: FastifyPluginAsyncTypebox<{
+  service: OidcService;
+  users: Pick<UsersService, 'legalTermsAccepted'>;
+  rateLimit: number;
+}> = async (app, { service, users, rateLimit }) => {
   app.post(
     '/api/v1/users/login/oidc',
     {
@@ -38,7 +40,12 @@ export const oidcRoutes: FastifyPluginAsyncTypebox<{ service: OidcService; rateL
     },
     async (request) => {
       const { token, expiresAt, user } = await service.login(request.body.id_token);
-      return { token, token_type: 'Bearer' as const, expires_at: expiresAt.toISOString(), user: presentUser(user) };
+      return {
+        token,
+        token_type: 'Bearer' as const,
+        expires_at: expiresAt.toISOString(),
+        user: presentUser(user, (await users.legalTermsAccepted([user.id])).has(user.id)),
+      };
     },
   );
 };
