@@ -1,6 +1,6 @@
 import { and, asc, desc, eq, gte, inArray, isNull, lte, type SQL, sql } from 'drizzle-orm';
 import { alias } from 'drizzle-orm/pg-core';
-import type { Executor } from '../../db/client.ts';
+import type { Db, Executor } from '../../db/client.ts';
 import {
   appointments,
   campaigns,
@@ -302,4 +302,40 @@ export async function cancelUpcomingAppointments(db: Executor, companyId: number
     )
     .returning({ id: appointments.id });
   return rows.map((row) => row.id);
+}
+
+/**
+ * The hot read path — one lead with its answers — as prepared statements, built once per database instead of per
+ * request (query building was a fifth of a GET's CPU). Same SQL and tenancy conditions as findLeadView.
+ */
+export function prepareLeadReads(db: Db) {
+  const byId = (owned: boolean) =>
+    selectLeadViews(db)
+      .where(
+        and(
+          eq(leads.companyId, sql.placeholder('companyId')),
+          isNull(leads.deletedAt),
+          eq(leads.id, sql.placeholder('leadId')),
+          owned ? eq(leads.assignedUserAccessId, sql.placeholder('ownerId')) : undefined,
+        ),
+      )
+      .prepare(owned ? 'lead_view_owned' : 'lead_view');
+  const any = byId(false);
+  const owned = byId(true);
+  const answers = db
+    .select({ leadId: leadAnswers.leadId, questionId: leadAnswers.questionId, value: leadAnswers.value })
+    .from(leadAnswers)
+    .where(eq(leadAnswers.leadId, sql.placeholder('leadId')))
+    .orderBy(asc(leadAnswers.questionId))
+    .prepare('lead_answers');
+  return {
+    async find(scope: LeadScope, leadId: number): Promise<LeadView | undefined> {
+      const [row] =
+        scope.ownerId === undefined
+          ? await any.execute({ companyId: scope.companyId, leadId })
+          : await owned.execute({ companyId: scope.companyId, leadId, ownerId: scope.ownerId });
+      return row;
+    },
+    answers: (leadId: number) => answers.execute({ leadId }),
+  };
 }

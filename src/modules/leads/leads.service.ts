@@ -30,6 +30,7 @@ import {
   listLeadViews,
   lockLead,
   metricsByStage,
+  prepareLeadReads,
   updateLeadRow,
   upsertAnswers,
 } from './leads.repository.ts';
@@ -84,6 +85,8 @@ function changes(before: LeadRow, after: LeadRow) {
 export function createLeadsService(deps: { db: Db; clock: Clock; limits: LimitsService }) {
   const { db } = deps;
 
+  const reads = prepareLeadReads(db);
+
   async function view(tx: Executor, scope: LeadScope, leadId: number): Promise<LeadWithAnswers> {
     const found = await findLeadView(tx, scope, leadId);
     if (!found) throw notFound('Lead');
@@ -97,7 +100,13 @@ export function createLeadsService(deps: { db: Db; clock: Clock; limits: LimitsS
 
   return {
     leadScope,
-    view: (access: EffectiveAccess, leadId: number) => view(db, leadScope(access), leadId),
+    /** One lead as its reader sees it, through the prepared statements (outside any transaction). */
+    async view(access: EffectiveAccess, leadId: number): Promise<LeadWithAnswers> {
+      const found = await reads.find(leadScope(access), leadId);
+      if (!found) throw notFound('Lead');
+      const answers = await reads.answers(leadId);
+      return { ...found, answers: answers.map((a) => ({ question_id: a.questionId, value: a.value })) };
+    },
 
     async create(actor: Actor, input: LeadInput): Promise<LeadWithAnswers> {
       const scope = leadScope(actor.access);
