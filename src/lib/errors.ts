@@ -36,3 +36,8 @@ export const unprocessable = (code: string, detail: string, field?: string) =>
   new AppError(422, code, 'Unprocessable Content', detail, field ? [{ field, code, message: detail }] : undefined);
 
 export const fieldError = (field: string, code: string, message: string): FieldError => ({ field, code, message });
+
+/** Throws one 422 listing every collected field error, if there is any. */
+export function assertValid(errors: FieldError[]): void {
+  if (errors.length > 0) throw invalid(errors);
+}

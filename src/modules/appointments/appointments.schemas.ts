@@ -1,10 +1,10 @@
 import { type Static, Type } from 'typebox';
 import { PageMeta, PageQuery } from '../../lib/pagination.ts';
+import { Nullable } from '../../lib/schema.ts';
 import type { AppointmentView } from './appointments.repository.ts';
 
 const Id = Type.Integer({ minimum: 1 });
 const DateTime = (description: string) => Type.String({ format: 'date-time', description });
-const Nullable = <T extends Parameters<typeof Type.Union>[0][number]>(schema: T) => Type.Union([schema, Type.Null()]);
 const Text = (maxLength: number) => Nullable(Type.String({ maxLength }));
 
 /** The longest appointment accepted; the list's index-friendly range bound relies on it (repository). */

@@ -1,6 +1,6 @@
 import type { Db } from '../../db/client.ts';
 import { userAccesses } from '../../db/schema/index.ts';
-import { type FieldError, fieldError, forbidden, invalid, notFound } from '../../lib/errors.ts';
+import { assertValid, fieldError, forbidden, notFound } from '../../lib/errors.ts';
 import { decodeCursor, toPage } from '../../lib/pagination.ts';
 import { can } from '../../lib/permissions.ts';
 import { regionErrors } from '../../lib/region.ts';
@@ -18,10 +18,6 @@ import {
   updateCompany,
 } from './companies.repository.ts';
 import type { CompanyAccess, CreateCompanyInput, UpdateCompanyInput } from './companies.schemas.ts';
-
-function assertValid(errors: FieldError[]) {
-  if (errors.length > 0) throw invalid(errors);
-}
 
 const tooDeep = () =>
   fieldError('parent_company_id', 'too_deep', `company hierarchies are at most ${MAX_COMPANY_DEPTH} levels deep`);

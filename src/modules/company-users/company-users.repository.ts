@@ -1,6 +1,7 @@
 import { and, asc, eq, ilike, or, type SQL, sql } from 'drizzle-orm';
 import type { Executor } from '../../db/client.ts';
 import { accesses, userAccesses, users } from '../../db/schema/index.ts';
+import { containsPattern } from '../../lib/like.ts';
 import type { AccessCode } from '../../lib/permissions.ts';
 
 /** The sort key of a row: lower-cased last name, lower-cased first name, user id (unique, so the order is total). */
@@ -14,8 +15,6 @@ export type CompanyUserFilter = {
   limit: number;
 };
 
-const escapeLike = (value: string) => value.replace(/[\\%_]/g, (char) => `\\${char}`);
-
 const sortLast = sql<string>`lower(${users.lastName})`;
 const sortFirst = sql<string>`lower(${users.firstName})`;
 
@@ -24,7 +23,7 @@ const sortFirst = sql<string>`lower(${users.firstName})`;
  * subquery so both columns of the (company_id, access_id) index bound the scan.
  */
 function conditions(filter: CompanyUserFilter): SQL | undefined {
-  const pattern = filter.q ? `%${escapeLike(filter.q)}%` : undefined;
+  const pattern = filter.q ? containsPattern(filter.q) : undefined;
   return and(
     eq(userAccesses.companyId, filter.companyId),
     filter.accessCode

@@ -1,5 +1,6 @@
 import { and, asc, count, eq, gt, ne, type SQL, sql } from 'drizzle-orm';
 import type { Executor } from '../../db/client.ts';
+import { lockCompanyList } from '../../db/locks.ts';
 import { cycles, sources } from '../../db/schema/index.ts';
 import type { CycleWithSource } from './cycles.schemas.ts';
 
@@ -9,9 +10,7 @@ export type CycleValues = { name?: string; sourceId?: number | null; isDefault?:
  * Serializes writes to one company's cycles, so that "one default" and "one cycle per source" are checked against
  * a stable list. The company row is not locked: lead inserts reference it and must not wait.
  */
-export async function lockCycles(db: Executor, companyId: number) {
-  await db.execute(sql`select pg_advisory_xact_lock(hashtext(${`cycles:${companyId}`}))`);
-}
+export const lockCycles = (db: Executor, companyId: number) => lockCompanyList(db, 'cycles', companyId);
 
 /** Cycles with their source's id and name (a soft-deleted source still shows: the binding remains). */
 export function selectCycles(db: Executor, companyId: number, where?: SQL, limit?: number): Promise<CycleWithSource[]> {

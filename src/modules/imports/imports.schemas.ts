@@ -1,8 +1,8 @@
 import { Type } from 'typebox';
 import type { importFiles } from '../../db/schema/index.ts';
+import { Nullable } from '../../lib/schema.ts';
 
 const Id = Type.Integer({ minimum: 1 });
-const Nullable = <T extends Parameters<typeof Type.Union>[0][number]>(schema: T) => Type.Union([schema, Type.Null()]);
 
 export const IMPORT_MAX_BYTES = 50 * 1024 * 1024;
 export const FIRST_ERRORS = 20;

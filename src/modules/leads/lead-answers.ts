@@ -51,11 +51,12 @@ export async function loadAnswerRules(
   companyId: number,
   campaignId: number | null,
   questionIds: number[] | 'all',
+  withRequired = true,
 ): Promise<AnswerRules> {
   const ids = questionIds === 'all' ? await allQuestionIds(db, companyId) : questionIds;
   const [questions, required] = await Promise.all([
     loadQuestionsForAnswers(db, companyId, ids, campaignId),
-    requiredQuestionIds(db, companyId, campaignId),
+    withRequired ? requiredQuestionIds(db, companyId, campaignId) : [],
   ]);
   return { questions, required };
 }
@@ -106,6 +107,7 @@ export async function validateAnswers(
     companyId,
     campaignId,
     answers.map((a) => a.question_id),
+    checkRequired,
   );
   return checkAnswers(rules, answers, checkRequired);
 }

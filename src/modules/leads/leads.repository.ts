@@ -12,6 +12,7 @@ import {
   userAccesses,
   users,
 } from '../../db/schema/index.ts';
+import { containsPattern } from '../../lib/like.ts';
 import type { LeadSort } from './leads.schemas.ts';
 
 export type LeadRow = typeof leads.$inferSelect;
@@ -30,10 +31,6 @@ export type LeadFilter = {
   createdTo?: string | undefined;
 };
 
-function escapeLike(value: string): string {
-  return value.replace(/[\\%_]/g, (char) => `\\${char}`);
-}
-
 // The expression the trigram index (leads_search_index) is built on: the search must use it verbatim.
 const SEARCH_TEXT = sql`(coalesce(${leads.firstName}, '') || ' ' || coalesce(${leads.lastName}, '') || ' ' || coalesce(${leads.email}, '') || ' ' || coalesce(${leads.phone}, ''))`;
 
@@ -50,7 +47,7 @@ export function leadConditions(scope: LeadScope, filter: LeadFilter = {}): SQL {
       : filter.assignedUserAccessId === null
         ? isNull(leads.assignedUserAccessId)
         : eq(leads.assignedUserAccessId, filter.assignedUserAccessId),
-    filter.q ? sql`${SEARCH_TEXT} ilike ${`%${escapeLike(filter.q)}%`}` : undefined,
+    filter.q ? sql`${SEARCH_TEXT} ilike ${containsPattern(filter.q)}` : undefined,
     filter.createdFrom ? gte(leads.createdAt, new Date(filter.createdFrom)) : undefined,
     filter.createdTo ? lte(leads.createdAt, new Date(filter.createdTo)) : undefined,
   ];

@@ -1,8 +1,8 @@
 import { type Static, Type } from 'typebox';
+import { Nullable } from '../../lib/schema.ts';
 import type { LeadWithAnswers } from './leads.service.ts';
 
 const Id = Type.Integer({ minimum: 1 });
-const Nullable = <T extends Parameters<typeof Type.Union>[0][number]>(schema: T) => Type.Union([schema, Type.Null()]);
 const Text = (maxLength: number) => Nullable(Type.String({ maxLength }));
 
 export const AnswerValue = Type.Union([

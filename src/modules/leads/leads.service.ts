@@ -1,6 +1,6 @@
 import type { Db, Executor } from '../../db/client.ts';
 import type { Clock } from '../../lib/clock.ts';
-import { conflict, type FieldError, forbidden, invalid, notFound } from '../../lib/errors.ts';
+import { assertValid, conflict, forbidden, notFound } from '../../lib/errors.ts';
 import { decodeCursor, toPage } from '../../lib/pagination.ts';
 import { can } from '../../lib/permissions.ts';
 import type { EffectiveAccess } from '../authz/authz.service.ts';
@@ -92,10 +92,6 @@ export function createLeadsService(deps: { db: Db; clock: Clock; limits: LimitsS
     if (!found) throw notFound('Lead');
     const [withAnswer] = await withAnswers(tx, [found]);
     return withAnswer!;
-  }
-
-  function assertValid(errors: FieldError[]) {
-    if (errors.length > 0) throw invalid(errors);
   }
 
   return {

@@ -1,5 +1,6 @@
 import { and, eq, gt, inArray, isNull, or, sql } from 'drizzle-orm';
 import type { Executor } from '../../db/client.ts';
+import { lockCompanyRow } from '../../db/locks.ts';
 import { invitations, memberships, subscriptions, userAccesses } from '../../db/schema/index.ts';
 
 export type PlanRow = typeof memberships.$inferSelect;
@@ -60,6 +61,4 @@ export async function seatsTaken(db: Executor, companyId: number, now: Date): Pr
 }
 
 /** Serializes seat-consuming writes of one company (grants, invitations) so two cannot both take the last seat. */
-export async function lockCompanyForLimits(db: Executor, companyId: number): Promise<void> {
-  await db.execute(sql`select id from companies where id = ${companyId} for update`);
-}
+export const lockCompanyForLimits = lockCompanyRow;

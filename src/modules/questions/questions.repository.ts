@@ -1,5 +1,6 @@
 import { and, asc, eq, gte, inArray, isNull, ne, or, sql } from 'drizzle-orm';
 import type { Executor } from '../../db/client.ts';
+import { lockCompanyList } from '../../db/locks.ts';
 import { campaignQuestions, leadAnswers, questionOptions, questions } from '../../db/schema/index.ts';
 import type { OptionValues, QuestionKind } from './question-options.ts';
 
@@ -10,9 +11,7 @@ export type QuestionChanges = { title?: string; kind?: QuestionKind; required?: 
 const live = (companyId: number) => and(eq(questions.companyId, companyId), isNull(questions.deletedAt));
 
 /** Serializes changes to one company's question order (see lockSourceList). */
-export async function lockQuestionList(db: Executor, companyId: number) {
-  await db.execute(sql`select pg_advisory_xact_lock(hashtext(${`questions:${companyId}`}))`);
-}
+export const lockQuestionList = (db: Executor, companyId: number) => lockCompanyList(db, 'questions', companyId);
 
 export async function findQuestion(db: Executor, companyId: number, id: number): Promise<QuestionRow | undefined> {
   const [row] = await db

@@ -1,5 +1,6 @@
 import { and, asc, eq, gte, inArray, isNull, ne, type SQL, sql } from 'drizzle-orm';
 import type { Executor } from '../../db/client.ts';
+import { lockCompanyList } from '../../db/locks.ts';
 import { accesses, sources, sourceUserAccesses, userAccesses, users } from '../../db/schema/index.ts';
 
 export type SourceRow = typeof sources.$inferSelect;
@@ -11,9 +12,7 @@ const live = (companyId: number) => and(eq(sources.companyId, companyId), isNull
  * Serializes changes to one company's source list (priorities, names), so that "after the last", the unique name
  * check and "the whole live list" of a reorder each see a stable list. Other companies are not blocked.
  */
-export async function lockSourceList(db: Executor, companyId: number) {
-  await db.execute(sql`select pg_advisory_xact_lock(hashtext(${`sources:${companyId}`}))`);
-}
+export const lockSourceList = (db: Executor, companyId: number) => lockCompanyList(db, 'sources', companyId);
 
 export async function findSource(db: Executor, companyId: number, id: number): Promise<SourceRow | undefined> {
   const [row] = await db

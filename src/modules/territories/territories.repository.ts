@@ -1,12 +1,11 @@
 import { and, asc, count, eq, gt, inArray, type SQL, sql } from 'drizzle-orm';
 import type { Executor } from '../../db/client.ts';
+import { lockCompanyList } from '../../db/locks.ts';
 import { territories } from '../../db/schema/index.ts';
 import type { TerritoryFields } from './territory-input.ts';
 
 /** Serializes territory creation in one company, so that the cap is checked against a stable count. */
-export async function lockTerritories(db: Executor, companyId: number) {
-  await db.execute(sql`select pg_advisory_xact_lock(hashtext(${`territories:${companyId}`}))`);
-}
+export const lockTerritories = (db: Executor, companyId: number) => lockCompanyList(db, 'territories', companyId);
 
 export function selectTerritories(db: Executor, companyId: number, where?: SQL, limit?: number) {
   const query = db

@@ -1,5 +1,6 @@
 import { and, asc, eq, ne, type SQL, sql } from 'drizzle-orm';
 import type { Executor } from '../../db/client.ts';
+import { lockCompanyRow } from '../../db/locks.ts';
 import { accesses, companies, userAccesses, users } from '../../db/schema/index.ts';
 import { MAX_COMPANY_DEPTH } from '../authz/authz.repository.ts';
 import type { UserAccessView } from './user-accesses.schemas.ts';
@@ -32,9 +33,7 @@ export async function findAccess(db: Executor, id: number) {
 }
 
 /** Serializes changes to one company's accesses, so two admins cannot demote each other at once. */
-export async function lockCompany(db: Executor, companyId: number) {
-  await db.execute(sql`select id from companies where id = ${companyId} for update`);
-}
+export const lockCompany = lockCompanyRow;
 
 /** At most one primary per user: clears the others before one is set (the partial unique index backs this). */
 export async function clearPrimary(db: Executor, userId: number, exceptId?: number) {

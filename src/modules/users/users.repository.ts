@@ -2,6 +2,7 @@ import { and, asc, eq, gt, ilike, inArray, or, sql } from 'drizzle-orm';
 import type { PgUpdateSetSource } from 'drizzle-orm/pg-core';
 import type { Executor } from '../../db/client.ts';
 import { userAccesses, users } from '../../db/schema/index.ts';
+import { containsPattern } from '../../lib/like.ts';
 import { MANAGING_ACCESSES } from '../../lib/permissions.ts';
 import { companiesWithAccess } from '../authz/authz.repository.ts';
 
@@ -51,15 +52,11 @@ export async function isUserVisibleTo(db: Executor, viewerId: number, userId: nu
   return row !== undefined;
 }
 
-function escapeLike(value: string): string {
-  return value.replace(/[\\%_]/g, (char) => `\\${char}`);
-}
-
 export type UserListFilter = { viewerId?: number; q?: string; afterId?: number; limit: number };
 
 /** Keyset page by id. `viewerId` undefined lists everyone (platform staff). */
 export async function listUsers(db: Executor, filter: UserListFilter) {
-  const pattern = filter.q ? `%${escapeLike(filter.q)}%` : undefined;
+  const pattern = filter.q ? containsPattern(filter.q) : undefined;
   const where = and(
     filter.viewerId === undefined ? undefined : managedBy(filter.viewerId),
     pattern

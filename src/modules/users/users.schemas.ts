@@ -1,10 +1,9 @@
 import { type Static, Type } from 'typebox';
 import type { users } from '../../db/schema/index.ts';
 import { PASSWORD_MAX, PASSWORD_MIN } from '../../lib/passwords.ts';
+import { Nullable } from '../../lib/schema.ts';
 
 type UserRow = typeof users.$inferSelect;
-
-const Nullable = <T extends ReturnType<typeof Type.String>>(schema: T) => Type.Union([schema, Type.Null()]);
 
 export const Email = Type.String({ format: 'email', minLength: 3, maxLength: 254 });
 export const Password = Type.String({ minLength: PASSWORD_MIN, maxLength: PASSWORD_MAX });

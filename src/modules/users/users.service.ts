@@ -3,7 +3,7 @@ import type { Db, Executor } from '../../db/client.ts';
 import { accesses, userAccesses, users } from '../../db/schema/index.ts';
 import type { Clock } from '../../lib/clock.ts';
 import { normalizeEmail } from '../../lib/email.ts';
-import { conflict, type FieldError, fieldError, forbidden, invalid, notFound } from '../../lib/errors.ts';
+import { assertValid, conflict, fieldError, forbidden, notFound } from '../../lib/errors.ts';
 import { localeErrors } from '../../lib/locale.ts';
 import { decodeCursor, toPage } from '../../lib/pagination.ts';
 import { hashPassword, verifyPassword } from '../../lib/passwords.ts';
@@ -22,10 +22,6 @@ import {
   updateUser,
 } from './users.repository.ts';
 import type { SignupInput, UpdateUserInput } from './users.schemas.ts';
-
-function assertValid(errors: FieldError[]) {
-  if (errors.length > 0) throw invalid(errors);
-}
 
 const emailTaken = () => {
   const error = conflict('email_taken', 'An account with this email already exists.');
