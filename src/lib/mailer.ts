@@ -1,4 +1,4 @@
-import nodemailer from 'nodemailer';
+import type { Transporter } from 'nodemailer';
 import type { Db } from '../db/client.ts';
 import { outboxMessages } from '../db/schema/index.ts';
 
@@ -11,12 +11,22 @@ type Logger = { error(obj: unknown, msg: string): void };
  * response path and `drain` lets shutdown wait for what is in flight.
  */
 export function createMailer(deps: { smtpUrl: string | undefined; from: string; db: Db; logger: Logger }) {
-  const transport = deps.smtpUrl ? nodemailer.createTransport(deps.smtpUrl) : undefined;
+  // Loaded with the first mail: a setup that writes to the outbox never pays for nodemailer.
+  let transport: Promise<Transporter> | undefined;
+  const smtp = (url: string) => {
+    transport ??= import('nodemailer').then(({ default: nodemailer }) => nodemailer.createTransport(url));
+    return transport;
+  };
   const inFlight = new Set<Promise<void>>();
 
   async function send(message: MailMessage): Promise<void> {
-    if (transport) {
-      await transport.sendMail({ from: deps.from, to: message.to, subject: message.subject, text: message.text });
+    if (deps.smtpUrl) {
+      await (await smtp(deps.smtpUrl)).sendMail({
+        from: deps.from,
+        to: message.to,
+        subject: message.subject,
+        text: message.text,
+      });
     } else {
       await deps.db.insert(outboxMessages).values(message);
     }
@@ -34,7 +44,7 @@ export function createMailer(deps: { smtpUrl: string | undefined; from: string; 
       await Promise.all([...inFlight]);
     },
     close(): void {
-      transport?.close();
+      void transport?.then((open) => open.close());
     },
   };
 }

@@ -1,4 +1,3 @@
-import ExcelJS from 'exceljs';
 import { csvLine, UTF8_BOM } from './csv-writer.ts';
 import { type LeadField, TEMPLATE_FIELDS } from './fields.ts';
 import type { Question } from './mapping.ts';
@@ -42,6 +41,7 @@ const exampleRow = (questions: Pick<Question, 'title'>[]) => [
 ];
 
 async function xlsxTemplate(options: TemplateOptions): Promise<Buffer> {
+  const { default: ExcelJS } = await import('exceljs');
   const workbook = new ExcelJS.Workbook();
   const sheet = workbook.addWorksheet('Leads', { views: [{ state: 'frozen', ySplit: 1 }] });
   const headers = templateHeaders(options.questions);

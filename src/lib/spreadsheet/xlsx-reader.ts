@@ -4,7 +4,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Readable, type Transform, Writable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
-import ExcelJS from 'exceljs';
+import type ExcelJS from 'exceljs';
 import type { Chunks } from './source.ts';
 import { isSpreadsheetError, SpreadsheetError } from './spreadsheet-error.ts';
 import type { RawRecord, SheetLimits } from './types.ts';
@@ -165,7 +165,9 @@ async function* spooledSheet(workbook: WorkbookInternals, progress: Progress): A
 export async function* xlsxRecords(input: Chunks, limits: SheetLimits): AsyncGenerator<RawRecord> {
   const source = Readable.from(input);
   const zip = openZip();
-  const workbook = new ExcelJS.stream.xlsx.WorkbookReader(source, {
+  // Loaded on first use (as in template.ts): exceljs holds ~30 MB that CSV-only work never needs.
+  const { default: Excel } = await import('exceljs');
+  const workbook = new Excel.stream.xlsx.WorkbookReader(source, {
     entries: 'emit',
     sharedStrings: 'cache',
     hyperlinks: 'ignore',

@@ -1,4 +1,3 @@
-import sharp from 'sharp';
 import { AppError, unprocessable } from '../../lib/errors.ts';
 
 export const AVATAR_MAX_BYTES = 5 * 1024 * 1024;
@@ -40,6 +39,8 @@ export type Avatar = { data: Buffer; format: AvatarFormat; contentType: string; 
 export async function reencodeAvatar(bytes: Buffer): Promise<Avatar> {
   const format = sniffImage(bytes);
   if (!format) throw unsupportedMediaType('The avatar must be a JPEG, PNG, WebP or GIF image.');
+  // Loaded on first use: libvips is ~30 MB of memory that a process serving no avatars never needs.
+  const { default: sharp } = await import('sharp');
   const image = () => sharp(bytes, { limitInputPixels: AVATAR_MAX_INPUT_PIXELS, failOn: 'error' });
   try {
     const metadata = await image().metadata();
