@@ -1,4 +1,4 @@
-import { type ChildProcess, spawn } from 'node:child_process';
+import { type ChildProcess, execFileSync, spawn } from 'node:child_process';
 import { mkdirSync, writeFileSync } from 'node:fs';
 import autocannon from 'autocannon';
 import pg from 'pg';
@@ -23,21 +23,44 @@ export async function ensureDatabase(url: string): Promise<void> {
   }
 }
 
-/** Starts `tsx bench/servers.ts <kind>` and resolves with its port once it prints `PORT n`. */
-export function startServer(kind: 'app' | 'bare', env: Record<string, string>) {
-  const child = spawn(process.execPath, ['--import', 'tsx', 'bench/servers.ts', kind], {
-    env: { ...process.env, ...env },
-    stdio: ['ignore', 'pipe', 'inherit'],
-  });
+/** Resolves with the port once the child's output matches `port` (its first group), rejects if it exits first. */
+function whenListening(child: ChildProcess, port: RegExp, name: string) {
   return new Promise<{ port: number; child: ChildProcess }>((resolve, reject) => {
     let output = '';
     child.stdout!.on('data', (chunk: Buffer) => {
       output += chunk.toString();
-      const match = /PORT (\d+)/.exec(output);
+      const match = port.exec(output);
       if (match) resolve({ port: Number(match[1]), child });
     });
-    child.once('exit', (code) => reject(new Error(`${kind} server exited with ${code}`)));
+    child.once('exit', (code) => reject(new Error(`${name} exited with ${code}`)));
   });
+}
+
+const profile = () => (process.env.BENCH_PROFILE ? ['--cpu-prof', `--cpu-prof-dir=${process.env.BENCH_PROFILE}`] : []);
+
+/**
+ * Starts `tsx bench/servers.ts <kind>` and resolves with its port once it prints `PORT n`. BENCH_PROFILE=<dir>
+ * writes a CPU profile of each server into that directory when it stops.
+ */
+export function startServer(kind: 'app' | 'bare', env: Record<string, string>) {
+  const child = spawn(process.execPath, [...profile(), '--import', 'tsx', 'bench/servers.ts', kind], {
+    env: { ...process.env, ...env },
+    stdio: ['ignore', 'pipe', 'inherit'],
+  });
+  return whenListening(child, /PORT (\d+)/, `${kind} server`);
+}
+
+/**
+ * Builds Leadsy and starts it as `npm start` does (`node dist/server.js`, compiled JavaScript) on a free port:
+ * the process whose speed and memory an operator gets.
+ */
+export function startProduct(env: Record<string, string>) {
+  execFileSync('npx', ['tsc', '-p', 'tsconfig.build.json'], { stdio: 'inherit' });
+  const child = spawn(process.execPath, [...profile(), 'dist/server.js'], {
+    env: { ...process.env, PORT: '0', HOST: '127.0.0.1', LOG_LEVEL: 'info', ...env },
+    stdio: ['ignore', 'pipe', 'inherit'],
+  });
+  return whenListening(child, /listening at http:\/\/127\.0\.0\.1:(\d+)/, 'Leadsy');
 }
 
 export type Load = { name: string; reqPerSec: number; p50: number; p99: number; errors: number; non2xx: number };

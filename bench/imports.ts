@@ -5,7 +5,7 @@ import { join } from 'node:path';
 import { finished } from 'node:stream/promises';
 import pg from 'pg';
 import { openDatabase } from '../src/db/setup.ts';
-import { BENCH_JWT_SECRET, report, startServer } from './harness.ts';
+import { BENCH_JWT_SECRET, report, startProduct } from './harness.ts';
 import { BENCH_PASSWORD, ensureCompany } from './seed.ts';
 
 /** A fresh database for each import run, next to the read benchmark's. */
@@ -47,15 +47,16 @@ function peakRssMb(pid: number): number {
 
 type Run = { name: string; rows: number; seconds: number; rowsPerSecond: number; peakRssMb: number | null };
 
-/** Upload to `completed` through the API, with the worker in the API process (the embedded shape's default). */
+/**
+ * Upload to `completed` through the API started as `npm start` starts it, with the worker in the API process (the
+ * embedded shape's default).
+ */
 async function importThrough(kind: 'postgres' | 'embedded', file: string, rows: number): Promise<Run> {
   const dataDir = mkdtempSync(join(tmpdir(), 'leadsy-bench-'));
   const env: Record<string, string> = {
     JWT_SECRET: BENCH_JWT_SECRET,
     DATA_DIR: dataDir,
     WORKER: 'on',
-    BENCH_COMPANY_ID: '0',
-    BENCH_STAGE_ID: '0',
   };
   if (kind === 'postgres') await recreate(importsDatabaseUrl);
   const database = await openDatabase(
@@ -63,8 +64,7 @@ async function importThrough(kind: 'postgres' | 'embedded', file: string, rows: 
   );
   const company = await ensureCompany(database.db, `bench-import-${rows}`);
   await database.close();
-  const server = await startServer(
-    'app',
+  const server = await startProduct(
     kind === 'postgres' ? { ...env, DATABASE_URL: importsDatabaseUrl } : { ...env, DATABASE_URL: '' },
   );
   try {

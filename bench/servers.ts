@@ -81,4 +81,5 @@ async function startBare() {
 
 const port = process.argv[2] === 'bare' ? await startBare() : await startApp();
 console.log(`PORT ${port}`);
-process.once('SIGINT', () => process.exit(0));
+// A normal exit on either signal, so that a CPU profile (BENCH_PROFILE) is written.
+for (const signal of ['SIGINT', 'SIGTERM'] as const) process.once(signal, () => process.exit(0));
