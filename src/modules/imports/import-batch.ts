@@ -47,7 +47,7 @@ type Prepared = {
 const describe = (errors: FieldError[]) => errors.map((e) => `${e.field} ${e.message}`).join('; ');
 
 /** Rows prepared between two turns of the event loop (see prepareRows). */
-const PREPARE_SLICE = 20;
+const PREPARE_SLICE = 10;
 
 /**
  * Normalizes and validates each row exactly as the API would; rows that fail are rejected with the reasons. The
