@@ -91,6 +91,8 @@ function fromDatabase(error: PgError): AppError | undefined {
     case '22007':
     case '22008':
     case '22001':
+    case '22021':
+    case '22P05':
       return new AppError(422, 'validation_failed', 'Unprocessable Content', 'The request has an invalid value.');
     default:
       return undefined;

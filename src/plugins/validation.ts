@@ -1,6 +1,8 @@
 import { Ajv, type Options } from 'ajv';
 import addFormats from 'ajv-formats';
 import type { FastifyInstance } from 'fastify';
+import { fieldError, invalid } from '../lib/errors.ts';
+import { nulPaths } from '../lib/text.ts';
 
 /**
  * Two validators: path and query values arrive as strings and are coerced to their declared types; JSON bodies
@@ -19,4 +21,13 @@ export function registerValidation(app: FastifyInstance): void {
   app.setValidatorCompiler(({ schema, httpPart }) =>
     (httpPart === 'body' ? strict : coercing).compile(schema as object),
   );
+  // A NUL cannot be stored (see lib/text.ts): refused here, with its field, rather than failing a query later.
+  app.addHook('preValidation', async (request) => {
+    const fields = [...nulPaths(request.query), ...nulPaths(request.body)];
+    if (fields.length > 0) {
+      throw invalid(
+        fields.map((field) => fieldError(field || 'body', 'invalid_character', 'contains a NUL character')),
+      );
+    }
+  });
 }

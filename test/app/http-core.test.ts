@@ -56,6 +56,21 @@ describe('problem+json', () => {
       extra: 'unknown_field',
     });
   });
+
+  it('refuses a NUL character in a body or a query with its field, never a 500', async () => {
+    const user = await createUser(ctx);
+    const body = await call(ctx.app, 'PATCH', `/api/v1/users/${user.id}`, {
+      token: user.token,
+      body: { first_name: 'An\u0000a' },
+    });
+    expect(body.statusCode).toBe(422);
+    expect(body.body_json.errors).toEqual([
+      { field: 'first_name', code: 'invalid_character', message: 'contains a NUL character' },
+    ]);
+    const query = await call(ctx.app, 'GET', '/api/v1/users?q=a%00b', { token: user.token });
+    expect(query.statusCode).toBe(422);
+    expect(query.body_json.errors[0]).toMatchObject({ field: 'q', code: 'invalid_character' });
+  });
 });
 
 describe('headers', () => {

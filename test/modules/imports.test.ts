@@ -133,6 +133,25 @@ describe('CSV as people export it', () => {
     expect(lines[3]).toContain("'=cmd|calc");
   });
 
+  it('rejects a row holding a NUL character past the sniffed start of the file, and lists it with the others', async () => {
+    const t = await team();
+    const good = Array.from({ length: 400 }, (_, i) => `Lead ${i},lead${i}@example.com`).join('\n');
+    const result = await importAndRun(
+      t,
+      `first_name,email\n${good}\nBro\u0000ken,broken@example.com\nLast,last@example.com\n`,
+    );
+    expect(result).toMatchObject({ status: 'completed', imported_rows: 401, failed_rows: 1 });
+    expect(result.first_errors).toEqual([
+      { row: 401, reason: 'the row contains a NUL character (is the file damaged?)' },
+    ]);
+    const errors = await ctx.app.inject({
+      method: 'GET',
+      url: `/api/v1/companies/${t.company.id}/imports/${result.id}/errors`,
+      headers: { authorization: `Bearer ${t.admin.token}` },
+    });
+    expect(errors.body).toContain('Bro\uFFFDken');
+  });
+
   it('catches duplicates in the file and against existing leads; on_duplicate=update updates', async () => {
     const t = await team();
     await call(ctx.app, 'POST', `/api/v1/companies/${t.company.id}/leads`, {

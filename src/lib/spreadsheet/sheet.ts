@@ -1,4 +1,5 @@
 import type { Readable } from 'node:stream';
+import { withoutNul } from '../text.ts';
 import { csvRecords } from './csv-reader.ts';
 import { detectFormat, SNIFF_BYTES } from './sniff.ts';
 import { counting, peek } from './source.ts';
@@ -44,7 +45,8 @@ const isBlank = (cells: string[]) => cells.every((cell) => cell.trim() === '');
  * (1-based position); a repeated name gets ` (2)`, ` (3)` … so every column keeps its values.
  */
 export function headerNames(cells: string[], limits: Pick<SheetLimits, 'maxHeaders'>): string[] {
-  const trimmed = cells.map((cell) => unneutralize(cell.trim()));
+  // Headers are names, not data: a NUL (which PostgreSQL cannot store) just becomes visible.
+  const trimmed = cells.map((cell) => withoutNul(unneutralize(cell.trim())));
   while (trimmed.length > 0 && trimmed.at(-1) === '') trimmed.pop();
   if (trimmed.length > limits.maxHeaders)
     throw new SpreadsheetError(

@@ -4,6 +4,7 @@ import type { Executor } from '../../db/client.ts';
 import { leadActivities, leadAnswers, leadNotes, leads } from '../../db/schema/index.ts';
 import type { FieldError } from '../../lib/errors.ts';
 import { applyMapping, type HeaderMapping } from '../../lib/spreadsheet/index.ts';
+import { hasNul, withoutNul } from '../../lib/text.ts';
 import { type Assignment, assignmentActivity, type createAssigner } from '../distribution/distribution.service.ts';
 import { type AnswerRules, checkAnswers } from '../leads/lead-answers.ts';
 import { contactErrors, normalizeLeadInput } from '../leads/lead-input.ts';
@@ -59,6 +60,15 @@ export async function prepareRows(rows: SheetRow[], settings: ImportSettings) {
   const rejected: Rejected[] = [];
   for (const [index, row] of rows.entries()) {
     if (index % PREPARE_SLICE === PREPARE_SLICE - 1) await nextTurn();
+    if (Object.values(row.values).some(hasNul)) {
+      const values = Object.fromEntries(Object.entries(row.values).map(([key, value]) => [key, withoutNul(value)]));
+      rejected.push({
+        rowNumber: row.rowNumber,
+        reason: 'the row contains a NUL character (is the file damaged?)',
+        values,
+      });
+      continue;
+    }
     const mapped = applyMapping(settings.mapping, row.values);
     const { input, note, errors: lookupErrors } = rowToLeadInput(mapped, settings.lookups, settings);
     const { values, errors } = normalizeLeadInput(input, { companyCountry: settings.companyCountry });
