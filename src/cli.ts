@@ -5,6 +5,7 @@ import { openDatabase } from './db/setup.ts';
 import { runWorker } from './jobs/worker.ts';
 import { normalizeEmail } from './lib/email.ts';
 import { hashPassword, PASSWORD_MAX, PASSWORD_MIN } from './lib/passwords.ts';
+import { IMPORT_USAGE, importCommand } from './modules/imports/imports.command.ts';
 import { configFromEnv, serve } from './server.ts';
 
 const USAGE = `Usage: npm run cli -- <command> [options]
@@ -16,6 +17,8 @@ Commands:
   create-superadmin --email E --password P [--first-name F] [--last-name L]
                                           create platform staff, or promote an existing user
   outbox [--limit N]                      show the mail the embedded default kept instead of sending
+  ${IMPORT_USAGE}
+                                          import a CSV or XLSX file for a company, with a progress bar
 `;
 
 async function withDatabase<T>(fn: (db: Awaited<ReturnType<typeof openDatabase>>) => Promise<T>): Promise<T> {
@@ -93,6 +96,9 @@ async function main(argv: string[]) {
       return createSuperadmin(args);
     case 'outbox':
       return showOutbox(args);
+    case 'import':
+      process.exitCode = await importCommand(configFromEnv(), args);
+      return;
     default:
       console.log(USAGE);
       if (command && command !== 'help' && command !== '--help') process.exitCode = 1;

@@ -1,10 +1,6 @@
 import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
-import { PGlite, type PGliteOptions } from '@electric-sql/pglite';
-import { btree_gist } from '@electric-sql/pglite/contrib/btree_gist';
-import { pg_trgm } from '@electric-sql/pglite/contrib/pg_trgm';
 import { drizzle as drizzlePg, type NodePgDatabase } from 'drizzle-orm/node-postgres';
-import { drizzle as drizzlePglite } from 'drizzle-orm/pglite';
 import pg from 'pg';
 import * as schema from './schema/index.ts';
 
@@ -26,7 +22,7 @@ export type Database = {
   close(): Promise<void>;
 };
 
-const casing = 'snake_case' as const;
+export const casing = 'snake_case' as const;
 
 // bigint columns come back as strings from node-postgres by default; ids fit comfortably in a JS number.
 pg.types.setTypeParser(20, (value) => Number(value));
@@ -52,22 +48,6 @@ export function connectPostgres(url: string, options: { max?: number } = {}): Da
   };
 }
 
-export function wrapPglite(client: PGlite): Database {
-  const db = drizzlePglite(client, { schema, casing }) as unknown as Db;
-  return {
-    db,
-    kind: 'pglite',
-    // PGlite is a single connection already.
-    withSession: (fn) => fn(db),
-    close: () => client.close(),
-  };
-}
-
-/** PGlite with the contrib extensions the migrations create (PostgreSQL servers ship them in contrib). */
-export function createPglite(options: PGliteOptions = {}): Promise<PGlite> {
-  return PGlite.create({ ...options, extensions: { pg_trgm, btree_gist } });
-}
-
 /** PGlite keeps its files in DATA_DIR/db; a node-postgres pool is used when DATABASE_URL is set. */
 export async function connectDatabase(options: {
   databaseUrl?: string | undefined;
@@ -76,6 +56,7 @@ export async function connectDatabase(options: {
   if (options.databaseUrl) return connectPostgres(options.databaseUrl);
   const dir = join(options.dataDir, 'db');
   mkdirSync(dir, { recursive: true });
-  const client = await createPglite({ dataDir: dir });
-  return wrapPglite(client);
+  // Loaded only for the embedded database: a process on PostgreSQL never holds PGlite's module.
+  const { createPglite, wrapPglite } = await import('./pglite.ts');
+  return wrapPglite(await createPglite({ dataDir: dir }));
 }

@@ -1,9 +1,12 @@
 import { execFile } from 'node:child_process';
-import { mkdtempSync, rmSync, statSync } from 'node:fs';
+import { mkdtempSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
+import { eq } from 'drizzle-orm';
 import { afterAll, describe, expect, it } from 'vitest';
+import { companies, leads } from '../../src/db/schema/index.ts';
+import { openDatabase } from '../../src/db/setup.ts';
 
 const run = promisify(execFile);
 const dataDir = mkdtempSync(join(tmpdir(), 'leadsy-cli-'));
@@ -29,6 +32,44 @@ describe('command line', () => {
 
     const outbox = await cli('outbox');
     expect(outbox.stdout).toContain('The outbox is empty.');
+  });
+
+  it('imports a file for a company with a progress bar and a summary', async () => {
+    await cli('migrate');
+    const database = await openDatabase({ databaseUrl: undefined, dataDir });
+    const [company] = await database.db.insert(companies).values({ name: 'Cli Co', country: 'ES' }).returning();
+    await database.close();
+    const file = join(dataDir, 'leads.csv');
+    const rows = Array.from(
+      { length: 400 },
+      (_, i) => `Lead ${i},lead${i}@example.com,6${String(i).padStart(8, '0')}`,
+    );
+    writeFileSync(file, `nombre,correo,teléfono\n${rows.join('\n')}\nBad,not-an-email,\n`);
+
+    const done = await cli('import', '--company', String(company!.id), '--file', file);
+    expect(done.stderr).toMatch(/\[#{30}\] 100% {2}401 rows/);
+    expect(done.stdout).toContain('completed');
+    expect(done.stdout).toContain('400 imported, 0 updated, 0 duplicate, 1 failed of 401 rows');
+    expect(done.stdout).toContain('row 401: email is not an email address');
+
+    const reopened = await openDatabase({ databaseUrl: undefined, dataDir });
+    const stored = await reopened.db.select({ phone: leads.phone }).from(leads).where(eq(leads.companyId, company!.id));
+    await reopened.close();
+    expect(stored).toHaveLength(400);
+    expect(stored).toContainEqual({ phone: '+34600000007' });
+
+    await expect(
+      cli('import', '--company', String(company!.id), '--file', join(dataDir, 'none.csv')),
+    ).rejects.toMatchObject({
+      code: 1,
+      stderr: expect.stringContaining('There is no file'),
+    });
+    await expect(
+      cli('import', '--company', String(company!.id), '--file', file, '--on-duplicate', 'never'),
+    ).rejects.toMatchObject({
+      code: 1,
+      stderr: expect.stringContaining('on_duplicate: must be skip or update'),
+    });
   });
 
   it('prints usage and fails on an unknown command', async () => {

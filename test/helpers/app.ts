@@ -6,7 +6,8 @@ import type { InjectOptions, LightMyRequestResponse } from 'fastify';
 import { inject } from 'vitest';
 import { type App, buildApp } from '../../src/app.ts';
 import { type Config, loadConfig } from '../../src/config.ts';
-import { connectPostgres, createPglite, type Database, wrapPglite } from '../../src/db/client.ts';
+import { connectPostgres, type Database } from '../../src/db/client.ts';
+import { createPglite, wrapPglite } from '../../src/db/pglite.ts';
 import type { Clock } from '../../src/lib/clock.ts';
 import { adminQuery, databaseUrl } from './postgres.ts';
 

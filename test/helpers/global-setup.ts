@@ -2,7 +2,8 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { TestProject } from 'vitest/node';
-import { connectPostgres, createPglite, wrapPglite } from '../../src/db/client.ts';
+import { connectPostgres } from '../../src/db/client.ts';
+import { createPglite, wrapPglite } from '../../src/db/pglite.ts';
 import { prepareDatabase } from '../../src/db/setup.ts';
 import { adminQuery, databaseUrl, templateName } from './postgres.ts';
 
