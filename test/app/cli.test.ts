@@ -40,10 +40,7 @@ describe('command line', () => {
     const [company] = await database.db.insert(companies).values({ name: 'Cli Co', country: 'ES' }).returning();
     await database.close();
     const file = join(dataDir, 'leads.csv');
-    const rows = Array.from(
-      { length: 400 },
-      (_, i) => `Lead ${i},lead${i}@example.com,6${String(i).padStart(8, '0')}`,
-    );
+    const rows = Array.from({ length: 400 }, (_, i) => `Lead ${i},lead${i}@example.com,6${String(i).padStart(8, '0')}`);
     writeFileSync(file, `nombre,correo,teléfono\n${rows.join('\n')}\nBad,not-an-email,\n`);
 
     const done = await cli('import', '--company', String(company!.id), '--file', file);
