@@ -71,13 +71,14 @@ export function createImportJob(deps: Deps) {
       if (rows.length === 0) return 'written' as const;
       const { fresh, updates, duplicates } = await classify(tx, ready, settings);
 
-      // The plan's monthly limit: rows past it are rejected, the ones before it still land.
-      const used = await bumpMonthlyUsage(tx, settings.companyId, clock.now(), 0);
-      const plan = await deps.limits.planOf(tx, settings.companyId);
-      const room = plan.maxLeadsPerMonth === null ? fresh.length : Math.max(plan.maxLeadsPerMonth - used, 0);
+      // The plan's monthly limit: rows past it are rejected, the ones before it still land. The month's usage is
+      // read (and its row locked against concurrent creations) only when there is a limit to hold it to.
+      const { maxLeadsPerMonth: limit } = await deps.limits.planOf(tx, settings.companyId);
+      const used = limit === null ? 0 : await bumpMonthlyUsage(tx, settings.companyId, clock.now(), 0);
+      const room = limit === null ? fresh.length : Math.max(limit - used, 0);
       const overLimit = fresh.slice(room).map((item) => ({
         rowNumber: item.row.rowNumber,
-        reason: `plan_limit_reached: the plan allows ${plan.maxLeadsPerMonth} new leads a month`,
+        reason: `plan_limit_reached: the plan allows ${limit} new leads a month`,
         values: item.row.values,
       }));
       const assigner = await createAssigner(tx, settings.companyId);
