@@ -1,7 +1,7 @@
 import ExcelJS from 'exceljs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { buildTestApp, call, type Json, type TestContext } from '../helpers/app.ts';
-import { companyWithTeam } from '../helpers/factories.ts';
+import { companyWithTeam, createCompany, createUser } from '../helpers/factories.ts';
 import { runJobs } from '../helpers/jobs.ts';
 import { multipart } from '../helpers/multipart.ts';
 
@@ -150,6 +150,33 @@ describe('CSV as people export it', () => {
       headers: { authorization: `Bearer ${t.admin.token}` },
     });
     expect(errors.body).toContain('Bro\uFFFDken');
+  });
+
+  it("holds to the plan's monthly lead limit mid-file: rows past it are rejected, the ones before it land", async () => {
+    const admin = await createUser(ctx);
+    // No subscription: the free plan, 500 new leads a month.
+    const company = await createCompany(ctx, admin);
+    const t = { company, admin } as unknown as Team;
+    for (let i = 0; i < 10; i++) {
+      const created = await call(ctx.app, 'POST', `/api/v1/companies/${company.id}/leads`, {
+        token: admin.token,
+        body: { email: `api${i}@example.com` },
+      });
+      expect(created.statusCode).toBe(201);
+    }
+    const rows = Array.from({ length: 1200 }, (_, i) => `file${i}@example.com`).join('\n');
+    const result = await importAndRun(t, `email\n${rows}\n`);
+    // 490 fit (across the first batch of 1,000); the 710 after them, in both batches, are refused one by one.
+    expect(result).toMatchObject({ status: 'completed', processed_rows: 1200, imported_rows: 490, failed_rows: 710 });
+    expect(result.first_errors[0]).toEqual({
+      row: 491,
+      reason: 'plan_limit_reached: the plan allows 500 new leads a month',
+    });
+    const metrics = await call(ctx.app, 'GET', `/api/v1/companies/${company.id}/leads/metrics`, { token: admin.token });
+    expect(metrics.body_json.metrics.reduce((sum: number, m: Json) => sum + m.count, 0)).toBe(500);
+
+    const again = await importAndRun(t, 'email\nlate@example.com\n');
+    expect(again).toMatchObject({ status: 'completed', imported_rows: 0, failed_rows: 1 });
   });
 
   it('catches duplicates in the file and against existing leads; on_duplicate=update updates', async () => {
