@@ -285,6 +285,31 @@ describe('status, cancel, template, permissions', () => {
     expect(list.body_json.import_files.map((i: Json) => i.id)).toEqual([done.id, pending.id]);
   });
 
+  it('stops a running import at its next batch when canceled; what was written stays', async () => {
+    const t = await team();
+    const rows = Array.from({ length: 20_000 }, (_, i) => `run${i}@example.com`).join('\n');
+    const queued = (await upload(t, `email\n${rows}\n`)).body_json.import_file;
+    const url = `/api/v1/companies/${t.company.id}/imports/${queued.id}`;
+    const running = runJobs(ctx);
+    let seen = queued;
+    while (seen.processed_rows === 0 && seen.status !== 'completed') {
+      await new Promise((resolve) => setTimeout(resolve, 5));
+      seen = (await call(ctx.app, 'GET', url, { token: t.admin.token })).body_json.import_file;
+    }
+    const canceling = await call(ctx.app, 'DELETE', url, { token: t.admin.token });
+    expect(canceling.body_json.import_file).toMatchObject({ status: 'processing', cancel_requested: true });
+    await running;
+    const stopped = (await call(ctx.app, 'GET', url, { token: t.admin.token })).body_json.import_file;
+    expect(stopped.status).toBe('canceled');
+    expect(stopped.finished_at).not.toBeNull();
+    expect(stopped.processed_rows).toBeGreaterThanOrEqual(1000);
+    expect(stopped.processed_rows).toBeLessThan(20_000);
+    const metrics = await call(ctx.app, 'GET', `/api/v1/companies/${t.company.id}/leads/metrics`, {
+      token: t.admin.token,
+    });
+    expect(metrics.body_json.metrics.reduce((sum: number, m: Json) => sum + m.count, 0)).toBe(stopped.imported_rows);
+  });
+
   it('serves the template in CSV and XLSX with the company questions', async () => {
     const t = await team();
     await call(ctx.app, 'POST', `/api/v1/companies/${t.company.id}/questions`, {
