@@ -1,6 +1,7 @@
-import { and, asc, eq, gte, inArray, isNull, ne, or, sql } from 'drizzle-orm';
+import { and, asc, eq, inArray, isNull, or, sql } from 'drizzle-orm';
 import type { Executor } from '../../db/client.ts';
 import { lockCompanyList } from '../../db/locks.ts';
+import { priorityList } from '../../db/priority-list.ts';
 import { campaignQuestions, leadAnswers, questionOptions, questions } from '../../db/schema/index.ts';
 import type { OptionValues, QuestionKind } from './question-options.ts';
 
@@ -8,7 +9,13 @@ export type QuestionRow = typeof questions.$inferSelect;
 export type OptionRow = typeof questionOptions.$inferSelect;
 export type QuestionChanges = { title?: string; kind?: QuestionKind; required?: boolean; priority?: number };
 
-const live = (companyId: number) => and(eq(questions.companyId, companyId), isNull(questions.deletedAt));
+const list = priorityList(questions);
+const { live } = list;
+
+export const listQuestions = list.page;
+export const countQuestions = list.count;
+export const liveQuestionIds = list.ids;
+export const { nextPriority, shiftFrom, setPriorities } = list;
 
 /** Serializes changes to one company's question order (see lockSourceList). */
 export const lockQuestionList = (db: Executor, companyId: number) => lockCompanyList(db, 'questions', companyId);
@@ -21,33 +28,6 @@ export async function findQuestion(db: Executor, companyId: number, id: number):
   return row;
 }
 
-/** One page in priority order (limit + 1 rows), on the (company_id, priority, id) partial index. */
-export function listQuestions(db: Executor, companyId: number, page: { after?: [number, number]; limit: number }) {
-  const after = page.after
-    ? sql`(${questions.priority}, ${questions.id}) > (${page.after[0]}, ${page.after[1]})`
-    : undefined;
-  return db
-    .select()
-    .from(questions)
-    .where(and(live(companyId), after))
-    .orderBy(asc(questions.priority), asc(questions.id))
-    .limit(page.limit + 1);
-}
-
-export async function countQuestions(db: Executor, companyId: number): Promise<number> {
-  const [row] = await db.select({ total: sql<number>`count(*)::int` }).from(questions).where(live(companyId));
-  return Number(row?.total ?? 0);
-}
-
-export async function liveQuestionIds(db: Executor, companyId: number): Promise<number[]> {
-  const rows = await db
-    .select({ id: questions.id })
-    .from(questions)
-    .where(live(companyId))
-    .orderBy(asc(questions.priority), asc(questions.id));
-  return rows.map((row) => row.id);
-}
-
 /** The live questions of the company among `ids` (others' and deleted ones are absent). */
 export function liveQuestionsAmong(db: Executor, companyId: number, ids: readonly number[]) {
   if (ids.length === 0) return Promise.resolve([]);
@@ -55,22 +35,6 @@ export function liveQuestionsAmong(db: Executor, companyId: number, ids: readonl
     .select({ id: questions.id, kind: questions.kind })
     .from(questions)
     .where(and(live(companyId), inArray(questions.id, [...ids])));
-}
-
-export async function nextPriority(db: Executor, companyId: number): Promise<number> {
-  const [row] = await db
-    .select({ next: sql<number>`coalesce(max(${questions.priority}), 0)::int + 1` })
-    .from(questions)
-    .where(live(companyId));
-  return Number(row?.next ?? 1);
-}
-
-/** Makes room at `priority`: the questions at or after it move down by one. */
-export async function shiftFrom(db: Executor, companyId: number, priority: number, exceptId?: number) {
-  await db
-    .update(questions)
-    .set({ priority: sql`${questions.priority} + 1` })
-    .where(and(live(companyId), gte(questions.priority, priority), exceptId ? ne(questions.id, exceptId) : undefined));
 }
 
 export async function insertQuestion(
@@ -101,19 +65,6 @@ export async function softDeleteQuestion(db: Executor, companyId: number, id: nu
   await db
     .delete(campaignQuestions)
     .where(and(eq(campaignQuestions.companyId, companyId), eq(campaignQuestions.questionId, id)));
-}
-
-/** priority = position in `ids` (1-based), in one statement. */
-export async function setPriorities(db: Executor, companyId: number, ids: readonly number[]) {
-  if (ids.length === 0) return;
-  const list = sql.join(
-    ids.map((id) => sql`${id}`),
-    sql`, `,
-  );
-  await db.execute(sql`
-    update questions q set priority = v.ord, updated_at = now()
-    from unnest(array[${list}]::bigint[]) with ordinality as v(id, ord)
-    where q.id = v.id and q.company_id = ${companyId} and q.deleted_at is null`);
 }
 
 /**

@@ -1,12 +1,20 @@
-import { and, asc, eq, gte, inArray, isNull, ne, type SQL, sql } from 'drizzle-orm';
+import { and, asc, eq, inArray, ne, type SQL, sql } from 'drizzle-orm';
 import type { Executor } from '../../db/client.ts';
 import { lockCompanyList } from '../../db/locks.ts';
+import { priorityList } from '../../db/priority-list.ts';
 import { accesses, sources, sourceUserAccesses, userAccesses, users } from '../../db/schema/index.ts';
 
 export type SourceRow = typeof sources.$inferSelect;
 export type SourceChanges = { name?: string; priority?: number };
 
-const live = (companyId: number) => and(eq(sources.companyId, companyId), isNull(sources.deletedAt));
+const list = priorityList(sources);
+const { live } = list;
+
+export const listSources = list.page;
+export const countSources = list.count;
+/** The live source ids in priority order (the reorder's reference list; bounded by MAX_SOURCES). */
+export const liveSourceIds = list.ids;
+export const { nextPriority, shiftFrom, setPriorities } = list;
 
 /**
  * Serializes changes to one company's source list (priorities, names), so that "after the last", the unique name
@@ -20,34 +28,6 @@ export async function findSource(db: Executor, companyId: number, id: number): P
     .from(sources)
     .where(and(live(companyId), eq(sources.id, id)));
   return row;
-}
-
-/** One page in priority order (limit + 1 rows); the (company_id, priority, id) partial index answers it. */
-export function listSources(db: Executor, companyId: number, page: { after?: [number, number]; limit: number }) {
-  const after = page.after
-    ? sql`(${sources.priority}, ${sources.id}) > (${page.after[0]}, ${page.after[1]})`
-    : undefined;
-  return db
-    .select()
-    .from(sources)
-    .where(and(live(companyId), after))
-    .orderBy(asc(sources.priority), asc(sources.id))
-    .limit(page.limit + 1);
-}
-
-export async function countSources(db: Executor, companyId: number): Promise<number> {
-  const [row] = await db.select({ total: sql<number>`count(*)::int` }).from(sources).where(live(companyId));
-  return Number(row?.total ?? 0);
-}
-
-/** The live source ids in priority order (the reorder's reference list; bounded by MAX_SOURCES). */
-export async function liveSourceIds(db: Executor, companyId: number): Promise<number[]> {
-  const rows = await db
-    .select({ id: sources.id })
-    .from(sources)
-    .where(live(companyId))
-    .orderBy(asc(sources.priority), asc(sources.id));
-  return rows.map((row) => row.id);
 }
 
 /** Case-insensitive, among live sources: the same rule as the partial unique index on lower(name). */
@@ -64,22 +44,6 @@ export async function nameTaken(db: Executor, companyId: number, name: string, e
     )
     .limit(1);
   return row !== undefined;
-}
-
-export async function nextPriority(db: Executor, companyId: number): Promise<number> {
-  const [row] = await db
-    .select({ next: sql<number>`coalesce(max(${sources.priority}), 0)::int + 1` })
-    .from(sources)
-    .where(live(companyId));
-  return Number(row?.next ?? 1);
-}
-
-/** Makes room at `priority`: the sources at or after it move down by one. */
-export async function shiftFrom(db: Executor, companyId: number, priority: number, exceptId?: number) {
-  await db
-    .update(sources)
-    .set({ priority: sql`${sources.priority} + 1` })
-    .where(and(live(companyId), gte(sources.priority, priority), exceptId ? ne(sources.id, exceptId) : undefined));
 }
 
 export async function insertSource(db: Executor, companyId: number, values: { name: string; priority: number }) {
@@ -102,19 +66,6 @@ export async function softDeleteSource(db: Executor, companyId: number, id: numb
     .update(sources)
     .set({ deletedAt: sql`now()`, updatedAt: sql`now()` })
     .where(and(live(companyId), eq(sources.id, id)));
-}
-
-/** priority = position in `ids` (1-based), in one statement. */
-export async function setPriorities(db: Executor, companyId: number, ids: readonly number[]) {
-  if (ids.length === 0) return;
-  const list = sql.join(
-    ids.map((id) => sql`${id}`),
-    sql`, `,
-  );
-  await db.execute(sql`
-    update sources s set priority = v.ord, updated_at = now()
-    from unnest(array[${list}]::bigint[]) with ordinality as v(id, ord)
-    where s.id = v.id and s.company_id = ${companyId} and s.deleted_at is null`);
 }
 
 /** The user accesses assigned to a page of sources, in one query (no N+1). */
