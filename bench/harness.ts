@@ -50,12 +50,16 @@ export function startServer(kind: 'app' | 'bare', env: Record<string, string>) {
   return whenListening(child, /PORT (\d+)/, `${kind} server`);
 }
 
+/** Compiles Leadsy as `npm start` does, once before the runs that start it. */
+export function buildProduct() {
+  execFileSync('npx', ['tsc', '-p', 'tsconfig.build.json'], { stdio: 'inherit' });
+}
+
 /**
- * Builds Leadsy and starts it as `npm start` does (`node dist/server.js`, compiled JavaScript) on a free port:
- * the process whose speed and memory an operator gets.
+ * Starts Leadsy as `npm start` does (`node dist/server.js`, compiled by buildProduct) on a free port: the process
+ * whose speed and memory an operator gets.
  */
 export function startProduct(env: Record<string, string>) {
-  execFileSync('npx', ['tsc', '-p', 'tsconfig.build.json'], { stdio: 'inherit' });
   const child = spawn(process.execPath, [...profile(), 'dist/server.js'], {
     env: { ...process.env, PORT: '0', HOST: '127.0.0.1', LOG_LEVEL: 'info', ...env },
     stdio: ['ignore', 'pipe', 'inherit'],

@@ -5,7 +5,7 @@ import { join } from 'node:path';
 import { finished } from 'node:stream/promises';
 import pg from 'pg';
 import { openDatabase } from '../src/db/setup.ts';
-import { BENCH_JWT_SECRET, report, startProduct } from './harness.ts';
+import { BENCH_JWT_SECRET, buildProduct, report, startProduct } from './harness.ts';
 import { BENCH_PASSWORD, ensureCompany } from './seed.ts';
 
 /** A fresh database for each import run, next to the read benchmark's. */
@@ -136,6 +136,7 @@ export async function importBenchmark() {
   const embeddedMax = Number(process.env.BENCH_EMBEDDED_MAX_ROWS ?? 100_000);
   const dir = mkdtempSync(join(tmpdir(), 'leadsy-csv-'));
   const runs: Run[] = [];
+  buildProduct();
   try {
     for (const rows of sizes) {
       const file = join(dir, `leads-${rows}.csv`);
