@@ -21,7 +21,7 @@ export const ACCESSES = [
 
 export const MEMBERSHIPS = [
   // Small on purpose: the free plan is where users meet the limits.
-  { code: 'free', name: 'Free', priceCents: 0, currency: 'USD', interval: 'month', maxUsers: 3, maxLeadsPerMonth: 500 },
+  { code: 'free', name: 'Free', priceCents: 0, currency: 'USD', interval: 'month', maxUsers: 3, maxLeadsPerMonth: 500, maxInvitationsPerDay: 20 },
   {
     code: 'team',
     name: 'Team',
@@ -30,6 +30,7 @@ export const MEMBERSHIPS = [
     interval: 'month',
     maxUsers: 15,
     maxLeadsPerMonth: 10_000,
+    maxInvitationsPerDay: 100,
   },
   {
     code: 'business',
@@ -39,6 +40,7 @@ export const MEMBERSHIPS = [
     interval: 'month',
     maxUsers: 100,
     maxLeadsPerMonth: 250_000,
+    maxInvitationsPerDay: 500,
   },
   {
     code: 'enterprise',
@@ -48,6 +50,7 @@ export const MEMBERSHIPS = [
     interval: 'year',
     maxUsers: null,
     maxLeadsPerMonth: null,
+    maxInvitationsPerDay: 2_000,
   },
 ] as const;
 
@@ -93,6 +96,7 @@ export async function seedReferenceData(db: Db): Promise<void> {
           interval: sql`excluded.interval`,
           maxUsers: sql`excluded.max_users`,
           maxLeadsPerMonth: sql`excluded.max_leads_per_month`,
+          maxInvitationsPerDay: sql`excluded.max_invitations_per_day`,
         },
       });
     // Published legal terms are immutable: a new text is a new version, never an edit of an accepted one.

@@ -53,7 +53,9 @@ export const invitations = pgTable(
     index().on(t.companyId, t.id),
     index().on(t.email),
     index().on(t.accessId),
-    index().on(t.invitedByUserId),
+    // The daily invitation budgets count by company and by inviter over the last 24 hours.
+    index().on(t.companyId, t.createdAt),
+    index().on(t.invitedByUserId, t.createdAt),
     index().on(t.acceptedByUserId),
   ],
 );

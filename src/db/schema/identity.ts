@@ -35,6 +35,14 @@ export const users = pgTable('users', {
   // Bumped on password reset, password change and deactivation: every token carrying an older version is dead.
   tokenVersion: integer().notNull().default(0),
   onboardingCompletedAt: timestamp({ withTimezone: true }),
+  // Null until the owner proves the mailbox (a verification token, an invitation code, a password reset, a verified
+  // OpenID Connect identity). An unverified address is never trusted to link an identity or to list invitations.
+  emailVerifiedAt: timestamp({ withTimezone: true }),
+  // An email change waits here until the new address is confirmed; `email` stays the old one until then.
+  pendingEmail: text(),
+  // Per-account login throttling: consecutive failures since the last success, and the lock they started.
+  failedLogins: integer().notNull().default(0),
+  lockedUntil: timestamp({ withTimezone: true }),
   ...timestamps(),
 });
 
@@ -92,7 +100,27 @@ export const passwordResets = pgTable(
     usedAt: timestamp({ withTimezone: true }),
     createdAt: timestamp({ withTimezone: true }).notNull().defaultNow(),
   },
-  (t) => [index().on(t.userId)],
+  (t) => [index().on(t.userId, t.createdAt)],
+);
+
+/**
+ * One-time email verification tokens (sign-up, a re-send, an email change); only a SHA-256 is stored. `email` is
+ * the address the token proves: the current one, or the pending new one of an email change.
+ */
+export const emailVerifications = pgTable(
+  'email_verifications',
+  {
+    id: id(),
+    userId: ref()
+      .notNull()
+      .references(() => users.id, { onDelete: 'cascade' }),
+    email: text().notNull(),
+    tokenHash: text().notNull().unique(),
+    expiresAt: timestamp({ withTimezone: true }).notNull(),
+    usedAt: timestamp({ withTimezone: true }),
+    createdAt: timestamp({ withTimezone: true }).notNull().defaultNow(),
+  },
+  (t) => [index().on(t.userId, t.createdAt)],
 );
 
 /** Mail the embedded default keeps instead of sending (no SMTP_URL); `npm run cli -- outbox` shows it. */

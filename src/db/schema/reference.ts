@@ -29,6 +29,8 @@ export const memberships = pgTable('memberships', {
   interval: text({ enum: ['month', 'year'] }).notNull(),
   maxUsers: integer(),
   maxLeadsPerMonth: integer(),
+  // Invitations a company may send in 24 hours, and each inviter across all companies: a cap on mail volume.
+  maxInvitationsPerDay: integer().notNull().default(20),
   active: boolean().notNull().default(true),
 });
 
