@@ -2,6 +2,7 @@ import { randomBytes } from 'node:crypto';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { Writable } from 'node:stream';
 import type { InjectOptions, LightMyRequestResponse } from 'fastify';
 import { inject } from 'vitest';
 import { type App, buildApp } from '../../src/app.ts';
@@ -46,7 +47,21 @@ async function freshDatabase(): Promise<{ database: Database; url?: string; drop
   return { database: wrapPglite(client), drop: async () => {} };
 }
 
-export async function buildTestApp(env: Record<string, string> = {}): Promise<TestContext> {
+/** A destination for the app's log that keeps every line, for tests that read what was logged. */
+function collectLines(lines: string[]): Writable {
+  return new Writable({
+    write(chunk, _encoding, done) {
+      lines.push(String(chunk));
+      done();
+    },
+  });
+}
+
+/** `options.logLines`: the app logs everything (level trace) into this array; otherwise it logs nothing. */
+export async function buildTestApp(
+  env: Record<string, string> = {},
+  options: { logLines?: string[] } = {},
+): Promise<TestContext> {
   const { database, url, drop } = await freshDatabase();
   const clock = testClock();
   // Stored files (avatars, imports) go to a directory of this test file's own, removed on close.
@@ -63,7 +78,10 @@ export async function buildTestApp(env: Record<string, string> = {}): Promise<Te
     }),
     jwtSecret: 'test-secret-that-is-long-enough-for-hs256-0123456789',
   };
-  const app = await buildApp({ config, database, clock, logger: false });
+  const logger = options.logLines
+    ? ({ level: 'trace', stream: collectLines(options.logLines) } as { level: string })
+    : false;
+  const app = await buildApp({ config, database, clock, logger });
   return {
     app,
     database,
