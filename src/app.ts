@@ -60,6 +60,7 @@ import { createUserProvidersService } from './modules/user-providers/user-provid
 import { usersRoutes } from './modules/users/users.routes.ts';
 import { createUsersService } from './modules/users/users.service.ts';
 import { registerAuth } from './plugins/auth.ts';
+import { registerCacheControl } from './plugins/cache-control.ts';
 import { registerDocs } from './plugins/docs.ts';
 import { registerErrorHandling } from './plugins/errors.ts';
 import { createLogging, loggerOptions } from './plugins/logging.ts';
@@ -104,6 +105,7 @@ export async function buildApp(deps: AppDeps) {
     reply.header('x-request-id', request.id);
   });
   logging.register(app);
+  registerCacheControl(app);
   registerErrorHandling(app);
   registerValidation(app);
 
@@ -144,7 +146,7 @@ export async function buildApp(deps: AppDeps) {
   });
   registerAuth(app, { tokens, authz });
   await registerDocs(app, config);
-  registerMetrics(app);
+  registerMetrics(app, { token: config.metricsToken });
 
   const limits = createLimitsService({ clock });
   const invitations = createInvitationsService({ db: database.db, clock, mailer, limits, config });

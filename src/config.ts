@@ -34,6 +34,8 @@ export type Config = Readonly<{
   workerConcurrency: number;
   /** How long a claimed job stays its worker's unrenewed (JOB_LEASE, default 30s): a dead worker's jobs wait that. */
   jobLeaseMs: number;
+  /** When set, GET /metrics wants `Authorization: Bearer <METRICS_TOKEN>`; unset, it is open (METRICS_TOKEN). */
+  metricsToken: string | undefined;
 }>;
 
 export type S3Config = Readonly<{
@@ -116,6 +118,11 @@ export function loadConfig(env: Record<string, string | undefined>): Config {
     // Several API processes share one PostgreSQL: they must share the signing secret too.
     problems.push('JWT_SECRET is required when DATABASE_URL is set');
   }
+  const metricsToken = read('METRICS_TOKEN');
+  // A scraper's secret on the API port: short enough to guess is as good as open.
+  if (metricsToken !== undefined && metricsToken.length < 16) {
+    problems.push('METRICS_TOKEN must be at least 16 characters');
+  }
   const logLevel = (read('LOG_LEVEL') ?? 'info') as Config['logLevel'];
   if (!LOG_LEVELS.includes(logLevel)) problems.push(`LOG_LEVEL must be one of ${LOG_LEVELS.join(', ')}`);
   const port = integer('PORT', 3000, 0, 65535);
@@ -159,6 +166,7 @@ export function loadConfig(env: Record<string, string | undefined>): Config {
     worker: worker === 'off' ? 'off' : 'on',
     workerConcurrency: integer('WORKER_CONCURRENCY', 2, 1, 64),
     jobLeaseMs: duration('JOB_LEASE', '30s') * 1000,
+    metricsToken,
   };
   if (problems.length > 0) throw new ConfigError(problems);
   return Object.freeze(config);

@@ -1,8 +1,32 @@
-import type { FastifyInstance } from 'fastify';
+import { createHash, timingSafeEqual } from 'node:crypto';
+import type { FastifyInstance, FastifyRequest } from 'fastify';
 import { collectDefaultMetrics, Histogram, Registry } from 'prom-client';
+import { unauthorized } from '../lib/errors.ts';
+import { problemResponse } from './docs.ts';
+
+const digest = (value: string) => createHash('sha256').update(value, 'utf8').digest();
+const BEARER = /^Bearer (\S+)$/;
+
+/**
+ * With METRICS_TOKEN set, a scraper proves it holds it. Digests of equal length compared in constant time, so
+ * neither the token's content nor its length leaks through response times.
+ */
+function metricsGuard(token: string) {
+  const expected = digest(token);
+  return async (request: FastifyRequest) => {
+    const presented = BEARER.exec(request.headers.authorization ?? '')?.[1];
+    if (presented === undefined || !timingSafeEqual(digest(presented), expected)) {
+      throw unauthorized('A valid metrics token is required.');
+    }
+  };
+}
+
+const DESCRIPTION =
+  'For Prometheus. Open unless the server sets `METRICS_TOKEN`; then it wants `Authorization: Bearer ' +
+  '<METRICS_TOKEN>` (the configured secret, not a user JWT) and answers 401 problem+json without it.';
 
 /** Prometheus metrics at /metrics: request durations by route template, plus the process defaults. */
-export function registerMetrics(app: FastifyInstance): void {
+export function registerMetrics(app: FastifyInstance, options: { token: string | undefined }): void {
   // A registry per app, so several apps in one process (the tests) never collide.
   const registry = new Registry();
   collectDefaultMetrics({ register: registry });
@@ -22,13 +46,19 @@ export function registerMetrics(app: FastifyInstance): void {
   app.get(
     '/metrics',
     {
+      // Public to the JWT policies: a scraper holds no user account. METRICS_TOKEN is checked here instead.
       config: { policy: 'public' },
+      ...(options.token ? { onRequest: metricsGuard(options.token) } : {}),
       schema: {
         operationId: 'getMetrics',
         tags: ['System'],
         summary: 'Prometheus metrics',
+        description: DESCRIPTION,
         produces: ['text/plain'],
-        response: { 200: { type: 'string', description: 'Prometheus text exposition format' } },
+        response: {
+          200: { type: 'string', description: 'Prometheus text exposition format' },
+          401: problemResponse('METRICS_TOKEN is set and the request does not carry it.'),
+        },
       },
     },
     async (_request, reply) => reply.type(registry.contentType).send(await registry.metrics()),

@@ -39,6 +39,13 @@ describe('configuration', () => {
     }
   });
 
+  it('takes an optional METRICS_TOKEN of at least 16 characters', () => {
+    expect(loadConfig({}).metricsToken).toBeUndefined();
+    expect(loadConfig({ METRICS_TOKEN: '' }).metricsToken).toBeUndefined();
+    expect(loadConfig({ METRICS_TOKEN: 'm'.repeat(16) }).metricsToken).toBe('m'.repeat(16));
+    expect(() => loadConfig({ METRICS_TOKEN: 'short-token' })).toThrow(/METRICS_TOKEN must be at least 16/);
+  });
+
   it('requires a strong JWT_SECRET with DATABASE_URL', () => {
     expect(() => loadConfig({ DATABASE_URL: 'postgres://localhost/leadsy' })).toThrow(/JWT_SECRET is required/);
     expect(() => loadConfig({ JWT_SECRET: 'short' })).toThrow(/at least 32/);

@@ -1,6 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { buildTestApp, call, type TestContext } from '../helpers/app.ts';
-import { createUser, uniqueEmail } from '../helpers/factories.ts';
+import { createUser, PASSWORD, uniqueEmail } from '../helpers/factories.ts';
 
 let ctx: TestContext;
 beforeAll(async () => {
@@ -91,6 +91,23 @@ describe('headers', () => {
     expect(response.headers['strict-transport-security']).toBeDefined();
   });
 
+  it('forbids caching every answer whose route did not choose otherwise', async () => {
+    const user = await createUser(ctx);
+    const authenticated = await call(ctx.app, 'GET', '/api/v1/users/validate_jwt', { token: user.token });
+    expect(authenticated.statusCode).toBe(200);
+    const login = await call(ctx.app, 'POST', '/api/v1/users/login', {
+      body: { email: user.email, password: PASSWORD },
+    });
+    expect(login.statusCode).toBe(200);
+    // Public catalogs too: one rule for the whole API is easier to trust than a list of exceptions.
+    const catalog = await call(ctx.app, 'GET', '/api/v1/memberships');
+    const problem = await call(ctx.app, 'GET', '/api/v1/invitations/not-a-real-code/acept');
+    const unauthorized = await call(ctx.app, 'GET', '/api/v1/users/validate_jwt');
+    for (const response of [authenticated, login, catalog, problem, unauthorized]) {
+      expect(response.headers['cache-control'], response.raw.req.url).toBe('no-store');
+    }
+  });
+
   it('allows the configured CORS origins only', async () => {
     const allowed = await call(ctx.app, 'OPTIONS', '/api/v1/users/login', {
       headers: { origin: 'https://app.leadsy.test', 'access-control-request-method': 'POST' },
@@ -104,12 +121,46 @@ describe('headers', () => {
 });
 
 describe('probes and docs', () => {
-  it('reports health, readiness and metrics', async () => {
+  it('reports health, readiness and metrics (open while METRICS_TOKEN is unset)', async () => {
     expect((await call(ctx.app, 'GET', '/healthz')).body_json).toEqual({ status: 'ok' });
     expect((await call(ctx.app, 'GET', '/readyz')).body_json).toEqual({ status: 'ready' });
     const metrics = await call(ctx.app, 'GET', '/metrics');
     expect(metrics.statusCode).toBe(200);
     expect(metrics.body).toContain('http_request_duration_seconds');
+  });
+
+  it('closes /metrics with METRICS_TOKEN: 401 problem without it or with another, 200 with it', async () => {
+    const token = 'metrics-token-0123456789abcdef';
+    const closed = await buildTestApp({ METRICS_TOKEN: token });
+    try {
+      const metrics = (authorization?: string) =>
+        call(closed.app, 'GET', '/metrics', { headers: authorization ? { authorization } : {} });
+      for (const refused of [
+        await metrics(),
+        await metrics(`Bearer ${token}x`),
+        await metrics(`Bearer ${token.slice(0, -1)}`),
+        await metrics(token),
+        await metrics(`Basic ${token}`),
+      ]) {
+        expect(refused.statusCode).toBe(401);
+        expect(refused.headers['content-type']).toMatch(/^application\/problem\+json/);
+        expect(refused.headers['www-authenticate']).toBe('Bearer');
+        expect(refused.body_json.code).toBe('unauthorized');
+        expect(refused.body).not.toContain('http_request_duration_seconds');
+      }
+      const allowed = await metrics(`Bearer ${token}`);
+      expect(allowed.statusCode).toBe(200);
+      expect(allowed.body).toContain('http_request_duration_seconds');
+    } finally {
+      await closed.close();
+    }
+  });
+
+  it('documents how /metrics is closed', async () => {
+    const document = (await call(ctx.app, 'GET', '/openapi.json')).body_json;
+    const operation = document.paths['/metrics'].get;
+    expect(operation.description).toContain('METRICS_TOKEN');
+    expect(operation.responses['401']).toBeDefined();
   });
 
   it('serves the interactive reference at /docs', async () => {
