@@ -33,6 +33,11 @@ export const PERMISSIONS = [
 export type Permission = (typeof PERMISSIONS)[number];
 export type AccessCode = 'admin' | 'manager' | 'agent';
 
+/**
+ * API.md's roles table: agents read and update the leads assigned to them, their notes and appointments, and read
+ * sources, campaigns and questions. Territories are listed to "members" by the endpoint table; cycles (colleagues'
+ * names, weights and counts) are for admins and managers only.
+ */
 const AGENT: Permission[] = [
   'companies:read',
   // Agents read and update their own leads only: the row-level rule lives in the leads policy.
@@ -44,7 +49,6 @@ const AGENT: Permission[] = [
   'sources:read',
   'campaigns:read',
   'questions:read',
-  'cycles:read',
   'territories:read',
 ];
 
@@ -58,6 +62,7 @@ const MANAGER: Permission[] = [
   'sources:write',
   'campaigns:write',
   'questions:write',
+  'cycles:read',
   'cycles:write',
   'territories:write',
   'imports:read',

@@ -228,7 +228,7 @@ describe('POST /companies/{company_id}/cycles', () => {
 });
 
 describe('GET /companies/{company_id}/cycles', () => {
-  it('lists cycles oldest first with their members, in keyset pages, for every member of the company', async () => {
+  it('lists cycles oldest first with their members, in keyset pages, to admins and managers', async () => {
     const team = await companyWithTeam(ctx);
     const [a] = await agents(team, 1);
     const made = [];
@@ -243,7 +243,9 @@ describe('GET /companies/{company_id}/cycles', () => {
       body: { name: 'Theirs', user_access_ids: [(await member(ctx, team.otherCompany.id, 'agent')).userAccessId] },
     });
     expect(theirs.statusCode).toBe(201);
-    const first = await call(ctx.app, 'GET', url(team.company.id, '?limit=2&count=true'), { token: team.agent.token });
+    const first = await call(ctx.app, 'GET', url(team.company.id, '?limit=2&count=true'), {
+      token: team.manager.token,
+    });
     expect(first.statusCode).toBe(200);
     expect(first.body_json.meta).toMatchObject({ limit: 2, total: 3 });
     expect(first.body_json.cycles.map((c: Json) => c.name)).toEqual(['C0', 'C1']);
@@ -256,7 +258,7 @@ describe('GET /companies/{company_id}/cycles', () => {
       'GET',
       url(team.company.id, `?limit=2&cursor=${first.body_json.meta.next_cursor}`),
       {
-        token: team.agent.token,
+        token: team.manager.token,
       },
     );
     expect(rest.body_json.cycles.map((c: Json) => c.id)).toEqual([made[2]!.id]);
@@ -269,10 +271,10 @@ describe('GET /companies/{company_id}/cycles', () => {
 });
 
 describe('GET /companies/{company_id}/cycles/{cycle_id}', () => {
-  it('shows a cycle to members and answers 404 for another company’s cycle or an unknown id', async () => {
+  it('shows a cycle to admins and managers and answers 404 for another company’s cycle or an unknown id', async () => {
     const team = await companyWithTeam(ctx);
     const cycle = await createCycle(team, { user_access_ids: [team.agent.userAccessId] });
-    const shown = await call(ctx.app, 'GET', url(team.company.id, `/${cycle.id}`), { token: team.agent.token });
+    const shown = await call(ctx.app, 'GET', url(team.company.id, `/${cycle.id}`), { token: team.manager.token });
     expect(shown.statusCode).toBe(200);
     expect(shown.body_json.cycle).toEqual(cycle);
     const theirs = await call(ctx.app, 'POST', url(team.otherCompany.id), {
@@ -289,6 +291,18 @@ describe('GET /companies/{company_id}/cycles/{cycle_id}', () => {
     expect(
       (await call(ctx.app, 'GET', url(team.company.id, `/${cycle.id}`), { token: team.outsider.token })).statusCode,
     ).toBe(404);
+  });
+});
+
+describe('agents and cycles (issue 10, repro 8)', () => {
+  it('refuses agents every cycle read, even of a cycle they rotate in: colleagues’ names and counts are not theirs', async () => {
+    const team = await companyWithTeam(ctx);
+    const cycle = await createCycle(team, { name: 'Night shift', user_access_ids: [team.agent.userAccessId] });
+    for (const path of ['', `/${cycle.id}`]) {
+      const response = await call(ctx.app, 'GET', url(team.company.id, path), { token: team.agent.token });
+      expect([path, response.statusCode, response.body_json.code]).toEqual([path, 403, 'forbidden']);
+      expect(response.body).not.toContain(cycle.name);
+    }
   });
 });
 
@@ -388,10 +402,10 @@ describe('DELETE /companies/{company_id}/cycles/{cycle_id}', () => {
 });
 
 describe('role matrix', () => {
-  it('lets admins and managers write, agents read only, outsiders nothing', async () => {
+  it('lets admins and managers read and write; agents neither (403), outsiders nothing (404)', async () => {
     const team = await companyWithTeam(ctx);
     const body = { name: 'Roles', user_access_ids: [team.agent.userAccessId] };
-    const expected = { admin: [201, 200], manager: [201, 200], agent: [403, 200], outsider: [404, 404] };
+    const expected = { admin: [201, 200], manager: [201, 200], agent: [403, 403], outsider: [404, 404] };
     for (const [role, [write, read]] of Object.entries(expected)) {
       const token = (team as unknown as Record<string, { token: string }>)[role]!.token;
       const created = await call(ctx.app, 'POST', url(team.company.id), { token, body });

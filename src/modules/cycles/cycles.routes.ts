@@ -87,7 +87,9 @@ export const cyclesRoutes: FastifyPluginAsyncTypebox<{ service: CyclesService; c
         operationId: 'listCycles',
         tags,
         summary: 'List cycles for a company',
-        description: 'Oldest first, each with its members in rotation order. Keyset pages (`limit` ≤ 100, `cursor`).',
+        description:
+          'Admins and managers (agents get 403: cycles show colleagues’ names, weights and counts). Oldest first, ' +
+          'each with its members in rotation order. Keyset pages (`limit` ≤ 100, `cursor`).',
         params: CompanyParams,
         querystring: ListCyclesQuery,
         response: { 200: CycleList },
@@ -107,6 +109,7 @@ export const cyclesRoutes: FastifyPluginAsyncTypebox<{ service: CyclesService; c
         operationId: 'getCycle',
         tags,
         summary: 'Get a cycle',
+        description: 'Admins and managers (agents get 403), with its members in rotation order.',
         params: CycleParams,
         response: { 200: CycleEnvelope },
       },
