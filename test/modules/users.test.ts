@@ -1,6 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { buildTestApp, call, type TestContext } from '../helpers/app.ts';
-import { companyWithTeam, createUser, PASSWORD, uniqueEmail } from '../helpers/factories.ts';
+import { companyWithTeam, createUser, member, PASSWORD, uniqueEmail } from '../helpers/factories.ts';
 
 let ctx: TestContext;
 beforeAll(async () => {
@@ -150,6 +150,33 @@ describe('find, list, show', () => {
     expect(missing.statusCode).toBe(404);
     const invalid = await call(ctx.app, 'GET', '/api/v1/users/find_by_email?email=nope', { token: admin.token });
     expect(invalid.statusCode).toBe(422);
+  });
+
+  it('finds only people the caller can already see; any other address answers exactly like an unknown one', async () => {
+    const { admin, manager, outsider, otherCompany } = await companyWithTeam(ctx);
+    const stranger = await createUser(ctx);
+    const staff = await createUser(ctx, { superadmin: true });
+    const find = (email: string, token: string) =>
+      call(ctx.app, 'GET', `/api/v1/users/find_by_email?email=${encodeURIComponent(email)}`, { token });
+    // The outsider administers a company of their own, which used to be enough to look anyone up.
+    const unknown = await find(uniqueEmail(), outsider.token);
+    for (const email of [stranger.email, admin.email, staff.email]) {
+      const hidden = await find(email, outsider.token);
+      expect(hidden.statusCode, email).toBe(404);
+      const { request_id: _a, ...body } = hidden.body_json;
+      const { request_id: _b, ...unknownBody } = unknown.body_json;
+      expect(body).toEqual(unknownBody);
+      expect(hidden.headers['content-type']).toBe(unknown.headers['content-type']);
+    }
+    // Yourself, and members of companies you manage (invite anyone else by email).
+    expect((await find(outsider.email, outsider.token)).body_json.user.id).toBe(outsider.id);
+    expect((await find(admin.email, manager.token)).body_json.user.id).toBe(admin.id);
+    const colleague = await member(ctx, otherCompany.id, 'agent');
+    expect((await find(colleague.email, outsider.token)).statusCode).toBe(200);
+    // Platform staff find anyone.
+    const byStaff = await find(stranger.email, staff.token);
+    expect(byStaff.statusCode).toBe(200);
+    expect(byStaff.body_json.user.id).toBe(stranger.id);
   });
 
   it('lists the users of managed companies with keyset pages, searchable', async () => {

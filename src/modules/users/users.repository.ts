@@ -52,6 +52,19 @@ export async function isUserVisibleTo(db: Executor, viewerId: number, userId: nu
   return row !== undefined;
 }
 
+/** The user with this address if `viewerId` may see them (themself, or a member of a company they manage). */
+export async function findVisibleUserByEmail(
+  db: Executor,
+  viewerId: number,
+  email: string,
+): Promise<UserRow | undefined> {
+  const [row] = await db
+    .select()
+    .from(users)
+    .where(and(eq(users.email, email), or(eq(users.id, viewerId), managedBy(viewerId))));
+  return row;
+}
+
 export type UserListFilter = { viewerId?: number; q?: string; afterId?: number; limit: number };
 
 /** Keyset page by id. `viewerId` undefined lists everyone (platform staff). */

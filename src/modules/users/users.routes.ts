@@ -71,12 +71,15 @@ export const usersRoutes: FastifyPluginAsyncTypebox<{ service: UsersService; rat
         operationId: 'findUserByEmail',
         tags: ['Users'],
         summary: 'Find a user by email',
-        description: 'For platform staff and for administrators and managers of some company (to invite people).',
+        description:
+          'For platform staff (anyone) and for administrators and managers of some company, who find only people ' +
+          'they can already see: themselves and the members of the companies they administer or manage. Any other ' +
+          'address answers 404 exactly like an unknown one; to bring someone new in, invite them by email.',
         querystring: FindByEmailQuery,
         response: {
           200: UserEnvelope,
           403: problemResponse('The caller manages no company.'),
-          404: problemResponse('No user has this email.'),
+          404: problemResponse('No user you can see has this email.'),
         },
       },
     },

@@ -14,6 +14,7 @@ import {
   countUsers,
   findUserByEmail,
   findUserById,
+  findVisibleUserByEmail,
   insertUser,
   isUserVisibleTo,
   listUsers,
@@ -98,7 +99,12 @@ export function createUsersService(deps: { db: Db; clock: Clock; joinInvitation?
       if (!principal.superadmin && !(await managesSomeCompany(principal.userId))) {
         throw forbidden('Only administrators and managers may look users up by email.');
       }
-      const user = await findUserByEmail(db, normalizeEmail(email));
+      const address = normalizeEmail(email);
+      // Only people the caller can already see; any other address answers exactly like an unknown one, in one
+      // query either way, so the answer tells nothing about who else has an account.
+      const user = principal.superadmin
+        ? await findUserByEmail(db, address)
+        : await findVisibleUserByEmail(db, principal.userId, address);
       if (!user) throw notFound('User');
       return user;
     },
