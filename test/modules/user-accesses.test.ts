@@ -1,6 +1,8 @@
+import { eq } from 'drizzle-orm';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { buildTestApp, call, type TestContext } from '../helpers/app.ts';
-import { accessId, companyWithTeam, createUser, member } from '../helpers/factories.ts';
+import { userAccesses } from '../../src/db/schema/index.ts';
+import { buildTestApp, call, type Json, type TestContext } from '../helpers/app.ts';
+import { accessId, companyWithTeam, createCompany, createUser, grant, member } from '../helpers/factories.ts';
 
 /** The seed's 201 body, with its example values replaced by types: the answer must have exactly these keys. */
 const SEED_201 = {
@@ -53,7 +55,9 @@ describe('POST /api/v1/users/{user_id}/user_access (the seed example)', () => {
       body: { name: 'Child', parent_company_id: parent.id, default: true },
     });
     const child = childRes.body_json.company;
+    // Someone the admin can already see: a member of the parent company.
     const user = await createUser(ctx, { birthdate: '1990-05-01' });
+    await grant(ctx, user, parent.id, 'agent');
     const agentId = await accessId(ctx, 'agent');
 
     const response = await call(ctx.app, 'POST', `/api/v1/users/${user.id}/user_access`, {
@@ -97,12 +101,13 @@ describe('POST /api/v1/users/{user_id}/user_access (the seed example)', () => {
 
   it('404 for a missing user, company or access, and for a company the caller cannot see', async () => {
     const { company, admin, otherCompany } = await companyWithTeam(ctx);
-    const target = await createUser(ctx);
+    const target = await member(ctx, company.id, 'agent');
+    const sibling = await createCompany(ctx, admin);
     const agentId = await accessId(ctx, 'agent');
     const cases = [
-      { userId: 99_999_999, body: { company_id: company.id, access_id: agentId } },
+      { userId: 99_999_999, body: { company_id: sibling.id, access_id: agentId } },
       { userId: target.id, body: { company_id: 99_999_999, access_id: agentId } },
-      { userId: target.id, body: { company_id: company.id, access_id: 99_999 } },
+      { userId: target.id, body: { company_id: sibling.id, access_id: 99_999 } },
       { userId: target.id, body: { company_id: otherCompany.id, access_id: agentId } },
     ];
     for (const { userId, body } of cases) {
@@ -158,7 +163,7 @@ describe('POST /api/v1/users/{user_id}/user_access (the seed example)', () => {
         body: { name: 'Grandchild', parent_company_id: child.id },
       })
     ).body_json.company;
-    const target = await createUser(ctx);
+    const target = await member(ctx, company.id, 'agent');
     const response = await call(ctx.app, 'POST', `/api/v1/users/${target.id}/user_access`, {
       token: admin.token,
       body: { company_id: grandchild.id, access_id: await accessId(ctx, 'agent') },
@@ -171,15 +176,21 @@ describe('primary accesses', () => {
   it('keeps one primary per user, switched in one transaction', async () => {
     const first = await companyWithTeam(ctx);
     const second = await companyWithTeam(ctx);
-    const user = await createUser(ctx);
+    // A person both admins can already see: a member of each of their companies.
+    const user = await member(ctx, first.company.id, 'agent');
+    await grant(ctx, user, second.company.id, 'agent');
+    const firstChild = await createCompany(ctx, first.admin, { parent_company_id: first.company.id });
+    const secondChild = await createCompany(ctx, second.admin, { parent_company_id: second.company.id });
     const agentId = await accessId(ctx, 'agent');
     const a = await call(ctx.app, 'POST', `/api/v1/users/${user.id}/user_access`, {
       token: first.admin.token,
-      body: { company_id: first.company.id, access_id: agentId, primary: true },
+      body: { company_id: firstChild.id, access_id: agentId, primary: true },
     });
+    expect(a.statusCode).toBe(201);
+    expect(a.body_json.user_access.primary).toBe(true);
     const b = await call(ctx.app, 'POST', `/api/v1/users/${user.id}/user_access`, {
       token: second.admin.token,
-      body: { company_id: second.company.id, access_id: agentId, primary: true },
+      body: { company_id: secondChild.id, access_id: agentId, primary: true },
     });
     expect(b.statusCode).toBe(201);
     const list = await call(ctx.app, 'GET', `/api/v1/users/${user.id}/user_access`, { token: user.token });
@@ -204,10 +215,7 @@ describe('GET, PUT and DELETE', () => {
     const first = await companyWithTeam(ctx);
     const second = await companyWithTeam(ctx);
     const user = await member(ctx, first.company.id, 'agent');
-    await call(ctx.app, 'POST', `/api/v1/users/${user.id}/user_access`, {
-      token: second.admin.token,
-      body: { company_id: second.company.id, access_id: await accessId(ctx, 'agent') },
-    });
+    await grant(ctx, user, second.company.id, 'agent');
     const own = await call(ctx.app, 'GET', `/api/v1/users/${user.id}/user_access`, { token: user.token });
     expect(own.body_json.user_accesses).toHaveLength(2);
     const byAdmin = await call(ctx.app, 'GET', `/api/v1/users/${user.id}/user_access`, { token: first.admin.token });
@@ -228,13 +236,13 @@ describe('GET, PUT and DELETE', () => {
       token: admin.token,
       body: { access_id: await accessId(ctx, 'agent') },
     });
-    expect(demote.statusCode).toBe(422);
-    expect(demote.body_json.code).toBe('last_admin');
+    expect(demote.statusCode).toBe(409);
+    expect(demote.body_json).toMatchObject({ status: 409, code: 'last_admin' });
     const remove = await call(ctx.app, 'DELETE', `/api/v1/users/${admin.id}/user_access/${adminAccess.id}`, {
       token: admin.token,
     });
-    expect(remove.statusCode).toBe(422);
-    expect(remove.body_json.code).toBe('last_admin');
+    expect(remove.statusCode).toBe(409);
+    expect(remove.body_json).toMatchObject({ status: 409, code: 'last_admin' });
 
     const promote = await call(ctx.app, 'PUT', `/api/v1/users/${agent.id}/user_access/${agent.userAccessId}`, {
       token: admin.token,
@@ -269,5 +277,205 @@ describe('GET, PUT and DELETE', () => {
       { token: first.admin.token, body: { primary: true } },
     );
     expect(otherTenant.statusCode).toBe(404);
+  });
+});
+
+const accessesOf = (userId: number) =>
+  ctx.database.db.select().from(userAccesses).where(eq(userAccesses.userId, userId));
+
+/** A problem body without its per-request id, to compare two answers. */
+const problem = (body: Json) => {
+  const { request_id: _, ...rest } = body;
+  return rest;
+};
+
+describe('consent to membership (issue 10, repro 1)', () => {
+  it('404 for a person the admin shares nothing with, the platform staff included, exactly as for an unknown id', async () => {
+    // Anyone can create a company and so become an admin: that must not reach other people's accounts.
+    const attacker = await createUser(ctx);
+    const company = await createCompany(ctx, attacker);
+    const victim = await createUser(ctx, { birthdate: '1980-02-03' });
+    const victimCompany = await createCompany(ctx, victim);
+    const staff = await createUser(ctx, { superadmin: true });
+    const body = { company_id: company.id, access_id: await accessId(ctx, 'agent'), primary: true };
+    const unknown = await call(ctx.app, 'POST', '/api/v1/users/99999999/user_access', { token: attacker.token, body });
+    expect(unknown.statusCode).toBe(404);
+
+    for (const target of [victim, staff]) {
+      const before = await accessesOf(target.id);
+      const response = await call(ctx.app, 'POST', `/api/v1/users/${target.id}/user_access`, {
+        token: attacker.token,
+        body: { ...body, user_id: target.id },
+      });
+      expect(response.statusCode).toBe(404);
+      expect(problem(response.body_json)).toEqual(problem(unknown.body_json));
+      expect(response.body).not.toContain(target.email);
+      expect(await accessesOf(target.id)).toEqual(before);
+    }
+    // The victim's primary company is still their own.
+    const own = await call(ctx.app, 'GET', `/api/v1/users/${victim.id}/user_access`, { token: victim.token });
+    expect(own.body_json.user_accesses).toMatchObject([{ primary: true, company: { id: victimCompany.id } }]);
+  });
+
+  it('lets platform staff give anyone an access', async () => {
+    const { company } = await companyWithTeam(ctx);
+    const staff = await createUser(ctx, { superadmin: true });
+    const stranger = await createUser(ctx);
+    const response = await call(ctx.app, 'POST', `/api/v1/users/${stranger.id}/user_access`, {
+      token: staff.token,
+      body: { company_id: company.id, access_id: await accessId(ctx, 'agent'), primary: true },
+    });
+    expect(response.statusCode).toBe(201);
+    expect(response.body_json.user_access).toMatchObject({ primary: true, user: { id: stranger.id } });
+  });
+
+  it('lets an admin give a member of one company they administer an access in another, moving their primary', async () => {
+    const { company, admin } = await companyWithTeam(ctx);
+    const other = await createCompany(ctx, admin);
+    const person = await createUser(ctx);
+    const first = await grant(ctx, person, company.id, 'agent');
+    await call(ctx.app, 'PUT', `/api/v1/users/${person.id}/user_access/${first}`, {
+      token: admin.token,
+      body: { primary: true },
+    });
+    const response = await call(ctx.app, 'POST', `/api/v1/users/${person.id}/user_access`, {
+      token: admin.token,
+      body: { company_id: other.id, access_id: await accessId(ctx, 'manager'), primary: true },
+    });
+    expect(response.statusCode).toBe(201);
+    const rows = await accessesOf(person.id);
+    expect(rows.filter((row) => row.primary).map((row) => row.companyId)).toEqual([other.id]);
+  });
+
+  it('a member of a company the admin only manages, not administers, stays invisible (404)', async () => {
+    const { company, admin } = await companyWithTeam(ctx);
+    // The admin is a manager elsewhere: its members are not people they may give accesses to.
+    const elsewhere = await createCompany(ctx, await createUser(ctx));
+    await grant(ctx, admin, elsewhere.id, 'manager');
+    const colleague = await member(ctx, elsewhere.id, 'agent');
+    const response = await call(ctx.app, 'POST', `/api/v1/users/${colleague.id}/user_access`, {
+      token: admin.token,
+      body: { company_id: company.id, access_id: await accessId(ctx, 'agent') },
+    });
+    expect(response.statusCode).toBe(404);
+  });
+});
+
+describe('leaving a company', () => {
+  it('lets every member delete their own access, whatever their role (204), and takes effect at once', async () => {
+    const { company, manager, agent } = await companyWithTeam(ctx);
+    for (const person of [agent, manager]) {
+      const response = await call(ctx.app, 'DELETE', `/api/v1/users/${person.id}/user_access/${person.userAccessId}`, {
+        token: person.token,
+      });
+      expect(response.statusCode).toBe(204);
+      const after = await call(ctx.app, 'GET', `/api/v1/companies/${company.id}`, { token: person.token });
+      expect(after.statusCode).toBe(404);
+    }
+  });
+
+  it('refuses the last admin leaving (409 last_admin), and changes nothing', async () => {
+    const { company, admin } = await companyWithTeam(ctx);
+    const [own] = (await accessesOf(admin.id)).filter((row) => row.companyId === company.id);
+    const response = await call(ctx.app, 'DELETE', `/api/v1/users/${admin.id}/user_access/${own!.id}`, {
+      token: admin.token,
+    });
+    expect(response.statusCode).toBe(409);
+    expect(response.body_json).toMatchObject({ status: 409, code: 'last_admin' });
+    expect(await accessesOf(admin.id)).toHaveLength(1);
+  });
+
+  it('removing someone else’s access needs admin of its company: managers and agents 403, outsiders 404', async () => {
+    const { manager, agent, outsider } = await companyWithTeam(ctx);
+    const url = `/api/v1/users/${agent.id}/user_access/${agent.userAccessId}`;
+    const byManager = await call(ctx.app, 'DELETE', url, { token: manager.token });
+    expect([byManager.statusCode, byManager.body_json.code]).toEqual([403, 'forbidden']);
+    const byColleague = await call(
+      ctx.app,
+      'DELETE',
+      `/api/v1/users/${manager.id}/user_access/${manager.userAccessId}`,
+      { token: agent.token },
+    );
+    expect(byColleague.statusCode).toBe(403);
+    const byOutsider = await call(ctx.app, 'DELETE', url, { token: outsider.token });
+    expect(byOutsider.statusCode).toBe(404);
+    expect(await accessesOf(agent.id)).toHaveLength(1);
+    expect(await accessesOf(manager.id)).toHaveLength(1);
+  });
+});
+
+/** A parent company made by `creator`, its child (where the creator holds a direct admin access), a child admin. */
+async function parentAndChild() {
+  const creator = await createUser(ctx);
+  const parent = await createCompany(ctx, creator);
+  const child = await createCompany(ctx, creator, { parent_company_id: parent.id });
+  const childAdmin = await member(ctx, child.id, 'admin');
+  const [creatorInChild] = (await accessesOf(creator.id)).filter((row) => row.companyId === child.id);
+  return { creator, parent, child, childAdmin, creatorInChild: creatorInChild!.id };
+}
+
+describe('an access inherited from an ancestor cannot be removed from below (issue 10, repro 3)', () => {
+  it('refuses a child company’s admin removing or demoting a parent admin’s direct access there (403)', async () => {
+    const { creator, parent, child, childAdmin, creatorInChild } = await parentAndChild();
+    const url = `/api/v1/users/${creator.id}/user_access/${creatorInChild}`;
+    const removal = await call(ctx.app, 'DELETE', url, { token: childAdmin.token });
+    expect([removal.statusCode, removal.body_json.code]).toEqual([403, 'inherited_admin']);
+    const demotion = await call(ctx.app, 'PUT', url, {
+      token: childAdmin.token,
+      body: { access_id: await accessId(ctx, 'agent') },
+    });
+    expect([demotion.statusCode, demotion.body_json.code]).toEqual([403, 'inherited_admin']);
+    const [still] = (await accessesOf(creator.id)).filter((row) => row.id === creatorInChild);
+    expect(still!.accessId).toBe(await accessId(ctx, 'admin'));
+    for (const companyId of [parent.id, child.id]) {
+      const seen = await call(ctx.app, 'GET', `/api/v1/companies/${companyId}`, { token: creator.token });
+      expect(seen.body_json.company.access.code).toBe('admin');
+    }
+  });
+
+  it('refuses a child company’s admin giving a parent admin a direct (lesser) access there (403)', async () => {
+    const { creator, child, childAdmin, creatorInChild } = await parentAndChild();
+    // The creator leaves the child (they keep admin there by inheritance) but stays visible to the child admin
+    // through a grandchild.
+    await createCompany(ctx, creator, { parent_company_id: child.id });
+    const left = await call(ctx.app, 'DELETE', `/api/v1/users/${creator.id}/user_access/${creatorInChild}`, {
+      token: creator.token,
+    });
+    expect(left.statusCode).toBe(204);
+    const response = await call(ctx.app, 'POST', `/api/v1/users/${creator.id}/user_access`, {
+      token: childAdmin.token,
+      body: { company_id: child.id, access_id: await accessId(ctx, 'agent') },
+    });
+    expect([response.statusCode, response.body_json.code]).toEqual([403, 'inherited_admin']);
+    const seen = await call(ctx.app, 'GET', `/api/v1/companies/${child.id}`, { token: creator.token });
+    expect(seen.body_json.company.access).toMatchObject({ code: 'admin', inherited: true });
+  });
+
+  it('lets another admin of the parent, or platform staff, change that access', async () => {
+    const { creator, parent, creatorInChild } = await parentAndChild();
+    const coAdmin = await member(ctx, parent.id, 'admin');
+    const url = `/api/v1/users/${creator.id}/user_access/${creatorInChild}`;
+    const demotion = await call(ctx.app, 'PUT', url, {
+      token: coAdmin.token,
+      body: { access_id: await accessId(ctx, 'manager') },
+    });
+    expect(demotion.statusCode).toBe(200);
+    const staff = await createUser(ctx, { superadmin: true });
+    const removal = await call(ctx.app, 'DELETE', url, { token: staff.token });
+    expect(removal.statusCode).toBe(204);
+  });
+
+  it('leaves people who do not administer the parent to the child’s admins', async () => {
+    const { child, childAdmin } = await parentAndChild();
+    const agent = await member(ctx, child.id, 'agent');
+    const promoted = await call(ctx.app, 'PUT', `/api/v1/users/${agent.id}/user_access/${agent.userAccessId}`, {
+      token: childAdmin.token,
+      body: { access_id: await accessId(ctx, 'manager') },
+    });
+    expect(promoted.statusCode).toBe(200);
+    const removed = await call(ctx.app, 'DELETE', `/api/v1/users/${agent.id}/user_access/${agent.userAccessId}`, {
+      token: childAdmin.token,
+    });
+    expect(removed.statusCode).toBe(204);
   });
 });

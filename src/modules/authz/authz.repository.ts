@@ -1,6 +1,6 @@
-import { eq, type SQL, sql } from 'drizzle-orm';
+import { and, eq, inArray, type SQL, sql } from 'drizzle-orm';
 import type { Executor } from '../../db/client.ts';
-import { users } from '../../db/schema/index.ts';
+import { companies, userAccesses, users } from '../../db/schema/index.ts';
 import type { AccessCode } from '../../lib/permissions.ts';
 
 // Hierarchies deeper than this are refused when a parent is set (companies.service.ts); the walk stops here too.
@@ -12,6 +12,27 @@ export async function findPrincipal(db: Executor, userId: number) {
     .from(users)
     .where(eq(users.id, userId));
   return row;
+}
+
+/** A company's parent: null for a root, undefined when the company does not exist. */
+export async function parentOf(db: Executor, companyId: number): Promise<number | null | undefined> {
+  const [row] = await db
+    .select({ parentCompanyId: companies.parentCompanyId })
+    .from(companies)
+    .where(eq(companies.id, companyId));
+  return row?.parentCompanyId;
+}
+
+/** Whether `userId` holds an access in some company that `viewerId` effectively administers. */
+export async function isMemberOfAdministeredCompany(db: Executor, viewerId: number, userId: number) {
+  const [row] = await db
+    .select({ id: userAccesses.id })
+    .from(userAccesses)
+    .where(
+      and(eq(userAccesses.userId, userId), inArray(userAccesses.companyId, companiesWithAccess(viewerId, ['admin']))),
+    )
+    .limit(1);
+  return row !== undefined;
 }
 
 export type ChainRow = { company_id: number; depth: number; user_access_id: number | null; code: AccessCode | null };

@@ -1,4 +1,4 @@
-import type { Db } from '../../db/client.ts';
+import type { Db, Executor } from '../../db/client.ts';
 import type { AccessCode } from '../../lib/permissions.ts';
 import { accessChain, type ChainRow, findPrincipal, principalAndChain } from './authz.repository.ts';
 
@@ -27,6 +27,18 @@ function fromChain(principal: Principal, companyId: number, chain: ChainRow[]): 
   };
 }
 
+/**
+ * `effectiveAccess` on any executor: policies run it inside the transaction of the change they guard, after its
+ * locks, so the answer cannot go stale before the write.
+ */
+export async function effectiveAccessIn(
+  db: Executor,
+  principal: Principal,
+  companyId: number,
+): Promise<EffectiveAccess | undefined> {
+  return fromChain(principal, companyId, await accessChain(db, principal.userId, companyId));
+}
+
 export function createAuthzService(deps: { db: Db }) {
   return {
     /**
@@ -50,9 +62,7 @@ export function createAuthzService(deps: { db: Db }) {
     },
 
     /** Undefined when the company does not exist or the caller has no access there (both answer 404). */
-    async effectiveAccess(principal: Principal, companyId: number): Promise<EffectiveAccess | undefined> {
-      return fromChain(principal, companyId, await accessChain(deps.db, principal.userId, companyId));
-    },
+    effectiveAccess: (principal: Principal, companyId: number) => effectiveAccessIn(deps.db, principal, companyId),
   };
 }
 

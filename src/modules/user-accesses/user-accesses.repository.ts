@@ -27,6 +27,31 @@ export async function findUserAccess(db: Executor, userId: number, id: number): 
   return row;
 }
 
+/** The user's access in one company, if any (one per user and company). */
+export async function findUserAccessIn(db: Executor, userId: number, companyId: number) {
+  const [row] = await db
+    .select({ id: userAccesses.id })
+    .from(userAccesses)
+    .where(and(eq(userAccesses.userId, userId), eq(userAccesses.companyId, companyId)));
+  return row;
+}
+
+export async function insertUserAccess(db: Executor, values: typeof userAccesses.$inferInsert): Promise<number> {
+  const [row] = await db.insert(userAccesses).values(values).returning({ id: userAccesses.id });
+  return row!.id;
+}
+
+export async function updateUserAccess(db: Executor, id: number, values: { accessId?: number; primary?: boolean }) {
+  await db
+    .update(userAccesses)
+    .set({ ...values, updatedAt: sql`now()` })
+    .where(eq(userAccesses.id, id));
+}
+
+export async function deleteUserAccess(db: Executor, id: number) {
+  await db.delete(userAccesses).where(eq(userAccesses.id, id));
+}
+
 export async function findAccess(db: Executor, id: number) {
   const [row] = await db.select().from(accesses).where(eq(accesses.id, id));
   return row;

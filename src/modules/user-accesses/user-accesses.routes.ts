@@ -1,6 +1,7 @@
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import { Type } from 'typebox';
 import { principalOf } from '../../plugins/auth.ts';
+import { problemResponse } from '../../plugins/docs.ts';
 import {
   CreateUserAccessBody,
   presentUserAccess,
@@ -18,15 +19,6 @@ export const userAccessesRoutes: FastifyPluginAsyncTypebox<{ service: UserAccess
   app,
   { service },
 ) => {
-  // The company of an existing access: PUT and DELETE are authorized against it.
-  const companyOfAccess = {
-    permission: 'user_accesses:write' as const,
-    company: (request: { params: unknown }) => {
-      const params = request.params as { user_id: number; user_access_id: number };
-      return service.companyOf(params.user_id, params.user_access_id);
-    },
-  };
-
   app.post(
     '/api/v1/users/:user_id/user_access',
     {
@@ -41,17 +33,28 @@ export const userAccessesRoutes: FastifyPluginAsyncTypebox<{ service: UserAccess
         tags,
         summary: 'Create user_accesses for a user',
         description:
-          'Gives a user an access in a company. Needs admin of `company_id` (or of an ancestor). One access per ' +
-          'user and company; `primary: true` clears the user’s other primary in the same transaction.',
+          'Gives a user an access in a company. Needs admin of `company_id` (or of an ancestor): 404 when the ' +
+          'company is invisible, 403 when visible but not administered. The user must already be visible to the ' +
+          'caller (a member of some company the caller administers), or the caller platform staff; anyone else ' +
+          'answers 404 exactly like an unknown id: strangers join through invitations. Giving a direct access in a ' +
+          'child company to an administrator of its parent needs admin of the parent too (403 `inherited_admin`), ' +
+          'since it would override the access they inherit. One access per user and company (422); ' +
+          '`primary: true` moves the user’s primary to this access in the same transaction.',
         params: UserParams,
         body: CreateUserAccessBody,
-        response: { 201: UserAccessEnvelope },
+        response: {
+          201: UserAccessEnvelope,
+          403: problemResponse('You do not administer the company (or its parent: `inherited_admin`).'),
+          404: problemResponse('The user, company or access does not exist, or is not visible to you.'),
+        },
       },
     },
     async (request, reply) =>
-      reply
-        .code(201)
-        .send({ user_access: presentUserAccess(await service.create(request.params.user_id, request.body)) }),
+      reply.code(201).send({
+        user_access: presentUserAccess(
+          await service.create(principalOf(request), request.params.user_id, request.body),
+        ),
+      }),
   );
 
   app.get(
@@ -75,20 +78,30 @@ export const userAccessesRoutes: FastifyPluginAsyncTypebox<{ service: UserAccess
   app.put(
     '/api/v1/users/:user_id/user_access/:user_access_id',
     {
-      config: { policy: companyOfAccess },
+      // The rule needs the access's company and person: the service applies it (src/modules/authz/authz.policies.ts).
+      config: { policy: 'user' },
       schema: {
         operationId: 'updateUserAccess',
         tags,
         summary: 'Update user_accesses for a user',
-        description: 'Changes the access or the primary flag. The last admin of a company cannot be demoted (422).',
+        description:
+          'Changes the access or the primary flag. Needs admin of the access’s company: 404 when the access or its ' +
+          'company is invisible, 403 when visible but not administered. Changing the access of an administrator of ' +
+          'the parent company needs admin of the parent too (403 `inherited_admin`). The last admin of a company ' +
+          'cannot be demoted (409 `last_admin`).',
         params: UserAccessParams,
         body: UpdateUserAccessBody,
-        response: { 200: UserAccessEnvelope },
+        response: {
+          200: UserAccessEnvelope,
+          403: problemResponse('Visible, but you do not administer its company (or its parent: `inherited_admin`).'),
+          404: problemResponse('No such access of this user, or not visible to you.'),
+          409: problemResponse('`last_admin`: the company would be left without an administrator.'),
+        },
       },
     },
     async (request) => ({
       user_access: presentUserAccess(
-        await service.update(request.params.user_id, request.params.user_access_id, request.body),
+        await service.update(principalOf(request), request.params.user_id, request.params.user_access_id, request.body),
       ),
     }),
   );
@@ -96,21 +109,30 @@ export const userAccessesRoutes: FastifyPluginAsyncTypebox<{ service: UserAccess
   app.delete(
     '/api/v1/users/:user_id/user_access/:user_access_id',
     {
-      config: { policy: companyOfAccess },
+      // Leaving needs no permission, removing someone else does: the service applies the rule (authz.policies.ts).
+      config: { policy: 'user' },
       schema: {
         operationId: 'deleteUserAccess',
         tags,
         summary: 'Remove an specific user_access',
         description:
-          'The last admin of a company cannot be removed (422). Takes effect on the next request. The person’s open ' +
-          'leads go back through the distribution rules when the company has cycles enabled (their activity says ' +
-          'so), and become unassigned otherwise; won and lost leads keep their history in the timeline.',
+          'Every user may remove their own access (leave the company), whatever their role. Removing someone ' +
+          'else’s needs admin of the access’s company (404 when invisible, 403 when visible but not administered), ' +
+          'and, for an administrator of the parent company, admin of the parent too (403 `inherited_admin`). The ' +
+          'last admin of a company cannot be removed (409 `last_admin`). Takes effect on the next request. The ' +
+          'person’s open leads go back through the distribution rules when the company has cycles enabled (their ' +
+          'activity says so), and become unassigned otherwise; won and lost leads keep their history in the timeline.',
         params: UserAccessParams,
-        response: { 204: Type.Null() },
+        response: {
+          204: Type.Null(),
+          403: problemResponse('Visible, but you do not administer its company (or its parent: `inherited_admin`).'),
+          404: problemResponse('No such access of this user, or not visible to you.'),
+          409: problemResponse('`last_admin`: the company would be left without an administrator.'),
+        },
       },
     },
     async (request, reply) => {
-      await service.remove(principalOf(request).userId, request.params.user_id, request.params.user_access_id);
+      await service.remove(principalOf(request), request.params.user_id, request.params.user_access_id);
       return reply.code(204).send(null);
     },
   );

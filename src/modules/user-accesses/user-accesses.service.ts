@@ -1,7 +1,13 @@
 import { and, eq, inArray } from 'drizzle-orm';
 import type { Db, Executor } from '../../db/client.ts';
 import { userAccesses } from '../../db/schema/index.ts';
-import { invalid, notFound, unprocessable } from '../../lib/errors.ts';
+import { conflict, invalid, notFound, unprocessable } from '../../lib/errors.ts';
+import {
+  assertMayChangeAccess,
+  assertMayGrantTo,
+  assertMayRemoveAccess,
+  assertNotBelowInheritedAdmin,
+} from '../authz/authz.policies.ts';
 import { companiesWithAccess } from '../authz/authz.repository.ts';
 import type { Principal } from '../authz/authz.service.ts';
 import { lockOpenLeadsOf, redistribute } from '../distribution/distribution.service.ts';
@@ -11,14 +17,19 @@ import type { UsersService } from '../users/users.service.ts';
 import {
   clearPrimary,
   countAdmins,
+  deleteUserAccess,
   findAccess,
   findUserAccess,
+  findUserAccessIn,
+  insertUserAccess,
   lockCompany,
   selectViews,
+  updateUserAccess,
 } from './user-accesses.repository.ts';
 import type { CreateUserAccessInput, UpdateUserAccessInput } from './user-accesses.schemas.ts';
 
-const lastAdmin = () => unprocessable('last_admin', 'A company must keep at least one administrator.', 'access_id');
+// 409: the request is valid, the company's current state (its only admin) is what refuses it.
+const lastAdmin = () => conflict('last_admin', 'A company must keep at least one administrator.');
 
 export function createUserAccessesService(deps: { db: Db; users: UsersService; limits: LimitsService }) {
   const { db } = deps;
@@ -38,38 +49,31 @@ export function createUserAccessesService(deps: { db: Db; users: UsersService; l
   }
 
   return {
-    /** For the route policy of PUT and DELETE: the company of the user access, if it belongs to this user. */
-    async companyOf(userId: number, userAccessId: number) {
-      return (await findUserAccess(db, userId, userAccessId))?.companyId;
-    },
-
-    async create(userId: number, input: CreateUserAccessInput) {
+    /**
+     * Grants an access. The route policy made sure the caller administers the company (404/403); the person must
+     * be someone the caller can already see (404 otherwise), and an ancestor's admin is not overridden from below.
+     */
+    async create(principal: Principal, userId: number, input: CreateUserAccessInput) {
       if (input.user_id !== undefined && input.user_id !== userId) {
         throw invalid([{ field: 'user_id', code: 'mismatch', message: 'must equal the user_id of the path' }]);
       }
-      if (!(await findUserById(db, userId))) throw notFound('User');
       return db.transaction(async (tx) => {
+        await assertMayGrantTo(tx, principal, userId);
         await assertAccessExists(tx, input.access_id);
         await lockCompany(tx, input.company_id);
-        const [existing] = await tx
-          .select({ id: userAccesses.id })
-          .from(userAccesses)
-          .where(and(eq(userAccesses.userId, userId), eq(userAccesses.companyId, input.company_id)));
-        if (existing) {
+        await assertNotBelowInheritedAdmin(tx, principal, userId, input.company_id);
+        if (await findUserAccessIn(tx, userId, input.company_id)) {
           throw unprocessable('already_member', 'The user already has an access in this company.', 'company_id');
         }
         await deps.limits.assertSeats(tx, input.company_id);
         if (input.primary) await clearPrimary(tx, userId);
-        const [row] = await tx
-          .insert(userAccesses)
-          .values({
-            userId,
-            companyId: input.company_id,
-            accessId: input.access_id,
-            primary: input.primary ?? false,
-          })
-          .returning({ id: userAccesses.id });
-        return view(tx, row!.id);
+        const id = await insertUserAccess(tx, {
+          userId,
+          companyId: input.company_id,
+          accessId: input.access_id,
+          primary: input.primary ?? false,
+        });
+        return view(tx, id);
       });
     },
 
@@ -90,32 +94,34 @@ export function createUserAccessesService(deps: { db: Db; users: UsersService; l
       );
     },
 
-    async update(userId: number, userAccessId: number, input: UpdateUserAccessInput) {
+    async update(principal: Principal, userId: number, userAccessId: number, input: UpdateUserAccessInput) {
       return db.transaction(async (tx) => {
         const current = await findUserAccess(tx, userId, userAccessId);
         if (!current) throw notFound('User access');
+        await assertMayChangeAccess(tx, principal, current);
         await lockCompany(tx, current.companyId);
         if (input.access_id !== undefined) await assertAccessExists(tx, input.access_id);
         if (input.primary) await clearPrimary(tx, userId, userAccessId);
-        await tx
-          .update(userAccesses)
-          .set({ accessId: input.access_id, primary: input.primary, updatedAt: new Date() })
-          .where(eq(userAccesses.id, userAccessId));
+        await updateUserAccess(tx, userAccessId, { accessId: input.access_id, primary: input.primary });
         if (input.access_id !== undefined) await assertStillAdministered(tx, current.companyId);
         return view(tx, userAccessId);
       });
     },
 
-    /** Removes an access; the person's open leads are redistributed by the company's rules (or unassigned). */
-    async remove(actorUserId: number, userId: number, userAccessId: number) {
+    /**
+     * Removes an access: the person themself (leaving), or an admin of its company. The person's open leads are
+     * redistributed by the company's rules (or unassigned).
+     */
+    async remove(principal: Principal, userId: number, userAccessId: number) {
       await db.transaction(async (tx) => {
         const current = await findUserAccess(tx, userId, userAccessId);
         if (!current) throw notFound('User access');
+        await assertMayRemoveAccess(tx, principal, current);
         await lockCompany(tx, current.companyId);
         const openLeads = await lockOpenLeadsOf(tx, current.companyId, userAccessId);
-        await tx.delete(userAccesses).where(eq(userAccesses.id, userAccessId));
+        await deleteUserAccess(tx, userAccessId);
         await assertStillAdministered(tx, current.companyId);
-        await redistribute(tx, current.companyId, userAccessId, openLeads, actorUserId);
+        await redistribute(tx, current.companyId, userAccessId, openLeads, principal.userId);
       });
     },
   };

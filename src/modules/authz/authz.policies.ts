@@ -1,0 +1,115 @@
+import type { Executor } from '../../db/client.ts';
+import { AppError, forbidden, notFound } from '../../lib/errors.ts';
+import { can, type Permission } from '../../lib/permissions.ts';
+import { findPrincipal, isMemberOfAdministeredCompany, parentOf } from './authz.repository.ts';
+import { type EffectiveAccess, effectiveAccessIn, type Principal } from './authz.service.ts';
+
+/**
+ * The resource rules about people and company trees, in one place: who may give, change or take away an access,
+ * and who may move a company in the hierarchy. Route policies (src/plugins/auth.ts) check one permission in one
+ * company; these rules need more than one company or a person, so the services call them. Each takes the
+ * executor of the change it guards, so it can run inside that change's transaction.
+ */
+
+/** Changing a direct access in a child would override an admin access inherited from above (see README). */
+const inheritedAdmin = () =>
+  new AppError(
+    403,
+    'inherited_admin',
+    'Forbidden',
+    'This person administers the parent company; only an administrator of the parent may change their access here.',
+  );
+
+/** 404 when the company is missing or invisible to the caller, 403 when visible but `permission` is not granted. */
+export async function assertAllowedIn(
+  db: Executor,
+  principal: Principal,
+  companyId: number,
+  permission: Permission,
+  options: { what?: string; detail?: string } = {},
+): Promise<EffectiveAccess> {
+  const access = await effectiveAccessIn(db, principal, companyId);
+  // 404, not 403: a company the caller cannot see must look like one that does not exist.
+  if (!access) throw notFound(options.what ?? 'Company');
+  if (!can(access.code, permission)) {
+    throw forbidden(options.detail ?? `Your access in this company does not allow ${permission}.`);
+  }
+  return access;
+}
+
+/**
+ * Consent to membership: an access is granted only to someone the caller can already see — a member of a company
+ * they administer — or by platform staff. Strangers join through invitations, which they accept themselves.
+ */
+export async function assertMayGrantTo(db: Executor, principal: Principal, userId: number): Promise<void> {
+  const visible = principal.superadmin
+    ? (await findPrincipal(db, userId)) !== undefined
+    : await isMemberOfAdministeredCompany(db, principal.userId, userId);
+  // 404, exactly as for an id that does not exist: whether someone has an account is not for strangers to learn.
+  if (!visible) throw notFound('User');
+}
+
+/**
+ * An access inherited from an ancestor cannot be removed from below: a direct access in `companyId` overrides the
+ * one inherited from above, so creating, changing or deleting one for a person who administers the parent needs
+ * the caller to administer the parent too.
+ */
+export async function assertNotBelowInheritedAdmin(
+  db: Executor,
+  principal: Principal,
+  userId: number,
+  companyId: number,
+): Promise<void> {
+  if (principal.superadmin) return;
+  const parentId = await parentOf(db, companyId);
+  if (parentId === null || parentId === undefined) return;
+  // Staff rights are not the person's access in this tree: only what they hold here is protected.
+  const theirs = await effectiveAccessIn(db, { userId, superadmin: false }, parentId);
+  if (theirs?.code !== 'admin') return;
+  const mine = await effectiveAccessIn(db, principal, parentId);
+  if (mine?.code !== 'admin') throw inheritedAdmin();
+}
+
+/** Changing someone's access: admin of its company (404 invisible, 403 not admin), and the rule above. */
+export async function assertMayChangeAccess(
+  db: Executor,
+  principal: Principal,
+  access: { userId: number; companyId: number },
+): Promise<void> {
+  await assertAllowedIn(db, principal, access.companyId, 'user_accesses:write', { what: 'User access' });
+  await assertNotBelowInheritedAdmin(db, principal, access.userId, access.companyId);
+}
+
+/** Everyone may leave a company whatever their role (the last-admin rule still holds); removing others is a change. */
+export async function assertMayRemoveAccess(
+  db: Executor,
+  principal: Principal,
+  access: { userId: number; companyId: number },
+): Promise<void> {
+  if (access.userId === principal.userId) return;
+  await assertMayChangeAccess(db, principal, access);
+}
+
+/**
+ * Moving a company in the tree changes who inherits access to it, on both sides: the admins of the current
+ * parent lose it, those of the new one gain it. So the caller must administer both. The current parent answers
+ * 403 even when invisible to the caller: its id is in the company JSON they can already read.
+ */
+export async function assertMayMoveCompany(
+  db: Executor,
+  principal: Principal,
+  move: { from: number | null; to: number | null },
+): Promise<void> {
+  if (move.from !== null) {
+    const current = await effectiveAccessIn(db, principal, move.from);
+    if (!current || !can(current.code, 'companies:write')) {
+      throw forbidden('You must administer the current parent company to move or detach this company.');
+    }
+  }
+  if (move.to !== null) {
+    await assertAllowedIn(db, principal, move.to, 'companies:write', {
+      what: 'Parent company',
+      detail: 'You must administer the parent company.',
+    });
+  }
+}
