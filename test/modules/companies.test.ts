@@ -1,6 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { buildTestApp, call, type TestContext } from '../helpers/app.ts';
-import { companyWithTeam, createCompany, createUser, grant } from '../helpers/factories.ts';
+import { companyWithTeam, createCompany, createUser, grant, member } from '../helpers/factories.ts';
 
 let ctx: TestContext;
 beforeAll(async () => {
@@ -156,6 +156,76 @@ describe('companies', () => {
       body: { parent_company_id: foreign.id },
     });
     expect(intoForeign.statusCode).toBe(404);
+  });
+
+  it('a child company’s admin cannot cut it off its parent (issue 10, repro 3)', async () => {
+    const creator = await createUser(ctx);
+    const parent = await createCompany(ctx, creator);
+    const coAdmin = await member(ctx, parent.id, 'admin');
+    const child = await createCompany(ctx, creator, { parent_company_id: parent.id });
+    const childAdmin = await member(ctx, child.id, 'admin');
+    const theirOwn = await createCompany(ctx, childAdmin);
+    const own = await call(ctx.app, 'GET', `/api/v1/users/${creator.id}/user_access`, { token: creator.token });
+    const creatorInChild = own.body_json.user_accesses.find(
+      (ua: { company: { id: number } }) => ua.company.id === child.id,
+    );
+
+    // Step one of the attack: remove the creator's direct admin access in the child.
+    const removal = await call(ctx.app, 'DELETE', `/api/v1/users/${creator.id}/user_access/${creatorInChild.id}`, {
+      token: childAdmin.token,
+    });
+    expect(removal.statusCode).toBe(403);
+    // Step two: detach the child, or move it under a company the child admin owns. 403, not 404: they can see the
+    // child, and so its parent's id.
+    for (const parentId of [null, theirOwn.id]) {
+      const move = await call(ctx.app, 'PATCH', `/api/v1/companies/${child.id}`, {
+        token: childAdmin.token,
+        body: { parent_company_id: parentId },
+      });
+      expect([parentId, move.statusCode, move.body_json.code]).toEqual([parentId, 403, 'forbidden']);
+    }
+    // Sending the parent it already has moves nothing, and needs nothing of the parent.
+    const rename = await call(ctx.app, 'PATCH', `/api/v1/companies/${child.id}`, {
+      token: childAdmin.token,
+      body: { name: 'Still a child', parent_company_id: parent.id },
+    });
+    expect(rename.statusCode).toBe(200);
+    expect(rename.body_json.company).toMatchObject({ name: 'Still a child', parent_company_id: parent.id });
+
+    // The parent's admins keep seeing (and administering) the child.
+    for (const admin of [creator, coAdmin]) {
+      const seen = await call(ctx.app, 'GET', `/api/v1/companies/${child.id}`, { token: admin.token });
+      expect(seen.statusCode).toBe(200);
+      expect(seen.body_json.company.access.code).toBe('admin');
+      const listed = await call(ctx.app, 'GET', '/api/v1/companies', { token: admin.token });
+      expect(listed.body_json.companies.map((c: { id: number }) => c.id)).toContain(child.id);
+    }
+  });
+
+  it('moves or detaches a company only for admins of its current parent and of the new one', async () => {
+    const user = await createUser(ctx);
+    const root = await createCompany(ctx, user);
+    const child = await createCompany(ctx, user, { parent_company_id: root.id });
+    // Visible to the user, but not administered by them: 403.
+    const managed = await createCompany(ctx, await createUser(ctx));
+    await grant(ctx, user, managed.id, 'manager');
+    const underManaged = await call(ctx.app, 'PATCH', `/api/v1/companies/${child.id}`, {
+      token: user.token,
+      body: { parent_company_id: managed.id },
+    });
+    expect(underManaged.statusCode).toBe(403);
+    const detached = await call(ctx.app, 'PATCH', `/api/v1/companies/${child.id}`, {
+      token: user.token,
+      body: { parent_company_id: null },
+    });
+    expect(detached.statusCode).toBe(200);
+    expect(detached.body_json.company.parent_company_id).toBeNull();
+    const reattached = await call(ctx.app, 'PATCH', `/api/v1/companies/${child.id}`, {
+      token: user.token,
+      body: { parent_company_id: root.id },
+    });
+    expect(reattached.statusCode).toBe(200);
+    expect(reattached.body_json.company.parent_company_id).toBe(root.id);
   });
 
   it('a child company needs admin of the parent', async () => {

@@ -12,6 +12,12 @@ export async function insertCompany(db: Executor, values: NewCompany): Promise<C
   return row!;
 }
 
+/** The creator's admin access in a new company; returns its id. */
+export async function insertCreatorAccess(db: Executor, values: typeof userAccesses.$inferInsert): Promise<number> {
+  const [row] = await db.insert(userAccesses).values(values).returning({ id: userAccesses.id });
+  return row!.id;
+}
+
 export async function findCompany(db: Executor, id: number): Promise<CompanyRow | undefined> {
   const [row] = await db.select().from(companies).where(eq(companies.id, id));
   return row;
@@ -37,6 +43,11 @@ export async function hasPrimaryAccess(db: Executor, userId: number): Promise<bo
     .from(userAccesses)
     .where(sql`${userAccesses.userId} = ${userId} and ${userAccesses.primary}`);
   return row !== undefined;
+}
+
+/** Serializes changes of parent across all companies until the transaction ends (moves are rare). */
+export async function lockHierarchy(db: Executor): Promise<void> {
+  await db.execute(sql`select pg_advisory_xact_lock(hashtext('companies:hierarchy'))`);
 }
 
 /** How many ancestors a company has (0 for a root). */

@@ -85,8 +85,10 @@ export const companiesRoutes: FastifyPluginAsyncTypebox<{ service: CompaniesServ
         tags: ['Companies'],
         summary: 'Update a company',
         description:
-          'Partial update. Moving the company under another parent needs admin of that parent; a company cannot ' +
-          'become its own descendant.',
+          'Partial update. Setting, changing or clearing `parent_company_id` changes who inherits access to the ' +
+          'company, so it needs admin of the current parent (403 otherwise) and of the new one (404 when invisible, ' +
+          '403 when not administered); sending the current parent changes nothing. A company cannot become its own ' +
+          'descendant, and hierarchies are at most 16 levels deep (422).',
         params: CompanyParams,
         body: UpdateCompanyBody,
         response: { 200: CompanyEnvelope },

@@ -1,9 +1,8 @@
 import type { Db } from '../../db/client.ts';
-import { userAccesses } from '../../db/schema/index.ts';
-import { assertValid, fieldError, forbidden, notFound } from '../../lib/errors.ts';
+import { assertValid, fieldError, notFound } from '../../lib/errors.ts';
 import { decodeCursor, toPage } from '../../lib/pagination.ts';
-import { can } from '../../lib/permissions.ts';
 import { regionErrors } from '../../lib/region.ts';
+import { assertMayMoveCompany } from '../authz/authz.policies.ts';
 import { MAX_COMPANY_DEPTH } from '../authz/authz.repository.ts';
 import type { AuthzService, EffectiveAccess, Principal } from '../authz/authz.service.ts';
 import type { LimitsService } from '../limits/limits.service.ts';
@@ -13,7 +12,9 @@ import {
   findCompany,
   hasPrimaryAccess,
   insertCompany,
+  insertCreatorAccess,
   listVisibleCompanies,
+  lockHierarchy,
   subtree,
   updateCompany,
 } from './companies.repository.ts';
@@ -23,14 +24,7 @@ const tooDeep = () =>
   fieldError('parent_company_id', 'too_deep', `company hierarchies are at most ${MAX_COMPANY_DEPTH} levels deep`);
 
 export function createCompaniesService(deps: { db: Db; authz: AuthzService; limits: LimitsService }) {
-  const { db, authz } = deps;
-
-  /** A parent must be a company the caller administers (404 if invisible, 403 if visible but not admin). */
-  async function assertAdminOf(principal: Principal, companyId: number) {
-    const access = await authz.effectiveAccess(principal, companyId);
-    if (!access) throw notFound('Parent company');
-    if (!can(access.code, 'companies:write')) throw forbidden('You must administer the parent company.');
-  }
+  const { db } = deps;
 
   async function describeAccess(access: EffectiveAccess): Promise<CompanyAccess> {
     const row = await findAccessByCode(db, access.code);
@@ -55,7 +49,8 @@ export function createCompaniesService(deps: { db: Db; authz: AuthzService; limi
       const errors = regionErrors(input);
       const parentId = input.parent_company_id ?? null;
       if (parentId !== null) {
-        await assertAdminOf(principal, parentId);
+        // Creating a child moves a new company under the parent: admin of the parent (404 invisible, 403 not admin).
+        await assertMayMoveCompany(db, principal, { from: null, to: parentId });
         if ((await companyDepth(db, parentId)) + 1 >= MAX_COMPANY_DEPTH) errors.push(tooDeep());
       }
       assertValid(errors);
@@ -69,15 +64,17 @@ export function createCompaniesService(deps: { db: Db; authz: AuthzService; limi
           timeZone: input.time_zone,
         });
         const primary = !(await hasPrimaryAccess(tx, principal.userId));
-        const [grant] = await tx
-          .insert(userAccesses)
-          .values({ userId: principal.userId, companyId: company.id, accessId: admin.id, primary })
-          .returning();
+        const grantId = await insertCreatorAccess(tx, {
+          userId: principal.userId,
+          companyId: company.id,
+          accessId: admin.id,
+          primary,
+        });
         const access = {
           id: admin.id,
           name: admin.name,
           code: admin.code,
-          user_access_id: grant!.id,
+          user_access_id: grantId,
           inherited: false,
         };
         return { company, access };
@@ -113,30 +110,40 @@ export function createCompaniesService(deps: { db: Db; authz: AuthzService; limi
       return company;
     },
 
+    /** Moving the company (`parent_company_id`) needs admin of the current parent and of the new one. */
     async update(principal: Principal, companyId: number, input: UpdateCompanyInput) {
       const errors = regionErrors(input);
       const parentId = input.parent_company_id;
-      if (parentId !== undefined && parentId !== null) {
-        await assertAdminOf(principal, parentId);
-        const below = await subtree(db, companyId, parentId);
-        if (below.contains) {
-          errors.push(
-            fieldError('parent_company_id', 'cycle', 'cannot be the company itself or one of its descendants'),
-          );
-        } else if ((await companyDepth(db, parentId)) + 1 + below.height >= MAX_COMPANY_DEPTH) {
-          errors.push(tooDeep());
+      return db.transaction(async (tx) => {
+        // Moves take turns: two at once could each pass the cycle check and together close a loop, and the
+        // parent checked below must still be the parent when the move is written.
+        if (parentId !== undefined) await lockHierarchy(tx);
+        const existing = await findCompany(tx, companyId);
+        if (!existing) throw notFound('Company');
+        // Sending the parent it already has moves nothing: no rights in the parent are needed for that.
+        const moves = parentId !== undefined && parentId !== existing.parentCompanyId;
+        if (moves) await assertMayMoveCompany(tx, principal, { from: existing.parentCompanyId, to: parentId });
+        if (moves && parentId !== null) {
+          const below = await subtree(tx, companyId, parentId);
+          if (below.contains) {
+            errors.push(
+              fieldError('parent_company_id', 'cycle', 'cannot be the company itself or one of its descendants'),
+            );
+          } else if ((await companyDepth(tx, parentId)) + 1 + below.height >= MAX_COMPANY_DEPTH) {
+            errors.push(tooDeep());
+          }
         }
-      }
-      assertValid(errors);
-      const company = await updateCompany(db, companyId, {
-        name: input.name?.trim(),
-        parentCompanyId: parentId,
-        default: input.default,
-        country: input.country,
-        timeZone: input.time_zone,
+        assertValid(errors);
+        const company = await updateCompany(tx, companyId, {
+          name: input.name?.trim(),
+          parentCompanyId: moves ? parentId : undefined,
+          default: input.default,
+          country: input.country,
+          timeZone: input.time_zone,
+        });
+        if (!company) throw notFound('Company');
+        return company;
       });
-      if (!company) throw notFound('Company');
-      return company;
     },
   };
 }
