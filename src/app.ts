@@ -10,7 +10,6 @@ import { createJobHandlers } from './jobs/handlers.ts';
 import { createJobRunner, type JobHandlers } from './jobs/runner.ts';
 import { type Clock, systemClock } from './lib/clock.ts';
 import { AppError } from './lib/errors.ts';
-import { createMailer } from './lib/mailer.ts';
 import { createStorage, type Storage } from './lib/storage/index.ts';
 import { createTokenService } from './lib/tokens.ts';
 import { appointmentsRoutes } from './modules/appointments/appointments.routes.ts';
@@ -28,6 +27,8 @@ import { companyUsersRoutes } from './modules/company-users/company-users.routes
 import { createCompanyUsersService } from './modules/company-users/company-users.service.ts';
 import { cyclesRoutes } from './modules/cycles/cycles.routes.ts';
 import { createCyclesService } from './modules/cycles/cycles.service.ts';
+import { emailVerificationRoutes } from './modules/email-verification/email-verification.routes.ts';
+import { createEmailVerificationService } from './modules/email-verification/email-verification.service.ts';
 import { importsRoutes } from './modules/imports/imports.routes.ts';
 import { createImportsService } from './modules/imports/imports.service.ts';
 import { invitationsRoutes } from './modules/invitations/invitations.routes.ts';
@@ -39,6 +40,7 @@ import { createLeadsService } from './modules/leads/leads.service.ts';
 import { legalTermsRoutes } from './modules/legal-terms/legal-terms.routes.ts';
 import { createLegalTermsService } from './modules/legal-terms/legal-terms.service.ts';
 import { createLimitsService } from './modules/limits/limits.service.ts';
+import { createMailQueue } from './modules/mail/mail.queue.ts';
 import { membershipsRoutes } from './modules/memberships/memberships.routes.ts';
 import { createMembershipsService } from './modules/memberships/memberships.service.ts';
 import { oidcRoutes } from './modules/oidc/oidc.routes.ts';
@@ -115,12 +117,9 @@ export async function buildApp(deps: AppDeps) {
     ttlSeconds: config.jwtTtlSeconds,
     clock,
   });
-  const mailer = createMailer({ smtpUrl: config.smtpUrl, from: config.mailFrom, db: database.db, logger: app.log });
+  // Every mail is a job written in the transaction of its cause, and the job runner delivers it.
+  const mail = createMailQueue({ secret: config.jwtSecret });
   const authz = createAuthzService({ db: database.db });
-  app.addHook('onClose', async () => {
-    await mailer.drain();
-    mailer.close();
-  });
 
   await app.register(helmet, {
     contentSecurityPolicy: {
@@ -149,21 +148,30 @@ export async function buildApp(deps: AppDeps) {
   registerMetrics(app, { token: config.metricsToken });
 
   const limits = createLimitsService({ clock });
-  const invitations = createInvitationsService({ db: database.db, clock, mailer, limits, config });
-  const users = createUsersService({ db: database.db, clock, joinInvitation: invitations.acceptOnSignup });
+  const invitations = createInvitationsService({ db: database.db, clock, mail, limits, config });
+  const verification = createEmailVerificationService({ db: database.db, clock, mail, config });
+  const users = createUsersService({
+    db: database.db,
+    clock,
+    joinInvitation: invitations.acceptOnSignup,
+    verification,
+  });
   await app.register(systemRoutes, { database });
   await app.register(referenceRoutes, { service: createReferenceService({ db: database.db }) });
   await app.register(authRoutes, {
-    service: createAuthService({ db: database.db, tokens, mailer, clock, users, config }),
+    service: createAuthService({ db: database.db, tokens, mail, clock, secret: config.jwtSecret, config }),
     users,
     rateLimit: config.authRateLimit,
   });
+  await app.register(emailVerificationRoutes, { service: verification, users, rateLimit: config.authRateLimit });
   await app.register(usersRoutes, { service: users, rateLimit: config.authRateLimit });
   const companies = createCompaniesService({ db: database.db, authz, limits });
   await app.register(companiesRoutes, { service: companies });
   await app.register(userAccessesRoutes, { service: createUserAccessesService({ db: database.db, users, limits }) });
   await app.register(legalTermsRoutes, { service: createLegalTermsService({ db: database.db, clock, users }) });
-  await app.register(membershipsRoutes, { service: createMembershipsService({ db: database.db, clock, limits }) });
+  await app.register(membershipsRoutes, {
+    service: createMembershipsService({ db: database.db, clock, limits, planSelfService: config.planSelfService }),
+  });
   await app.register(invitationsRoutes, { service: invitations, clock, rateLimit: config.authRateLimit });
   await app.register(companyUsersRoutes, { service: createCompanyUsersService({ db: database.db }) });
   await app.register(userProvidersRoutes, { service: createUserProvidersService({ db: database.db, users }) });
@@ -178,7 +186,7 @@ export async function buildApp(deps: AppDeps) {
   // The embedded shape's worker: it runs in this process unless WORKER=off (then only `worker` processes run jobs).
   // preClose, so running jobs wind down before storage and the database go away.
   const jobHandlers: JobHandlers = {
-    ...createJobHandlers({ db: database.db, clock, config, storage, logger: app.log }),
+    ...createJobHandlers({ db: database.db, clock, config, storage, logger: app.log, secret: config.jwtSecret }),
     ...deps.jobHandlers,
   };
   const jobs = createJobRunner({

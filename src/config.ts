@@ -16,6 +16,10 @@ export type Config = Readonly<{
   mailFrom: string;
   corsOrigins: readonly string[];
   passwordResetTtlSeconds: number;
+  /** How long an email verification token stays valid (EMAIL_VERIFICATION_TTL, default 24h). */
+  emailVerificationTtlSeconds: number;
+  /** PLAN_SELF_SERVICE: company admins may attach paid plans without staff (no payment step exists in the API). */
+  planSelfService: boolean;
   /** How long an invitation code stays valid (INVITATION_TTL, default 7d). */
   invitationTtlSeconds: number;
   /** Requests per minute and client IP on the public authentication routes (sign-up, login, reset). */
@@ -139,6 +143,8 @@ export function loadConfig(env: Record<string, string | undefined>): Config {
     }
   }
 
+  const planSelfService = (read('PLAN_SELF_SERVICE') ?? 'false').toLowerCase();
+  if (!['true', 'false', '1', '0'].includes(planSelfService)) problems.push('PLAN_SELF_SERVICE must be true or false');
   const worker = read('WORKER') ?? 'on';
   if (worker !== 'on' && worker !== 'off') problems.push(`WORKER must be on or off (got "${worker}")`);
   const oidc = readOidc(read, url, problems);
@@ -157,6 +163,8 @@ export function loadConfig(env: Record<string, string | undefined>): Config {
     mailFrom,
     corsOrigins,
     passwordResetTtlSeconds: duration('PASSWORD_RESET_TTL', '1h'),
+    emailVerificationTtlSeconds: duration('EMAIL_VERIFICATION_TTL', '24h'),
+    planSelfService: planSelfService === 'true' || planSelfService === '1',
     invitationTtlSeconds: duration('INVITATION_TTL', '7d'),
     authRateLimit: integer('AUTH_RATE_LIMIT', 20, 1, 1_000_000),
     bodyLimitBytes: integer('BODY_LIMIT_BYTES', 1_048_576, 1024, 100 * 1_048_576),

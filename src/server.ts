@@ -1,27 +1,11 @@
-import { randomBytes } from 'node:crypto';
-import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { buildApp } from './app.ts';
 import { type Config, ConfigError, loadConfig } from './config.ts';
 import { openDatabase } from './db/setup.ts';
+import { resolveJwtSecret } from './lib/installation-secret.ts';
 
-/**
- * The embedded default has no operator to set JWT_SECRET: one is generated on first start and kept in DATA_DIR
- * (mode 600), so tokens survive restarts. With DATABASE_URL the secret must come from the environment.
- */
-export function resolveJwtSecret(config: Config): string {
-  if (config.jwtSecret) return config.jwtSecret;
-  mkdirSync(config.dataDir, { recursive: true });
-  const file = join(config.dataDir, 'jwt-secret');
-  try {
-    return readFileSync(file, 'utf8').trim();
-  } catch {
-    const secret = randomBytes(48).toString('base64url');
-    writeFileSync(file, secret, { mode: 0o600, flag: 'wx' });
-    return secret;
-  }
-}
+export { resolveJwtSecret };
 
 /** Reads the environment once; a bad value ends the process with a message naming the variable. */
 export function configFromEnv(): Config {

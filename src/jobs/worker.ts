@@ -2,6 +2,7 @@ import { hostname } from 'node:os';
 import type { Config } from '../config.ts';
 import { openDatabase } from '../db/setup.ts';
 import { systemClock } from '../lib/clock.ts';
+import { resolveJwtSecret } from '../lib/installation-secret.ts';
 import { createStorage } from '../lib/storage/index.ts';
 import { createJobHandlers } from './handlers.ts';
 import { createJobRunner, type JobLogger } from './runner.ts';
@@ -38,7 +39,7 @@ export async function runWorker(config: Config): Promise<void> {
   const clock = systemClock;
   const runner = createJobRunner({
     db: database.db,
-    handlers: createJobHandlers({ db: database.db, clock, config, storage, logger }),
+    handlers: createJobHandlers({ db: database.db, clock, config, storage, logger, secret: resolveJwtSecret(config) }),
     clock,
     logger,
     concurrency: config.workerConcurrency,

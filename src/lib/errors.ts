@@ -35,6 +35,12 @@ export const invalid = (errors: FieldError[], detail = 'The request has invalid 
 export const unprocessable = (code: string, detail: string, field?: string) =>
   new AppError(422, code, 'Unprocessable Content', detail, field ? [{ field, code, message: detail }] : undefined);
 
+/** A budget of the caller's ran out (verification mails, invitations); `retryAfterSeconds` says when to come back. */
+export const tooManyRequests = (code: string, detail: string, retryAfterSeconds: number) =>
+  new AppError(429, code, 'Too Many Requests', detail, undefined, {
+    'retry-after': String(Math.max(1, Math.ceil(retryAfterSeconds))),
+  });
+
 export const fieldError = (field: string, code: string, message: string): FieldError => ({ field, code, message });
 
 /** Throws one 422 listing every collected field error, if there is any. */

@@ -10,7 +10,14 @@ export async function runJobs(ctx: TestContext, max = 50): Promise<number> {
   const storage = createStorage(ctx.config);
   const runner = createJobRunner({
     db: ctx.database.db,
-    handlers: createJobHandlers({ db: ctx.database.db, clock: ctx.clock, config: ctx.config, storage, logger: quiet }),
+    handlers: createJobHandlers({
+      db: ctx.database.db,
+      clock: ctx.clock,
+      config: ctx.config,
+      storage,
+      logger: quiet,
+      secret: ctx.config.jwtSecret,
+    }),
     clock: ctx.clock,
     logger: quiet,
   });

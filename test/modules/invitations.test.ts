@@ -1,6 +1,6 @@
 import { eq } from 'drizzle-orm';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { invitations, users } from '../../src/db/schema/index.ts';
+import { invitations, memberships, users } from '../../src/db/schema/index.ts';
 import { sha256 } from '../../src/lib/secrets.ts';
 import { buildTestApp, call, type Json, type Response, type TestContext } from '../helpers/app.ts';
 import {
@@ -10,10 +10,11 @@ import {
   createUser,
   grant,
   PASSWORD,
+  subscribe,
   type TestUser,
   uniqueEmail,
 } from '../helpers/factories.ts';
-import { waitForMail } from '../helpers/outbox.ts';
+import { mailCount, waitForMail } from '../helpers/outbox.ts';
 
 const DAY = 86_400_000;
 const INVITATION_KEYS = ['id', 'company', 'email', 'access', 'invited_by', 'status', 'expires_at', 'created_at'];
@@ -280,7 +281,7 @@ describe('GET /api/v1/invitations?email=', () => {
   it('shows the address owner their pending invitations, across companies, without codes', async () => {
     const first = await companyWithTeam(ctx);
     const second = await companyWithTeam(ctx);
-    const invitee = await createUser(ctx);
+    const invitee = await createUser(ctx, { emailVerifiedAt: new Date() });
     const a = await invited(first.admin.token, first.company.id, invitee.email);
     const b = await invited(second.admin.token, second.company.id, invitee.email, 'manager');
 
@@ -295,6 +296,27 @@ describe('GET /api/v1/invitations?email=', () => {
     expect(rows[1].access).toMatchObject({ code: 'manager' });
     expect(response.body).not.toContain(a.code);
     expect(response.body_json.meta).toEqual({ next_cursor: null, limit: 25 });
+  });
+
+  it('403 to an owner whose address is not verified: typing an address into a profile proves nothing', async () => {
+    const { company, admin } = await companyWithTeam(ctx);
+    const squatter = await createUser(ctx);
+    // The email change waits for the new mailbox: it does not take the address, nor its invitations.
+    const victim = uniqueEmail('victim');
+    await invited(admin.token, company.id, victim);
+    const changed = await call(ctx.app, 'PATCH', `/api/v1/users/${squatter.id}`, {
+      token: squatter.token,
+      body: { email: victim, current_password: PASSWORD },
+    });
+    expect(changed.statusCode).toBe(200);
+    expect(changed.body_json.user).toMatchObject({ email: squatter.email, pending_email: victim });
+    const byPending = await call(ctx.app, 'GET', `/api/v1/invitations?email=${victim}`, { token: squatter.token });
+    expect(byPending.statusCode).toBe(403);
+
+    // Even the account's own address, unverified, lists nothing.
+    await invited(admin.token, company.id, squatter.email);
+    const own = await call(ctx.app, 'GET', `/api/v1/invitations?email=${squatter.email}`, { token: squatter.token });
+    expect(own.statusCode).toBe(403);
   });
 
   it('403 for anyone but the owner (staff excepted), 401 without a token, 422 without an email', async () => {
@@ -383,7 +405,7 @@ describe('POST /api/v1/invitations/{code}/accept', () => {
   it('the optional body chooses whether the new access becomes primary; unknown fields are 422', async () => {
     const first = await companyWithTeam(ctx);
     const second = await companyWithTeam(ctx);
-    const invitee = await createUser(ctx);
+    const invitee = await createUser(ctx, { emailVerifiedAt: new Date() });
     const a = await invited(first.admin.token, first.company.id, invitee.email);
     const b = await invited(second.admin.token, second.company.id, invitee.email);
     const post = (code: string, body: Json) =>
@@ -512,5 +534,57 @@ describe('rate limit of the public look-up', () => {
     } finally {
       await limited.close();
     }
+  });
+});
+
+describe('daily invitation budget (a plan’s max_invitations_per_day)', () => {
+  it('caps what a company sends, and what one inviter sends across companies, for 24 hours; refused ones mail nothing', async () => {
+    const code = `tiny-${Date.now()}`;
+    await ctx.database.db.insert(memberships).values({
+      code,
+      name: 'Tiny',
+      priceCents: 0,
+      currency: 'USD',
+      interval: 'month',
+      maxUsers: 50,
+      maxInvitationsPerDay: 3,
+      active: false,
+    });
+    const admin = await createUser(ctx);
+    const first = await createCompany(ctx, admin);
+    const second = await createCompany(ctx, admin);
+    await subscribe(ctx, first.id, code);
+    await subscribe(ctx, second.id, code);
+
+    for (let n = 0; n < 3; n++) await invited(admin.token, first.id);
+    const email = uniqueEmail('over');
+    const refused = await invite(admin.token, first.id, email, 'agent');
+    expect(refused.statusCode).toBe(429);
+    expect(refused.body_json.code).toBe('invitation_budget');
+    expect(Number(refused.headers['retry-after'])).toBeGreaterThan(86_000);
+    expect(await mailCount(ctx, email)).toBe(0);
+
+    // Another company of the same inviter: the inviter's own budget is spent too.
+    const elsewhere = await invite(admin.token, second.id, uniqueEmail('over'), 'agent');
+    expect(elsewhere.statusCode).toBe(429);
+    expect(elsewhere.body_json.detail).toMatch(/^You sent 3 invitations/);
+
+    ctx.clock.advance(DAY + 1000);
+    const fresh = await relogin(admin);
+    expect((await invite(fresh.token, first.id, email, 'agent')).statusCode).toBe(201);
+    expect(await mailCount(ctx, email)).toBe(1);
+  });
+});
+
+describe('accepting an invitation proves the mailbox', () => {
+  it('marks the invitee’s address verified', async () => {
+    const { company, admin } = await companyWithTeam(ctx);
+    const invitee = await createUser(ctx);
+    const before = await call(ctx.app, 'GET', '/api/v1/users/validate_jwt', { token: invitee.token });
+    expect(before.body_json.user.email_verified).toBe(false);
+    const invitation = await invited(admin.token, company.id, invitee.email);
+    expect((await accept(invitee.token, invitation.code)).statusCode).toBe(201);
+    const after = await call(ctx.app, 'GET', '/api/v1/users/validate_jwt', { token: invitee.token });
+    expect(after.body_json.user.email_verified).toBe(true);
   });
 });

@@ -1,8 +1,11 @@
 import type { AddressInfo } from 'node:net';
+import { eq } from 'drizzle-orm';
 import { SMTPServer } from 'smtp-server';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { jobs } from '../../src/db/schema/index.ts';
 import { buildTestApp, call, type TestContext } from '../helpers/app.ts';
 import { accessId, companyWithTeam, createUser, uniqueEmail } from '../helpers/factories.ts';
+import { runJobs } from '../helpers/jobs.ts';
 
 /**
  * Mail through a real SMTP server (npm smtp-server) on a random local port: the app is built with SMTP_URL
@@ -31,7 +34,7 @@ function parseMessage(raw: string): { headers: Map<string, string>; body: string
   return { headers, body: decodeBody(headers, raw.slice(split + 4)) };
 }
 
-async function startSmtpServer() {
+async function startSmtpServer(port = 0) {
   const received: Received[] = [];
   const server = new SMTPServer({
     authOptional: true,
@@ -55,10 +58,10 @@ async function startSmtpServer() {
   });
   await new Promise<void>((resolve, reject) => {
     server.once('error', reject);
-    server.listen(0, '127.0.0.1', () => resolve());
+    server.listen(port, '127.0.0.1', () => resolve());
   });
-  const { port } = server.server.address() as AddressInfo;
-  return { received, port, close: () => new Promise<void>((resolve) => server.close(() => resolve())) };
+  const address = server.server.address() as AddressInfo;
+  return { received, port: address.port, close: () => new Promise<void>((resolve) => server.close(() => resolve())) };
 }
 
 let smtp: Awaited<ReturnType<typeof startSmtpServer>>;
@@ -72,8 +75,9 @@ afterAll(async () => {
   await smtp.close();
 });
 
-/** Delivery happens after the response: wait for the `nth` message to `to`, a bounded number of times. */
+/** Mail is a queued job: run what is due, then wait (bounded) for the `nth` message to `to` to be received. */
 async function waitForMessage(to: string, nth = 1): Promise<Received> {
+  await runJobs(ctx);
   for (let attempt = 0; attempt < 200; attempt++) {
     const messages = smtp.received.filter((message) => message.to.includes(to));
     if (messages.length >= nth) return messages[nth - 1]!;
@@ -122,5 +126,35 @@ describe('mail over SMTP', () => {
     expect(reset.statusCode).toBe(200);
     const login = await call(ctx.app, 'POST', '/api/v1/users/login', { body: { email: user.email, password } });
     expect(login.statusCode).toBe(200);
+  });
+
+  it('keeps a mail queued while SMTP is down and delivers it on a later attempt, sealed at rest meanwhile', async () => {
+    // A port that was free a moment ago: nothing listens there until the test starts a server on it.
+    const probe = await startSmtpServer();
+    const port = probe.port;
+    await probe.close();
+    const down = await buildTestApp({ SMTP_URL: `smtp://127.0.0.1:${port}` });
+    let later: Awaited<ReturnType<typeof startSmtpServer>> | undefined;
+    try {
+      const user = await createUser(down);
+      const requested = await call(down.app, 'POST', '/api/v1/users/reset_password', { body: { email: user.email } });
+      expect(requested.statusCode).toBe(202);
+      await runJobs(down); // the reset job queues its mail; the mail's first attempt fails
+      const [queued] = await down.database.db.select().from(jobs).where(eq(jobs.kind, 'mail'));
+      expect(queued).toMatchObject({ status: 'queued', attempts: 1 });
+      expect(queued!.lastError).not.toContain(user.email);
+      // The message waits sealed: neither the address nor the token is readable in the jobs table.
+      expect(JSON.stringify(queued!.payload)).not.toContain(user.email);
+
+      later = await startSmtpServer(port);
+      down.clock.advance(10 * 60_000); // past the retry's backoff
+      await runJobs(down);
+      const [done] = await down.database.db.select().from(jobs).where(eq(jobs.id, queued!.id));
+      expect(done).toMatchObject({ status: 'done', attempts: 2 });
+      expect(later.received.map((message) => message.to)).toEqual([[user.email]]);
+    } finally {
+      await down.close();
+      await later?.close();
+    }
   });
 });

@@ -9,6 +9,7 @@ import {
   companyWithTeam,
   createCompany,
   createUser,
+  grant,
   member,
   PASSWORD,
   type TestUser,
@@ -19,7 +20,8 @@ import { databaseFingerprint } from '../helpers/snapshot.ts';
 let ctx: TestContext;
 let plans: Record<string, Json>;
 beforeAll(async () => {
-  ctx = await buildTestApp();
+  // Subscription mechanics are tested with self-service on; the default (staff attach paid plans) has its own app.
+  ctx = await buildTestApp({ PLAN_SELF_SERVICE: 'true' });
   const list = await call(ctx.app, 'GET', '/api/v1/memberships');
   plans = Object.fromEntries((list.body_json.memberships as Json[]).map((plan) => [plan.code, plan]));
 });
@@ -68,11 +70,18 @@ async function login(user: TestUser): Promise<TestUser> {
   return { ...user, token: response.body_json.token as string };
 }
 
-/** A company on the free plan, administered by a new user. */
+/** A company on the free plan, administered by a new user, who also runs a second company (`home`). */
 async function freeCompany() {
   const admin = await createUser(ctx);
   const company = await createCompany(ctx, admin);
-  return { admin, company };
+  const home = await createCompany(ctx, admin);
+  // A person the admin may grant an access to: a member of a company they administer (consent to membership).
+  const colleague = async () => {
+    const user = await createUser(ctx);
+    await grant(ctx, user, home.id, 'agent');
+    return user;
+  };
+  return { admin, company, colleague };
 }
 
 describe('plans (public)', () => {
@@ -183,7 +192,7 @@ describe('company membership', () => {
     await attach(admin, other.id, plans.team!.id);
     const response = await call(ctx.app, 'GET', '/api/v1/companies', { token: admin.token });
     const byId = Object.fromEntries((response.body_json.companies as Json[]).map((c) => [c.id, c.membership]));
-    expect(byId).toEqual({ [company.id]: plans.free, [other.id]: plans.team });
+    expect(byId).toMatchObject({ [company.id]: plans.free, [other.id]: plans.team });
   });
 
   it('refuses attach to non-admins (403), strangers (404), without a token (401), for unknown or bad plans', async () => {
@@ -223,10 +232,10 @@ describe('company membership', () => {
 
 describe('plan limits', () => {
   it('refuses a 4th seat on the free plan (pending invitations count) and writes nothing', async () => {
-    const { admin, company } = await freeCompany();
+    const { admin, company, colleague } = await freeCompany();
     await member(ctx, company.id, 'agent');
     const invitation = await pendingInvitation(company.id);
-    const candidate = await createUser(ctx);
+    const candidate = await colleague();
 
     const before = await databaseFingerprint(ctx.database);
     const refused = await grantThroughApi(admin, candidate, company.id);
@@ -243,14 +252,14 @@ describe('plan limits', () => {
       .set({ deletedAt: ctx.clock.now() })
       .where(eq(invitations.id, invitation.id));
     expect((await grantThroughApi(admin, candidate, company.id)).statusCode).toBe(201);
-    expect((await grantThroughApi(admin, await createUser(ctx), company.id)).statusCode).toBe(422);
+    expect((await grantThroughApi(admin, await colleague(), company.id)).statusCode).toBe(422);
   });
 
   it('does not count an expired invitation', async () => {
-    const { admin, company } = await freeCompany();
+    const { admin, company, colleague } = await freeCompany();
     await member(ctx, company.id, 'agent');
     await pendingInvitation(company.id, -DAY);
-    expect((await grantThroughApi(admin, await createUser(ctx), company.id)).statusCode).toBe(201);
+    expect((await grantThroughApi(admin, await colleague(), company.id)).statusCode).toBe(201);
   });
 
   it('refuses a plan smaller than the seats in use (422 plan_limit_reached), changing nothing', async () => {
@@ -284,7 +293,7 @@ describe('addMonths', () => {
 // These move the test clock (tokens are renewed with `login`): keep them last in this file.
 describe('over time', () => {
   it('keeps a canceled plan until its period end, then falls back to the free plan and its limits', async () => {
-    const { company, ...fresh } = await freeCompany();
+    const { company, colleague, ...fresh } = await freeCompany();
     let admin = fresh.admin;
     const attached = (await attach(admin, company.id, plans.team!.id)).body_json.subscription;
     await member(ctx, company.id, 'agent');
@@ -306,13 +315,13 @@ describe('over time', () => {
       subscription: canceled.body_json.subscription,
       membership: plans.team,
     });
-    expect((await grantThroughApi(admin, await createUser(ctx), company.id)).statusCode).toBe(201);
+    expect((await grantThroughApi(admin, await colleague(), company.id)).statusCode).toBe(201);
 
     ctx.clock.advance(32 * DAY);
     admin = await login(admin);
     expect((await current(admin, company.id)).body_json).toEqual({ subscription: null, membership: plans.free });
     expect(await companyPlan(admin, company.id)).toEqual(plans.free);
-    const refused = await grantThroughApi(admin, await createUser(ctx), company.id);
+    const refused = await grantThroughApi(admin, await colleague(), company.id);
     expect(refused.statusCode).toBe(422);
     expect(refused.body_json.code).toBe('plan_limit_reached');
     expect((await cancel(admin, company.id)).statusCode).toBe(404);
@@ -354,5 +363,35 @@ describe('over time', () => {
     expect((await call(ctx.app, 'DELETE', `/api/v1/companies/${company.id}/membership`)).statusCode).toBe(401);
     const rows = await ctx.database.db.select().from(subscriptions).where(eq(subscriptions.companyId, company.id));
     expect(rows.map((row) => row.status)).toEqual(['active']);
+  });
+});
+
+describe('paid plans without PLAN_SELF_SERVICE (the default)', () => {
+  let staffed: TestContext;
+  beforeAll(async () => {
+    staffed = await buildTestApp();
+  });
+  afterAll(() => staffed.close());
+
+  it('lets platform staff attach a paid plan, and an admin only move to the free plan or cancel', async () => {
+    const admin = await createUser(staffed);
+    const company = await createCompany(staffed, admin);
+    const staff = await createUser(staffed, { superadmin: true });
+    const url = `/api/v1/companies/${company.id}/membership`;
+    const post = (user: TestUser, code: string) =>
+      call(staffed.app, 'POST', url, { token: user.token, body: { membership_id: plans[code]!.id } });
+
+    const before = await databaseFingerprint(staffed.database);
+    const refused = await post(admin, 'team');
+    expect(refused.statusCode).toBe(403);
+    expect(refused.body_json.code).toBe('payment_required');
+    expect(await databaseFingerprint(staffed.database)).toEqual(before);
+
+    expect((await post(staff, 'team')).statusCode).toBe(201);
+    expect((await post(admin, 'free')).statusCode).toBe(201);
+    expect((await post(staff, 'business')).statusCode).toBe(201);
+    const canceled = await call(staffed.app, 'DELETE', url, { token: admin.token });
+    expect(canceled.statusCode).toBe(200);
+    expect(canceled.body_json.subscription.status).toBe('canceled');
   });
 });

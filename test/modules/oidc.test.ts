@@ -126,7 +126,7 @@ describe('POST /api/v1/users/login/oidc', () => {
   });
 
   it('links an existing account by verified email, and the next sign-in finds the link', async () => {
-    const existing = await createUser(ctx);
+    const existing = await createUser(ctx, { emailVerifiedAt: new Date() });
     const before = await providers(existing.id, existing.token);
     expect(before.body_json.providers).toEqual([
       { provider: 'password', email: existing.email, linked_at: expect.any(String) },
@@ -152,6 +152,34 @@ describe('POST /api/v1/users/login/oidc', () => {
     expect(await counts()).toEqual(before2);
     const latest = await providers(existing.id, existing.token);
     expect(latest.body_json.providers[1].email).toBe(changed);
+  });
+
+  it('claims an account whose address was never verified: the squatter’s password and sessions end', async () => {
+    // Pre-account takeover: someone signs up with the victim's address (never verified) and sets up a company.
+    const email = uniqueEmail('victim');
+    const signup = await call(ctx.app, 'POST', '/api/v1/users', {
+      body: { first_name: 'Squatter', last_name: 'X', email, password: 'the squatter password' },
+    });
+    expect(signup.statusCode).toBe(201);
+    expect(signup.body_json.user.email_verified).toBe(false);
+    const squatter = await call(ctx.app, 'POST', '/api/v1/users/login', {
+      body: { email, password: 'the squatter password' },
+    });
+    const squatterToken = squatter.body_json.token as string;
+
+    // The victim signs in with a verified identity for that address.
+    const victim = await login(await idToken({ sub: subject(), email }));
+    expect(victim.statusCode).toBe(200);
+    expect(victim.body_json.user).toMatchObject({ id: signup.body_json.user.id, email_verified: true });
+
+    // The squatter's way in is gone: the session and the password alike.
+    expect((await call(ctx.app, 'GET', '/api/v1/users/validate_jwt', { token: squatterToken })).statusCode).toBe(401);
+    const again = await call(ctx.app, 'POST', '/api/v1/users/login', {
+      body: { email, password: 'the squatter password' },
+    });
+    expect(again.statusCode).toBe(401);
+    const linked = await providers(victim.body_json.user.id, victim.body_json.token);
+    expect(linked.body_json.providers.map((p: Json) => p.provider)).toEqual(['oidc']);
   });
 
   it('two concurrent first sign-ins of one identity make one user and one link', async () => {
@@ -310,7 +338,7 @@ describe('GET /api/v1/users/{user_id}/providers', () => {
   });
 
   it('lists every linked identity, oldest first, beside the password', async () => {
-    const user = await createUser(ctx);
+    const user = await createUser(ctx, { emailVerifiedAt: new Date() });
     await login(await idToken({ sub: subject(), email: user.email }));
     await ctx.database.db.insert(userProviders).values({
       userId: user.id,

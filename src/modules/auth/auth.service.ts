@@ -1,36 +1,68 @@
 import type { Config } from '../../config.ts';
 import type { Db } from '../../db/client.ts';
+import { enqueue } from '../../jobs/queue.ts';
 import type { Clock } from '../../lib/clock.ts';
 import { normalizeEmail } from '../../lib/email.ts';
 import { AppError, unauthorized } from '../../lib/errors.ts';
-import type { Mailer } from '../../lib/mailer.ts';
 import { hashPassword, verifyPassword } from '../../lib/passwords.ts';
-import { randomToken, sha256 } from '../../lib/secrets.ts';
+import { sha256 } from '../../lib/secrets.ts';
 import type { TokenService } from '../../lib/tokens.ts';
 import type { Principal } from '../authz/authz.service.ts';
-import { findUserByEmail, findUserById } from '../users/users.repository.ts';
-import type { UsersService } from '../users/users.service.ts';
-import { claimPasswordReset, insertPasswordReset, resetPassword } from './auth.repository.ts';
+import type { MailQueue } from '../mail/mail.queue.ts';
+import { findUserByEmail, findUserById, type UserRow } from '../users/users.repository.ts';
+import { claimPasswordReset, clearLoginFailures, lockLogin, recordLoginFailure } from './auth.repository.ts';
+import { revokeCredentials } from './credentials.repository.ts';
+import { LOCK_AFTER, lockMsAfter } from './login-throttle.ts';
+import { PASSWORD_RESET_JOB, passwordResetSealer } from './password-reset.job.ts';
 
+// One answer for an unknown address, a wrong password, a deactivated account and a locked one: none is an oracle.
 const invalidCredentials = () =>
   new AppError(401, 'invalid_credentials', 'Unauthorized', 'The email or password is incorrect.');
 
 export function createAuthService(deps: {
   db: Db;
   tokens: TokenService;
-  mailer: Mailer;
+  mail: MailQueue;
   clock: Clock;
-  users: UsersService;
-  config: Pick<Config, 'publicUrl' | 'passwordResetTtlSeconds'>;
+  secret: string;
+  config: Pick<Config, 'publicUrl'>;
 }) {
   const { db, clock } = deps;
+  const sealer = passwordResetSealer(deps.secret);
+
+  /** Counts the failure; the one that starts a lock also mails the owner, in the same transaction. */
+  async function recordFailure(user: UserRow, now: Date) {
+    await db.transaction(async (tx) => {
+      const failures = await recordLoginFailure(tx, user.id);
+      const lockMs = lockMsAfter(failures);
+      if (lockMs === 0) return;
+      await lockLogin(tx, user.id, new Date(now.getTime() + lockMs));
+      if (failures < LOCK_AFTER) return;
+      await deps.mail.enqueue(tx, {
+        to: user.email,
+        subject: 'Sign-in to your Leadsy account is paused',
+        text:
+          `Hello ${user.firstName},\n\nAfter ${failures} failed sign-in attempts in a row, sign-in to your Leadsy ` +
+          `account is paused for ${Math.round(lockMs / 60_000)} minutes. If it was you, wait and try again, or ` +
+          `reset your password at ${deps.config.publicUrl}/reset-password.\nIf it was not you, your password held; ` +
+          'consider changing it to a longer one.\n',
+      });
+    });
+  }
 
   return {
-    /** One answer, and the same argon2 work, for an unknown email, a wrong password and a deactivated user. */
+    /** The same argon2 work whatever the account's state, so timing tells nothing either. */
     async login(email: string, password: string) {
       const user = await findUserByEmail(db, normalizeEmail(email));
       const matches = await verifyPassword(user?.passwordHash, password);
-      if (!user || !matches || user.status === 'inactive') throw invalidCredentials();
+      if (!user || user.status === 'inactive') throw invalidCredentials();
+      const now = clock.now();
+      if (user.lockedUntil && user.lockedUntil > now) throw invalidCredentials();
+      if (!matches) {
+        await recordFailure(user, now);
+        throw invalidCredentials();
+      }
+      if (user.failedLogins > 0 || user.lockedUntil) await clearLoginFailures(db, user.id);
       const { token, expiresAt } = await deps.tokens.sign(user.id, user.tokenVersion);
       return { token, expiresAt, user };
     },
@@ -42,27 +74,17 @@ export function createAuthService(deps: {
     },
 
     /**
-     * Always accepted, whether or not the address is known (no enumeration). The mail leaves after the token is
-     * stored and off the response path, so a known address does not answer measurably slower.
+     * Always accepted, whether or not the address is known (no enumeration): the request only queues a job, the
+     * same insert for any address, and the job looks the account up, applies the per-account cap and mails.
      */
     async requestPasswordReset(email: string): Promise<void> {
-      const user = await findUserByEmail(db, normalizeEmail(email));
-      if (!user || user.status === 'inactive') return;
-      const token = randomToken();
-      const expiresAt = new Date(clock.now().getTime() + deps.config.passwordResetTtlSeconds * 1000);
-      await insertPasswordReset(db, user.id, sha256(token), expiresAt);
-      const minutes = Math.round(deps.config.passwordResetTtlSeconds / 60);
-      deps.mailer.sendLater({
-        to: user.email,
-        subject: 'Reset your Leadsy password',
-        text:
-          `Hello ${user.firstName},\n\nSomeone asked to reset the password of your Leadsy account. ` +
-          `If it was you, use this one-time token within ${minutes} minutes:\n\n${token}\n\n` +
-          `or open ${deps.config.publicUrl}/reset-password?token=${token}\n\n` +
-          'If it was not you, ignore this message: your password stays as it is.\n',
+      await enqueue(db, {
+        kind: PASSWORD_RESET_JOB,
+        payload: { sealed: sealer.seal({ email: normalizeEmail(email) }) },
       });
     },
 
+    /** Proves the mailbox too: the account's address becomes verified, and a login lock ends. */
     async confirmPasswordReset(token: string, password: string) {
       const passwordHash = await hashPassword(password);
       return db.transaction(async (tx) => {
@@ -73,7 +95,13 @@ export function createAuthService(deps: {
             { field: 'token', code: 'invalid_token', message: 'is invalid, used or expired' },
           ]);
         }
-        return resetPassword(tx, claimed.userId, passwordHash, now);
+        const user = (await findUserById(tx, claimed.userId))!;
+        return revokeCredentials(tx, claimed.userId, now, {
+          passwordHash,
+          emailVerifiedAt: user.emailVerifiedAt ?? now,
+          failedLogins: 0,
+          lockedUntil: null,
+        });
       });
     },
   };

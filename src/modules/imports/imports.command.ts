@@ -3,6 +3,7 @@ import { parseArgs } from 'node:util';
 import type { Config } from '../../config.ts';
 import { openDatabase } from '../../db/setup.ts';
 import { createJobHandlers } from '../../jobs/handlers.ts';
+import { resolveJwtSecret } from '../../lib/installation-secret.ts';
 import { createJobRunner } from '../../jobs/runner.ts';
 import { createConsoleLogger } from '../../jobs/worker.ts';
 import { systemClock } from '../../lib/clock.ts';
@@ -78,7 +79,14 @@ export async function importCommand(config: Config, args: string[]): Promise<num
   const logger = createConsoleLogger(config.logLevel === 'info' ? 'warn' : config.logLevel);
   const runner = createJobRunner({
     db: database.db,
-    handlers: createJobHandlers({ db: database.db, clock: systemClock, config, storage, logger }),
+    handlers: createJobHandlers({
+      db: database.db,
+      clock: systemClock,
+      config,
+      storage,
+      logger,
+      secret: resolveJwtSecret(config),
+    }),
     clock: systemClock,
     logger,
     concurrency: 1,

@@ -103,3 +103,24 @@ export async function insertUserAccess(db: Executor, values: typeof userAccesses
   const [row] = await db.insert(userAccesses).values(values).returning({ id: userAccesses.id });
   return row!;
 }
+
+/**
+ * Invitations sent since `since` by the company and by the inviter (in any company), re-sends and withdrawn ones
+ * included: what the daily budgets count, with the oldest of each so a 429 can say when a slot frees up.
+ */
+export async function invitationsSentSince(db: Executor, companyId: number, inviterId: number, since: Date) {
+  const window = (where: SQL) =>
+    db
+      .select({ n: sql<number>`count(*)::int`, oldest: sql<Date | null>`min(${invitations.createdAt})` })
+      .from(invitations)
+      .where(and(where, gt(invitations.createdAt, since)));
+  const [[company], [inviter]] = await Promise.all([
+    window(eq(invitations.companyId, companyId)),
+    window(eq(invitations.invitedByUserId, inviterId)),
+  ]);
+  const oldest = (value: Date | string | null | undefined) => (value ? new Date(value) : since);
+  return {
+    company: { count: Number(company?.n ?? 0), oldest: oldest(company?.oldest) },
+    inviter: { count: Number(inviter?.n ?? 0), oldest: oldest(inviter?.oldest) },
+  };
+}

@@ -4,19 +4,19 @@ import type { Db, Executor } from '../../db/client.ts';
 import { invitations, userAccesses } from '../../db/schema/index.ts';
 import type { Clock } from '../../lib/clock.ts';
 import { normalizeEmail } from '../../lib/email.ts';
-import { AppError, forbidden, notFound, unprocessable } from '../../lib/errors.ts';
-import type { Mailer } from '../../lib/mailer.ts';
+import { AppError, forbidden, notFound, tooManyRequests, unprocessable } from '../../lib/errors.ts';
 import { decodeCursor, toPage } from '../../lib/pagination.ts';
 import { randomToken, sha256 } from '../../lib/secrets.ts';
 import type { EffectiveAccess, Principal } from '../authz/authz.service.ts';
 import { lockCompanyForLimits } from '../limits/limits.repository.ts';
 import type { LimitsService } from '../limits/limits.service.ts';
+import type { MailQueue } from '../mail/mail.queue.ts';
 import {
   clearPrimary,
   findAccess,
   selectViews as selectUserAccessViews,
 } from '../user-accesses/user-accesses.repository.ts';
-import { findUserById, type UserRow } from '../users/users.repository.ts';
+import { findUserById, type UserRow, updateUser } from '../users/users.repository.ts';
 import {
   claim,
   countInvitations,
@@ -25,6 +25,7 @@ import {
   hasPrimaryAccess,
   insertInvitation,
   insertUserAccess,
+  invitationsSentSince,
   isMemberByEmail,
   markDeleted,
   pending,
@@ -51,10 +52,12 @@ function assertMayHandle(caller: EffectiveAccess, accessCode: string) {
   }
 }
 
+const DAY_MS = 86_400_000;
+
 export function createInvitationsService(deps: {
   db: Db;
   clock: Clock;
-  mailer: Mailer;
+  mail: MailQueue;
   limits: LimitsService;
   config: Pick<Config, 'publicUrl' | 'invitationTtlSeconds'>;
 }) {
@@ -73,10 +76,11 @@ export function createInvitationsService(deps: {
     return toPage(rows, limit, (row) => [row.invitation.id], total);
   }
 
-  function sendInvitationMail(created: InvitationView, code: string) {
+  /** Written in the invitation's transaction: the mail exists exactly when the invitation does. */
+  function queueInvitationMail(tx: Executor, created: InvitationView, code: string) {
     const { invitation, company, access, inviter } = created;
     const who = inviter ? `${inviter.firstName} ${inviter.lastName}`.trim() : 'A Leadsy administrator';
-    deps.mailer.sendLater({
+    return deps.mail.enqueue(tx, {
       to: invitation.email,
       subject: `You are invited to join ${company.name} on Leadsy`,
       text:
@@ -88,10 +92,35 @@ export function createInvitationsService(deps: {
     });
   }
 
+  /**
+   * Each invitation is a mail carrying the inviter's company name: the plan's daily budget (`max_invitations_per_day`)
+   * caps what a company sends in 24 hours, and what one inviter sends across all their companies, so neither a
+   * company nor a person can turn Leadsy into a mail cannon. Counted under the company lock, so it holds under races.
+   */
+  async function assertBudget(tx: Executor, companyId: number, inviterId: number, now: Date) {
+    const budget = (await deps.limits.planOf(tx, companyId)).maxInvitationsPerDay;
+    const since = new Date(now.getTime() - DAY_MS);
+    const sent = await invitationsSentSince(tx, companyId, inviterId, since);
+    for (const [who, used] of [
+      ['This company', sent.company],
+      ['You', sent.inviter],
+    ] as const) {
+      if (used.count < budget) continue;
+      const retryAfter = (used.oldest.getTime() + DAY_MS - now.getTime()) / 1000;
+      throw tooManyRequests(
+        'invitation_budget',
+        `${who} sent ${used.count} invitations in the last 24 hours; the plan allows ${budget}.`,
+        retryAfter,
+      );
+    }
+  }
+
   /** Claims the invitation and creates the access; the caller's transaction commits or undoes both together. */
   async function join(tx: Executor, code: string, user: UserRow, primary?: boolean) {
     const claimed = await claim(tx, sha256(code), user.email, user.id, clock.now());
     if (!claimed) return undefined;
+    // The code was mailed to this address: redeeming it proves the mailbox.
+    if (!user.emailVerifiedAt) await updateUser(tx, user.id, { emailVerifiedAt: clock.now() });
     if (await findMembership(tx, claimed.companyId, user.id)) throw alreadyMember('code');
     const makePrimary = primary ?? !(await hasPrimaryAccess(tx, user.id));
     if (makePrimary) await clearPrimary(tx, user.id);
@@ -126,6 +155,7 @@ export function createInvitationsService(deps: {
         }
         await deps.limits.assertSeats(tx, companyId);
         const now = clock.now();
+        await assertBudget(tx, companyId, principal.userId, now);
         const row = await insertInvitation(tx, {
           companyId,
           email,
@@ -133,10 +163,14 @@ export function createInvitationsService(deps: {
           codeHash: sha256(code),
           invitedByUserId: principal.userId,
           expiresAt: new Date(now.getTime() + deps.config.invitationTtlSeconds * 1000),
+          // The service's clock, not the database's: the daily budget counts by it.
+          createdAt: now,
+          updatedAt: now,
         });
-        return view(tx, row.id);
+        const created = await view(tx, row.id);
+        await queueInvitationMail(tx, created, code);
+        return created;
       });
-      sendInvitationMail(created, code);
       return { view: created, code };
     },
 
@@ -158,8 +192,9 @@ export function createInvitationsService(deps: {
     async listForEmail(principal: Principal, query: PageInput & { email: string }) {
       const email = normalizeEmail(query.email);
       const user = await findUserById(db, principal.userId);
-      if (!principal.superadmin && user?.email !== email) {
-        throw forbidden('You may only list the invitations sent to your own email address.');
+      // An unproven address proves nothing: anyone can type someone else's into their profile or sign-up.
+      if (!principal.superadmin && (user?.email !== email || !user.emailVerifiedAt)) {
+        throw forbidden('You may only list the invitations sent to your own, verified email address.');
       }
       return page(and(eq(invitations.email, email), pending(clock.now())), query);
     },

@@ -1,5 +1,7 @@
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import { Type } from 'typebox';
+import { principalOf } from '../../plugins/auth.ts';
+import { problemResponse } from '../../plugins/docs.ts';
 import {
   AttachMembershipBody,
   CompanyMembershipJson,
@@ -85,17 +87,25 @@ export const membershipsRoutes: FastifyPluginAsyncTypebox<{ service: Memberships
           'A current subscription to another plan, or a canceled one, is ended in the same transaction (201). ' +
           'Attaching the plan the company is already actively on changes nothing and answers 200 with it. ' +
           'A plan whose `max_users` is below the seats in use (members plus pending invitations) is refused with ' +
-          '422 `plan_limit_reached`; a plan no longer offered with 422 `membership_unavailable`.',
+          '422 `plan_limit_reached`; a plan no longer offered with 422 `membership_unavailable`. A paid plan ' +
+          '(`price_cents` > 0) is attached by platform staff (there is no payment step in the API): a company admin ' +
+          'gets 403 `payment_required`, unless the operator set `PLAN_SELF_SERVICE=true`. Moving to the free plan ' +
+          'and canceling stay with the admin.',
         params: CompanyParams,
         body: AttachMembershipBody,
         response: {
           201: { ...SubscriptionEnvelope, description: 'A new subscription started.' },
           200: { ...SubscriptionEnvelope, description: 'The company was already on this plan: unchanged.' },
+          403: problemResponse('Not an admin of the company, or a paid plan without PLAN_SELF_SERVICE.'),
         },
       },
     },
     async (request, reply) => {
-      const { subscription, created } = await service.attach(request.params.company_id, request.body.membership_id);
+      const { subscription, created } = await service.attach(
+        principalOf(request),
+        request.params.company_id,
+        request.body.membership_id,
+      );
       return reply.code(created ? 201 : 200).send({ subscription: presentSubscription(subscription) });
     },
   );

@@ -1,6 +1,7 @@
 import type { Db } from '../../db/client.ts';
 import type { Clock } from '../../lib/clock.ts';
-import { notFound, unprocessable } from '../../lib/errors.ts';
+import { AppError, notFound, unprocessable } from '../../lib/errors.ts';
+import type { Principal } from '../authz/authz.service.ts';
 import type { LimitsService } from '../limits/limits.service.ts';
 import {
   endCurrentSubscriptions,
@@ -41,7 +42,21 @@ export function periodAt(row: SubscriptionRow, interval: PlanRow['interval'], no
   return { start: addMonths(start, (n - 1) * step), end: addMonths(start, n * step) };
 }
 
-export function createMembershipsService(deps: { db: Db; clock: Clock; limits: LimitsService }) {
+const paymentRequired = () =>
+  new AppError(
+    403,
+    'payment_required',
+    'Forbidden',
+    'A paid plan is attached by platform staff once it is paid for; a company admin may cancel or move to the free plan.',
+  );
+
+export function createMembershipsService(deps: {
+  db: Db;
+  clock: Clock;
+  limits: LimitsService;
+  /** PLAN_SELF_SERVICE: admins may attach paid plans themselves (an operator without billing, or a trial setup). */
+  planSelfService: boolean;
+}) {
   const { db, clock, limits } = deps;
 
   function view(row: SubscriptionRow, plan: PlanRow, now: Date): SubscriptionView {
@@ -71,10 +86,12 @@ export function createMembershipsService(deps: { db: Db; clock: Clock; limits: L
      * Starts a subscription for one period from now, replacing (ending) the current one in the same transaction.
      * Attaching the plan the company is already actively on changes nothing (`created: false`).
      */
-    async attach(companyId: number, membershipId: number) {
+    async attach(principal: Principal, companyId: number, membershipId: number) {
       return db.transaction(async (tx) => {
         const plan = await findPlan(tx, membershipId);
         if (!plan) throw notFound('Membership');
+        // There is no payment step in the API: a paid plan taken by an admin would be a free upgrade.
+        if (plan.priceCents > 0 && !principal.superadmin && !deps.planSelfService) throw paymentRequired();
         if (!plan.active) {
           throw unprocessable('membership_unavailable', 'This plan is no longer offered.', 'membership_id');
         }

@@ -24,7 +24,9 @@ export const oidcRoutes: FastifyPluginAsyncTypebox<{
           'token (the same answer as password login). The token must be signed with an asymmetric algorithm by a ' +
           'key of the issuer’s JWKS, be issued by that issuer for that client id, be unexpired, and carry ' +
           '`email_verified: true`. The identity (provider, `sub`) already linked signs that user in; otherwise the ' +
-          'account with the same email is linked, or an active account without a password is created and linked. ' +
+          'account with the same, verified email is linked, or an active account without a password is created ' +
+          'and linked. An account whose email was never verified is claimed by the identity: its password is ' +
+          'removed and every token issued under it is revoked (whoever typed the address cannot keep a way in). ' +
           'Answers 501 `oidc_not_configured` when this server has no provider configured.',
         body: OidcLoginBody,
         response: {

@@ -12,6 +12,7 @@ import type { Clock } from '../../lib/clock.ts';
 import { normalizeEmail } from '../../lib/email.ts';
 import { AppError } from '../../lib/errors.ts';
 import type { TokenService } from '../../lib/tokens.ts';
+import { revokeCredentials } from '../auth/credentials.repository.ts';
 import {
   findUserProvider,
   insertUserProvider,
@@ -175,7 +176,11 @@ export function createOidcService(deps: {
   const { db, config } = deps;
   const verify = config ? createIdTokenVerifier(config, deps.clock) : undefined;
 
-  /** The linked user; else the user with that (verified) email, now linked; else a new user, linked. */
+  /**
+   * The linked user; else the user with that address, now linked; else a new user, linked. An account whose address
+   * was never proven may have been opened by anyone who typed it (pre-account takeover): the verified identity
+   * claims it, and the unproven password and every credential issued under it end.
+   */
   function linkOrCreate(provider: string, identity: OidcIdentity): Promise<UserRow> {
     return db.transaction(async (tx) => {
       const link = await findUserProvider(tx, provider, identity.subject);
@@ -187,15 +192,25 @@ export function createOidcService(deps: {
       }
       const existing = await findUserByEmail(tx, identity.email);
       if (existing?.status === 'inactive') throw inactive();
-      const user =
-        existing ??
-        (await insertUser(tx, {
-          firstName: identity.firstName,
-          lastName: identity.lastName,
-          email: identity.email,
-          passwordHash: null,
-          status: 'active',
-        }));
+      const now = deps.clock.now();
+      const user = existing
+        ? existing.emailVerifiedAt
+          ? existing
+          : await revokeCredentials(tx, existing.id, now, {
+              passwordHash: null,
+              pendingEmail: null,
+              emailVerifiedAt: now,
+              failedLogins: 0,
+              lockedUntil: null,
+            })
+        : await insertUser(tx, {
+            firstName: identity.firstName,
+            lastName: identity.lastName,
+            email: identity.email,
+            passwordHash: null,
+            status: 'active',
+            emailVerifiedAt: now,
+          });
       await insertUserProvider(tx, { userId: user.id, provider, subject: identity.subject, email: identity.email });
       return user;
     });

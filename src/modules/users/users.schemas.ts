@@ -32,6 +32,16 @@ export const SeedUserJson = Type.Object({
 /** The seed's keys first, then what a client of a user resource also needs. Never a hash or a token version. */
 export const UserJson = Type.Object({
   ...SeedUserJson.properties,
+  email_verified: Type.Boolean({
+    description:
+      'Whether the owner proved they receive mail at `email` (a verification token, an invitation code, a password ' +
+      'reset, or a verified OpenID Connect identity). An unverified address is never trusted.',
+  }),
+  pending_email: Nullable(
+    Type.String({
+      description: 'A new address waiting for confirmation: `email` stays the old one until it is verified.',
+    }),
+  ),
   onboarding_completed_at: Nullable(Type.String({ format: 'date-time' })),
   legal_terms_accepted: Type.Optional(
     Type.Boolean({
@@ -78,7 +88,7 @@ export const UpdateUserBody = Type.Object(
     birthdate: Type.Optional(Type.Union([Birthdate, Type.Null()])),
     password: Type.Optional(Password),
     current_password: Type.Optional(
-      Type.String({ maxLength: PASSWORD_MAX, description: 'Required to change email or password.' }),
+      Type.String({ maxLength: PASSWORD_MAX, description: 'Required to change your own email or password.' }),
     ),
     status: Type.Optional(Status),
   },
@@ -122,6 +132,8 @@ export function presentSeedUser(row: UserRow) {
 export function presentUser(row: UserRow, legalTermsAccepted?: boolean) {
   return {
     ...presentSeedUser(row),
+    email_verified: row.emailVerifiedAt !== null,
+    pending_email: row.pendingEmail,
     onboarding_completed_at: row.onboardingCompletedAt?.toISOString() ?? null,
     ...(legalTermsAccepted === undefined ? {} : { legal_terms_accepted: legalTermsAccepted }),
     created_at: row.createdAt.toISOString(),

@@ -1,6 +1,6 @@
 import { and, eq, sql } from 'drizzle-orm';
 import type { Db, Executor } from '../../db/client.ts';
-import { accesses, userAccesses, users } from '../../db/schema/index.ts';
+import { accesses, userAccesses } from '../../db/schema/index.ts';
 import type { Clock } from '../../lib/clock.ts';
 import { normalizeEmail } from '../../lib/email.ts';
 import { assertValid, conflict, fieldError, forbidden, notFound } from '../../lib/errors.ts';
@@ -8,7 +8,9 @@ import { localeErrors } from '../../lib/locale.ts';
 import { decodeCursor, toPage } from '../../lib/pagination.ts';
 import { hashPassword, verifyPassword } from '../../lib/passwords.ts';
 import { MANAGING_ACCESSES } from '../../lib/permissions.ts';
+import { revokeCredentials } from '../auth/credentials.repository.ts';
 import type { Principal } from '../authz/authz.service.ts';
+import type { EmailVerificationService } from '../email-verification/email-verification.service.ts';
 import { usersWithCurrentTermsAccepted } from '../legal-terms/legal-terms.repository.ts';
 import {
   countUsers,
@@ -32,7 +34,12 @@ const emailTaken = () => {
 /** Joins the new user to the company of an invitation, inside the sign-up's transaction (see invitations). */
 export type JoinInvitation = (tx: Executor, code: string, user: UserRow) => Promise<void>;
 
-export function createUsersService(deps: { db: Db; clock: Clock; joinInvitation?: JoinInvitation }) {
+export function createUsersService(deps: {
+  db: Db;
+  clock: Clock;
+  joinInvitation?: JoinInvitation;
+  verification: Pick<EmailVerificationService, 'issue'>;
+}) {
   const { db } = deps;
 
   /** Self and staff see anyone; admins and managers see the members of the companies they manage. */
@@ -78,16 +85,19 @@ export function createUsersService(deps: { db: Db; clock: Clock; joinInvitation?
         birthdate: profile.birthdate,
         ...extra,
       };
-      const created =
-        code === undefined
-          ? insertUser(db, values)
-          : // One transaction: a refused invitation code leaves no user behind.
-            db.transaction(async (tx) => {
-              const user = await insertUser(tx, values);
-              if (!deps.joinInvitation) throw new Error('invitations are not wired into the users service');
-              await deps.joinInvitation(tx, code, user);
-              return user;
-            });
+      // One transaction: a refused invitation code leaves no user behind, and the verification mail exists exactly
+      // when the user does.
+      const created = db.transaction(async (tx) => {
+        let user = await insertUser(tx, values);
+        if (code !== undefined) {
+          if (!deps.joinInvitation) throw new Error('invitations are not wired into the users service');
+          // Accepting the code proves the mailbox (the invitation was mailed there): no verification mail needed.
+          await deps.joinInvitation(tx, code, user);
+          user = (await findUserById(tx, user.id))!;
+        }
+        if (!user.emailVerifiedAt) await deps.verification.issue(tx, user, user.email);
+        return user;
+      });
       return created.catch((error: unknown) => {
         // Two sign-ups racing for one address: the unique index decides.
         if ((error as { cause?: { code?: string } }).cause?.code === '23505') throw emailTaken();
@@ -138,23 +148,31 @@ export function createUsersService(deps: { db: Db; clock: Clock; joinInvitation?
       assertValid(errors);
 
       const email = input.email === undefined ? undefined : normalizeEmail(input.email);
-      if (email !== undefined && email !== user.email && (await findUserByEmail(db, email))) throw emailTaken();
-      const revokeTokens = input.password !== undefined || input.status === 'inactive';
-      const updated = await updateUser(db, userId, {
+      const changesEmail = email !== undefined && email !== user.email;
+      if (changesEmail && (await findUserByEmail(db, email))) throw emailTaken();
+      const values = {
         firstName: input.first_name?.trim(),
         lastName: input.last_name?.trim(),
-        email,
         lang: input.lang,
         theme: input.theme,
         currency: input.currency,
         birthdate: input.birthdate,
         status: input.status,
         passwordHash: input.password === undefined ? undefined : await hashPassword(input.password),
-        // A new password or a deactivation ends every session at once.
-        tokenVersion: revokeTokens ? sql`${users.tokenVersion} + 1` : undefined,
+        // The address changes only once the new mailbox is proven (email-verification); asking for the current
+        // address again drops a pending change.
+        pendingEmail: email === undefined ? undefined : changesEmail ? email : null,
+      };
+      return db.transaction(async (tx) => {
+        // A new password or a deactivation ends every credential of the old state at once.
+        const revoke = input.password !== undefined || input.status === 'inactive';
+        const updated = revoke
+          ? await revokeCredentials(tx, userId, deps.clock.now(), values)
+          : await updateUser(tx, userId, values);
+        if (!updated) throw notFound('User');
+        if (changesEmail) await deps.verification.issue(tx, updated, email);
+        return updated;
       });
-      if (!updated) throw notFound('User');
-      return updated;
     },
   };
 }
