@@ -5,6 +5,7 @@ import { openDatabase } from './db/setup.ts';
 import { runWorker } from './jobs/worker.ts';
 import { normalizeEmail } from './lib/email.ts';
 import { hashPassword, PASSWORD_MAX, PASSWORD_MIN } from './lib/passwords.ts';
+import { revokeCredentials } from './modules/auth/credentials.repository.ts';
 import { IMPORT_USAGE, importCommand } from './modules/imports/imports.command.ts';
 import { configFromEnv, serve } from './server.ts';
 
@@ -12,7 +13,7 @@ const USAGE = `Usage: npm run cli -- <command> [options]
 
 Commands:
   serve                                   start the API (same as npm start)
-  worker                                  run background jobs only (imports); stops gracefully on SIGINT/SIGTERM
+  worker                                  run background jobs only (imports, mail); stops gracefully on SIGINT/SIGTERM
   migrate                                 apply migrations and reference data, then exit
   create-superadmin --email E --password P [--first-name F] [--last-name L]
                                           create platform staff, or promote an existing user
@@ -49,7 +50,15 @@ async function createSuperadmin(args: string[]) {
   await withDatabase(async ({ db }) => {
     const [existing] = await db.select({ id: users.id }).from(users).where(eq(users.email, email));
     if (existing) {
-      await db.update(users).set({ superadmin: true, passwordHash, status: 'active' }).where(eq(users.id, existing.id));
+      // A new password: whatever sessions, feeds and tokens the account had (someone may have signed up with this
+      // address before the operator) end here, as with any password change. The operator vouches for the address.
+      await revokeCredentials(db, existing.id, new Date(), {
+        superadmin: true,
+        passwordHash,
+        status: 'active',
+        emailVerifiedAt: new Date(),
+        pendingEmail: null,
+      });
       console.log(`User ${email} (id ${existing.id}) is now a superadmin.`);
     } else {
       const [row] = await db
@@ -60,6 +69,7 @@ async function createSuperadmin(args: string[]) {
           firstName: values['first-name'],
           lastName: values['last-name'],
           superadmin: true,
+          emailVerifiedAt: new Date(),
         })
         .returning({ id: users.id });
       console.log(`Superadmin ${email} created (id ${row!.id}).`);

@@ -21,7 +21,16 @@ export const ACCESSES = [
 
 export const MEMBERSHIPS = [
   // Small on purpose: the free plan is where users meet the limits.
-  { code: 'free', name: 'Free', priceCents: 0, currency: 'USD', interval: 'month', maxUsers: 3, maxLeadsPerMonth: 500, maxInvitationsPerDay: 20 },
+  {
+    code: 'free',
+    name: 'Free',
+    priceCents: 0,
+    currency: 'USD',
+    interval: 'month',
+    maxUsers: 3,
+    maxLeadsPerMonth: 500,
+    maxInvitationsPerDay: 20,
+  },
   {
     code: 'team',
     name: 'Team',

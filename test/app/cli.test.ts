@@ -5,7 +5,7 @@ import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { eq } from 'drizzle-orm';
 import { afterAll, describe, expect, it } from 'vitest';
-import { companies, leads } from '../../src/db/schema/index.ts';
+import { companies, leads, users } from '../../src/db/schema/index.ts';
 import { openDatabase } from '../../src/db/setup.ts';
 
 const run = promisify(execFile);
@@ -29,6 +29,13 @@ describe('command line', () => {
     expect(created.stdout).toMatch(/Superadmin staff@example\.com created/);
     const again = await cli('create-superadmin', '--email', 'staff@example.com', '--password', 'long enough pw');
     expect(again.stdout).toMatch(/is now a superadmin/);
+    // Promoting sets a new password: whatever credentials the account had end (token version bumped), and the
+    // operator vouches for the address.
+    const database = await openDatabase({ databaseUrl: undefined, dataDir });
+    const [staff] = await database.db.select().from(users).where(eq(users.email, 'staff@example.com'));
+    await database.close();
+    expect(staff).toMatchObject({ superadmin: true, tokenVersion: 1 });
+    expect(staff!.emailVerifiedAt).not.toBeNull();
 
     const outbox = await cli('outbox');
     expect(outbox.stdout).toContain('The outbox is empty.');

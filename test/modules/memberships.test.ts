@@ -99,8 +99,15 @@ describe('plans (public)', () => {
       'interval',
       'max_users',
       'max_leads_per_month',
+      'max_invitations_per_day',
     ]);
-    expect(list[0]).toMatchObject({ code: 'free', price_cents: 0, interval: 'month', max_users: 3 });
+    expect(list[0]).toMatchObject({
+      code: 'free',
+      price_cents: 0,
+      interval: 'month',
+      max_users: 3,
+      max_invitations_per_day: 20,
+    });
     expect(list[3]).toMatchObject({ code: 'enterprise', interval: 'year', max_users: null });
   });
 

@@ -2,6 +2,7 @@ import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import type { FastifyRequest } from 'fastify';
 import { Type } from 'typebox';
 import type { Permission } from '../../lib/permissions.ts';
+import { EmptyBody, optionalBody } from '../../lib/schema.ts';
 import { accessOf, principalOf } from '../../plugins/auth.ts';
 import { problemResponse } from '../../plugins/docs.ts';
 import {
@@ -10,7 +11,6 @@ import {
   AppointmentParams,
   CalendarResponse,
   CreateAppointmentBody,
-  EmptyBody,
   FeedJson,
   FeedQuery,
   LeadAppointmentParams,
@@ -100,10 +100,7 @@ export const appointmentsRoutes: FastifyPluginAsyncTypebox<{ service: Appointmen
         body: EmptyBody,
         response: { 201: Type.Object({ feed: FeedJson }) },
       },
-      // The body is optional: a bodyless POST validates as `{}`.
-      preValidation: async (request) => {
-        request.body ??= {};
-      },
+      preValidation: optionalBody,
     },
     async (request, reply) => reply.code(201).send({ feed: await service.createFeed(principalOf(request).userId) }),
   );

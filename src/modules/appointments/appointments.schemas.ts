@@ -75,11 +75,6 @@ export const FeedJson = Type.Object({
   created_at: Type.String({ format: 'date-time' }),
 });
 
-export const EmptyBody = Type.Object(
-  {},
-  { additionalProperties: false, description: 'Optional; send nothing or `{}`.' },
-);
-
 export const FeedQuery = Type.Object({
   token: Type.String({ minLength: 20, maxLength: 128, pattern: '^[A-Za-z0-9_-]+$' }),
 });

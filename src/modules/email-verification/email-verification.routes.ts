@@ -1,5 +1,6 @@
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import { Type } from 'typebox';
+import { EmptyBody, optionalBody } from '../../lib/schema.ts';
 import { principalOf } from '../../plugins/auth.ts';
 import { problemResponse } from '../../plugins/docs.ts';
 import { Accepted } from '../auth/auth.schemas.ts';
@@ -53,12 +54,14 @@ export const emailVerificationRoutes: FastifyPluginAsyncTypebox<{
           'Mails a new token to the address waiting for proof: the pending new address of an email change, else ' +
           'the unverified current one. At most 5 verification mails per account and hour (429 with ' +
           '`Retry-After`); 409 `already_verified` when nothing waits for proof.',
+        body: EmptyBody,
         response: {
           202: Accepted,
           409: problemResponse('The address is already verified and no change is pending.'),
           429: problemResponse('Too many verification mails for this account in the last hour.'),
         },
       },
+      preValidation: optionalBody,
     },
     async (request, reply) => {
       await service.resend(principalOf(request));

@@ -2,6 +2,7 @@ import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import { Type } from 'typebox';
 import type { Clock } from '../../lib/clock.ts';
 import { PageMeta } from '../../lib/pagination.ts';
+import { optionalBody } from '../../lib/schema.ts';
 import { accessOf, principalOf } from '../../plugins/auth.ts';
 import { problemResponse } from '../../plugins/docs.ts';
 import { presentUserAccess, UserAccessEnvelope } from '../user-accesses/user-accesses.schemas.ts';
@@ -158,10 +159,7 @@ export const invitationsRoutes: FastifyPluginAsyncTypebox<{
         body: AcceptBody,
         response: { 201: UserAccessEnvelope, 404: problemResponse('No usable invitation for you with this code.') },
       },
-      // The body is optional: a bodyless POST validates as `{}`.
-      preValidation: async (request) => {
-        request.body ??= {};
-      },
+      preValidation: optionalBody,
     },
     async (request, reply) => {
       const view = await service.accept(principalOf(request), request.params.code, request.body);

@@ -18,6 +18,10 @@ export const MembershipJson = Type.Object({
   interval: Type.Union([Type.Literal('month'), Type.Literal('year')]),
   max_users: Limit('Members plus pending invitations; null: unlimited.'),
   max_leads_per_month: Limit('Null: unlimited.'),
+  max_invitations_per_day: Type.Integer({
+    description:
+      'Invitations the company may send in 24 hours, and each inviter across all their companies (429 beyond).',
+  }),
 });
 
 export const SubscriptionJson = Type.Object({
@@ -61,6 +65,7 @@ export function presentMembership(plan: PlanRow) {
     interval: plan.interval,
     max_users: plan.maxUsers,
     max_leads_per_month: plan.maxLeadsPerMonth,
+    max_invitations_per_day: plan.maxInvitationsPerDay,
   };
 }
 

@@ -35,7 +35,10 @@ export const usersRoutes: FastifyPluginAsyncTypebox<{ service: UsersService; rat
           'Public sign-up. The email is stored lower-cased; passwords are 8 to 128 characters. With ' +
           '`invitation_code`, the new user joins the inviting company with the invited access in the same step; ' +
           'a code that is unknown, used, expired or for another email is 422 on `invitation_code`, and no user is ' +
-          'created.',
+          'created; accepting the code proves the address (`email_verified: true`). Without one, a single-use ' +
+          'verification token is mailed (`POST /api/v1/users/verify_email`); signing in and creating companies do ' +
+          'not wait for it. A taken address answers 409 `email_taken`, behind the per-IP limit of this route (as ' +
+          'GitHub and Stripe do).',
         body: SignupBody,
         response: { 201: UserEnvelope, 409: problemResponse('The email is already registered.') },
       },
@@ -112,9 +115,11 @@ export const usersRoutes: FastifyPluginAsyncTypebox<{ service: UsersService; rat
         tags: ['Users'],
         summary: 'Update a user',
         description:
-          'Partial update: absent fields stay as they are. Changing your email or password needs `current_password`; ' +
-          'a new password revokes every token issued before. Only platform staff may set `status` (an inactive ' +
-          "user's tokens stop working at once).",
+          'Partial update: absent fields stay as they are. Changing your email or password needs `current_password`. ' +
+          'A new email does not replace the current one: it waits in `pending_email` and a verification token is ' +
+          'mailed to it; the address changes when that token is redeemed (sending the current address again drops ' +
+          'the pending change). A new password, and a deactivation, end every credential at once: tokens, calendar ' +
+          'feeds, reset and verification tokens. Only platform staff may set `status`.',
         params: UserParams,
         body: UpdateUserBody,
         response: {
