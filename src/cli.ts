@@ -1,12 +1,15 @@
 import { parseArgs } from 'node:util';
-import { desc, eq } from 'drizzle-orm';
-import { outboxMessages, users } from './db/schema/index.ts';
+import { eq } from 'drizzle-orm';
+import { users } from './db/schema/index.ts';
 import { openDatabase } from './db/setup.ts';
 import { runWorker } from './jobs/worker.ts';
 import { normalizeEmail } from './lib/email.ts';
+import { resolveJwtSecret } from './lib/installation-secret.ts';
 import { hashPassword, PASSWORD_MAX, PASSWORD_MIN } from './lib/passwords.ts';
 import { revokeCredentials } from './modules/auth/credentials.repository.ts';
 import { IMPORT_USAGE, importCommand } from './modules/imports/imports.command.ts';
+import { createMailQueue } from './modules/mail/mail.queue.ts';
+import { newestMailJobs } from './modules/mail/mail.repository.ts';
 import { configFromEnv, serve } from './server.ts';
 
 const USAGE = `Usage: npm run cli -- <command> [options]
@@ -17,7 +20,7 @@ Commands:
   migrate                                 apply migrations and reference data, then exit
   create-superadmin --email E --password P [--first-name F] [--last-name L]
                                           create platform staff, or promote an existing user
-  outbox [--limit N]                      show the mail the embedded default kept instead of sending
+  outbox [--limit N]                      show the newest mails with their delivery state and text
   ${IMPORT_USAGE}
                                           import a CSV or XLSX file for a company, with a progress bar
 `;
@@ -77,16 +80,37 @@ async function createSuperadmin(args: string[]) {
   });
 }
 
+function mailState(job: { status: string; attempts: number; maxAttempts: number; runAt: Date }): string {
+  if (job.status === 'queued' && job.attempts > 0) {
+    return `queued, attempt ${job.attempts + 1} of ${job.maxAttempts} at ${job.runAt.toISOString()}`;
+  }
+  if (job.status === 'running') return `sending (attempt ${job.attempts} of ${job.maxAttempts})`;
+  if (job.status === 'failed') return `failed after ${job.attempts} attempts`;
+  return job.status === 'done' ? 'delivered' : job.status;
+}
+
+/**
+ * Every mail is a job: the newest ones with their delivery state (queued, running, done, failed after its last
+ * attempt), opened with the installation's secret. Without SMTP_URL a "done" mail was kept rather than sent.
+ */
 async function showOutbox(args: string[]) {
   const { values } = parseArgs({ args, options: { limit: { type: 'string', default: '20' } } });
   const limit = Math.min(Math.max(Number(values.limit) || 20, 1), 1000);
+  const config = configFromEnv();
+  const mail = createMailQueue({ secret: resolveJwtSecret(config) });
   await withDatabase(async ({ db }) => {
-    const rows = await db.select().from(outboxMessages).orderBy(desc(outboxMessages.id)).limit(limit);
+    const rows = await newestMailJobs(db, limit);
     if (rows.length === 0) console.log('The outbox is empty.');
     for (const row of rows.reverse()) {
-      console.log(
-        `--- #${row.id} ${row.createdAt.toISOString()}\nTo: ${row.to}\nSubject: ${row.subject}\n\n${row.text}`,
-      );
+      const message = mail.open(row.payload);
+      const state = mailState(row);
+      console.log(`--- mail #${row.id} ${row.createdAt.toISOString()} ${state}`);
+      if (row.lastError && row.status !== 'done') console.log(`Last error: ${row.lastError}`);
+      if (!message) {
+        console.log('(sealed under another JWT_SECRET: cannot be opened)');
+        continue;
+      }
+      console.log(`To: ${message.to}\nSubject: ${message.subject}\n\n${message.text}`);
     }
   });
 }

@@ -2,6 +2,7 @@ import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { buildApp } from './app.ts';
 import { type Config, ConfigError, loadConfig } from './config.ts';
+import { DataDirInUse } from './db/data-dir-lock.ts';
 import { openDatabase } from './db/setup.ts';
 import { resolveJwtSecret } from './lib/installation-secret.ts';
 
@@ -43,7 +44,8 @@ export async function serve(config: Config = configFromEnv()): Promise<void> {
 
 if (import.meta.url === pathToFileURL(process.argv[1] ?? '').href) {
   serve().catch((error: unknown) => {
-    console.error('Leadsy failed to start:', error);
+    // A known refusal (the DATA_DIR is another process's) is a sentence for the operator, not a stack trace.
+    console.error('Leadsy failed to start:', error instanceof DataDirInUse ? error.message : error);
     process.exit(1);
   });
 }

@@ -2,6 +2,7 @@ import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { drizzle as drizzlePg, type NodePgDatabase } from 'drizzle-orm/node-postgres';
 import pg from 'pg';
+import { lockDataDir } from './data-dir-lock.ts';
 import * as schema from './schema/index.ts';
 
 export type Schema = typeof schema;
@@ -57,6 +58,22 @@ export async function connectDatabase(options: {
   const dir = join(options.dataDir, 'db');
   mkdirSync(dir, { recursive: true });
   // Loaded only for the embedded database: a process on PostgreSQL never holds PGlite's module.
-  const { createPglite, wrapPglite } = await import('./pglite.ts');
-  return wrapPglite(await createPglite({ dataDir: dir }));
+  const release = lockDataDir(options.dataDir);
+  try {
+    const { createPglite, wrapPglite } = await import('./pglite.ts');
+    const database = wrapPglite(await createPglite({ dataDir: dir }));
+    return {
+      ...database,
+      async close() {
+        try {
+          await database.close();
+        } finally {
+          release();
+        }
+      },
+    };
+  } catch (error) {
+    release();
+    throw error;
+  }
 }

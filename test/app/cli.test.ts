@@ -1,26 +1,29 @@
-import { execFile } from 'node:child_process';
-import { mkdtempSync, rmSync, statSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { existsSync, mkdtempSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { hostname, tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { promisify } from 'node:util';
 import { eq } from 'drizzle-orm';
 import { afterAll, describe, expect, it } from 'vitest';
 import { companies, leads, users } from '../../src/db/schema/index.ts';
 import { openDatabase } from '../../src/db/setup.ts';
+import { resolveJwtSecret } from '../../src/lib/installation-secret.ts';
+import { createMailQueue } from '../../src/modules/mail/mail.queue.ts';
+import { CLI, run, SERVER, start } from '../helpers/processes.ts';
 
-const run = promisify(execFile);
 const dataDir = mkdtempSync(join(tmpdir(), 'leadsy-cli-'));
 afterAll(() => rmSync(dataDir, { recursive: true, force: true }));
 
-/** The real command line, on its own embedded database in a temporary DATA_DIR. */
-function cli(...args: string[]) {
+/** The real, compiled command line, on its own embedded database in a temporary DATA_DIR; rejects on failure. */
+async function cli(...args: string[]) {
   const env: NodeJS.ProcessEnv = { ...process.env, DATA_DIR: dataDir, LOG_LEVEL: 'silent' };
   delete env.DATABASE_URL;
-  return run(process.execPath, ['--import', 'tsx', 'src/cli.ts', ...args], { env, timeout: 60_000 });
+  const ran = await run(CLI, args, env);
+  if (ran.code !== 0) throw Object.assign(new Error(`cli ${args.join(' ')} exited ${ran.code}`), ran);
+  return ran;
 }
 
-describe('command line', () => {
-  it('migrates, creates a superadmin and shows an empty outbox', async () => {
+// Each command starts a process that opens and migrates PGlite: seconds each on a loaded two-core machine.
+describe('command line', { timeout: 180_000 }, () => {
+  it('migrates, creates a superadmin and shows the outbox with each mail’s state', async () => {
     const migrated = await cli('migrate');
     expect(migrated.stdout).toContain('Migrations and reference data applied');
     expect(statSync(join(dataDir, 'db')).isDirectory()).toBe(true);
@@ -39,6 +42,14 @@ describe('command line', () => {
 
     const outbox = await cli('outbox');
     expect(outbox.stdout).toContain('The outbox is empty.');
+
+    // A mail queued by the API (here written as the API writes it) shows with its state and its opened text.
+    const writer = await openDatabase({ databaseUrl: undefined, dataDir });
+    const mail = createMailQueue({ secret: resolveJwtSecret({ jwtSecret: undefined, dataDir }) });
+    await mail.enqueue(writer.db, { to: 'someone@example.com', subject: 'Hello', text: 'The text.' });
+    await writer.close();
+    const queued = await cli('outbox');
+    expect(queued.stdout).toMatch(/--- mail #\d+ \S+ queued\nTo: someone@example\.com\nSubject: Hello\n\nThe text\./);
   });
 
   it('imports a file for a company with a progress bar and a summary', async () => {
@@ -76,20 +87,42 @@ describe('command line', () => {
     });
   });
 
+  it('refuses a DATA_DIR another process holds, saying which and what to do, and takes over a dead one’s lock', async () => {
+    const held = await openDatabase({ databaseUrl: undefined, dataDir });
+    try {
+      const refused = cli('create-superadmin', '--email', 'second@example.com', '--password', 'long enough pw');
+      await expect(refused).rejects.toMatchObject({
+        code: 1,
+        stderr: expect.stringContaining(`in use by process ${process.pid}`),
+      });
+      await expect(refused).rejects.toMatchObject({ stderr: expect.stringContaining('stop that process first') });
+    } finally {
+      await held.close();
+    }
+    // A crashed holder: its lock names a process that no longer runs.
+    const gone = start(process.execPath, ['-e', ''], process.env);
+    await new Promise((resolve) => gone.once('exit', resolve));
+    writeFileSync(
+      join(dataDir, 'db.lock'),
+      JSON.stringify({ pid: gone.pid, hostname: hostname(), command: 'crashed', since: new Date().toISOString() }),
+    );
+    const created = await cli('create-superadmin', '--email', 'second@example.com', '--password', 'long enough pw');
+    expect(created.stdout).toMatch(/Superadmin second@example\.com created/);
+    expect(existsSync(join(dataDir, 'db.lock'))).toBe(false);
+  });
+
   it('prints usage and fails on an unknown command', async () => {
     await expect(cli('frobnicate')).rejects.toMatchObject({ code: 1, stdout: expect.stringContaining('Usage') });
   });
 });
 
-describe('start-up configuration', () => {
+describe('start-up configuration', { timeout: 60_000 }, () => {
   it('stops with a message naming a bad variable', async () => {
     const env: NodeJS.ProcessEnv = { ...process.env, DATA_DIR: dataDir, PORT: 'eighty', JWT_TTL: 'forever' };
     delete env.DATABASE_URL;
-    const failure = await run(process.execPath, ['--import', 'tsx', 'src/server.ts'], { env, timeout: 60_000 }).catch(
-      (error: { code: number; stderr: string }) => error,
-    );
+    const failure = await run(SERVER, [], env);
     expect(failure).toMatchObject({ code: 1 });
-    expect((failure as { stderr: string }).stderr).toMatch(/PORT must be an integer/);
-    expect((failure as { stderr: string }).stderr).toMatch(/JWT_TTL/);
+    expect(failure.stderr).toMatch(/PORT must be an integer/);
+    expect(failure.stderr).toMatch(/JWT_TTL/);
   });
 });

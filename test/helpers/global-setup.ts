@@ -1,3 +1,4 @@
+import { execFileSync } from 'node:child_process';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -15,10 +16,13 @@ declare module 'vitest' {
 }
 
 /**
- * Migrates one template database per run; every test file then starts from a copy of it
+ * Compiles the program, and migrates one template database per run; every test file then starts from a copy of it
  * (PGlite: a data-dir dump; PostgreSQL: CREATE DATABASE … TEMPLATE).
  */
 export default async function setup(project: TestProject) {
+  // The tests that start processes run the compiled program, as `npm start` and `npm run cli` do (incremental: a
+  // second run with unchanged sources takes a second or two).
+  execFileSync(join('node_modules', '.bin', 'tsc'), ['-p', 'tsconfig.build.json'], { stdio: 'inherit' });
   const url = process.env.DATABASE_URL;
   if (url) {
     const template = templateName(url);

@@ -1,4 +1,3 @@
-import { spawn } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -16,6 +15,7 @@ import {
   PermanentJobError,
 } from '../../src/jobs/runner.ts';
 import { buildTestApp, type TestContext } from '../helpers/app.ts';
+import { CLI, start, stop } from '../helpers/processes.ts';
 
 let ctx: TestContext;
 let db: Db;
@@ -250,20 +250,20 @@ describe('where the worker runs', () => {
       const env: NodeJS.ProcessEnv = { ...process.env, DATA_DIR: dataDir, LOG_LEVEL: 'info' };
       delete env.DATABASE_URL;
       delete env.WORKER;
-      const child = spawn(process.execPath, ['--import', 'tsx', 'src/cli.ts', 'worker'], { env });
+      const child = start(CLI, ['worker'], env);
       let output = '';
       const started = deferred();
-      child.stdout.on('data', (chunk: Buffer) => {
+      child.stdout!.on('data', (chunk: Buffer) => {
         output += chunk.toString();
         if (output.includes('worker started')) started.resolve();
       });
-      child.stderr.on('data', (chunk: Buffer) => {
+      child.stderr!.on('data', (chunk: Buffer) => {
         output += chunk.toString();
       });
       const exited = new Promise<number | null>((resolve) => child.on('exit', (code) => resolve(code)));
       await Promise.race([started.promise, exited]);
       expect(output).toContain('worker started');
-      child.kill('SIGTERM');
+      stop(child, 'SIGTERM');
       expect(await exited).toBe(0);
       expect(output).toContain('job worker stopped');
     } finally {

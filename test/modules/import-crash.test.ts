@@ -1,4 +1,4 @@
-import { type ChildProcess, spawn } from 'node:child_process';
+import type { ChildProcess } from 'node:child_process';
 import { Readable } from 'node:stream';
 import { sql } from 'drizzle-orm';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -9,6 +9,7 @@ import { createLimitsService } from '../../src/modules/limits/limits.service.ts'
 import { buildTestApp, call, type TestContext } from '../helpers/app.ts';
 import { companyWithTeam } from '../helpers/factories.ts';
 import { multipart } from '../helpers/multipart.ts';
+import { CLI, start } from '../helpers/processes.ts';
 
 /**
  * Crash safety of imports: a worker dies at random points of a 10,000-row import and another resumes it, many
@@ -75,7 +76,7 @@ function startWorker(): ChildProcess {
     WORKER_CONCURRENCY: '1',
     LOG_LEVEL: 'silent',
   };
-  return spawn(process.execPath, ['--import', 'tsx', 'src/cli.ts', 'worker'], { env, stdio: 'ignore' });
+  return start(CLI, ['worker'], env, 'ignore');
 }
 
 /** A storage whose file streams break after a random number of bytes, like a worker dying mid-file. */

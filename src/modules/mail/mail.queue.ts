@@ -16,6 +16,9 @@ export const mailSealer = (secret: string): Sealer => createSealer(secret, 'mail
 export function createMailQueue(deps: { secret: string }) {
   const sealer = mailSealer(deps.secret);
   return {
+    /** The message of a queued mail job, or undefined if it was sealed under another secret. */
+    open: (payload: Record<string, unknown>) =>
+      typeof payload.sealed === 'string' ? sealer.open<MailMessage>(payload.sealed) : undefined,
     async enqueue(tx: Executor, message: MailMessage): Promise<void> {
       await enqueue(tx, { kind: MAIL_JOB, payload: { sealed: sealer.seal(message) }, maxAttempts: MAIL_ATTEMPTS });
     },
