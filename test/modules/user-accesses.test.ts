@@ -451,6 +451,30 @@ describe('an access inherited from an ancestor cannot be removed from below (iss
     expect(seen.body_json.company.access).toMatchObject({ code: 'admin', inherited: true });
   });
 
+  it('protects an admin of the top of a deeper tree from a middle company’s admin too', async () => {
+    // top → middle → bottom, made by the founder, who holds a direct admin access in each.
+    const founder = await createUser(ctx);
+    const top = await createCompany(ctx, founder);
+    const middle = await createCompany(ctx, founder, { parent_company_id: top.id });
+    const bottom = await createCompany(ctx, founder, { parent_company_id: middle.id });
+    const middleAdmin = await member(ctx, middle.id, 'admin');
+    // The founder leaves middle: their admin rights there now come from the top only.
+    const [founderInMiddle] = (await accessesOf(founder.id)).filter((row) => row.companyId === middle.id);
+    const left = await call(ctx.app, 'DELETE', `/api/v1/users/${founder.id}/user_access/${founderInMiddle!.id}`, {
+      token: founder.token,
+    });
+    expect(left.statusCode).toBe(204);
+    const [founderInBottom] = (await accessesOf(founder.id)).filter((row) => row.companyId === bottom.id);
+    const url = `/api/v1/users/${founder.id}/user_access/${founderInBottom!.id}`;
+    const demotion = await call(ctx.app, 'PUT', url, {
+      token: middleAdmin.token,
+      body: { access_id: await accessId(ctx, 'agent') },
+    });
+    expect([demotion.statusCode, demotion.body_json.code]).toEqual([403, 'inherited_admin']);
+    const removal = await call(ctx.app, 'DELETE', url, { token: middleAdmin.token });
+    expect([removal.statusCode, removal.body_json.code]).toEqual([403, 'inherited_admin']);
+  });
+
   it('lets another admin of the parent, or platform staff, change that access', async () => {
     const { creator, parent, creatorInChild } = await parentAndChild();
     const coAdmin = await member(ctx, parent.id, 'admin');

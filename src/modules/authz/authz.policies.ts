@@ -17,7 +17,7 @@ const inheritedAdmin = () =>
     403,
     'inherited_admin',
     'Forbidden',
-    'This person administers the parent company; only an administrator of the parent may change their access here.',
+    'This person administers a parent company; only an administrator of the company that access comes from may change their access here.',
   );
 
 /** 404 when the company is missing or invisible to the caller, 403 when visible but `permission` is not granted. */
@@ -52,7 +52,8 @@ export async function assertMayGrantTo(db: Executor, principal: Principal, userI
 /**
  * An access inherited from an ancestor cannot be removed from below: a direct access in `companyId` overrides the
  * one inherited from above, so creating, changing or deleting one for a person who administers the parent needs
- * the caller to administer the parent too.
+ * the caller to administer the company that admin access comes from (the parent, or a higher ancestor): the admin
+ * of a middle company cannot override the admins of the top of the tree in its children either.
  */
 export async function assertNotBelowInheritedAdmin(
   db: Executor,
@@ -66,7 +67,7 @@ export async function assertNotBelowInheritedAdmin(
   // Staff rights are not the person's access in this tree: only what they hold here is protected.
   const theirs = await effectiveAccessIn(db, { userId, superadmin: false }, parentId);
   if (theirs?.code !== 'admin') return;
-  const mine = await effectiveAccessIn(db, principal, parentId);
+  const mine = await effectiveAccessIn(db, principal, theirs.sourceCompanyId ?? parentId);
   if (mine?.code !== 'admin') throw inheritedAdmin();
 }
 

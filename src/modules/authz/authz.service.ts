@@ -11,6 +11,8 @@ export type EffectiveAccess = {
   /** The user_access that grants it; null for superadmins without one. */
   userAccessId: number | null;
   inherited: boolean;
+  /** The company of that user_access (this one, or the ancestor it is inherited from); null for staff without one. */
+  sourceCompanyId: number | null;
 };
 
 /** The nearest access up the chain decides; platform staff administer every company. */
@@ -24,6 +26,7 @@ function fromChain(principal: Principal, companyId: number, chain: ChainRow[]): 
     code,
     userAccessId: nearest?.user_access_id ?? null,
     inherited: nearest === undefined || nearest.depth > 0,
+    sourceCompanyId: nearest?.company_id ?? null,
   };
 }
 
