@@ -4,6 +4,7 @@ import type { Clock } from '../lib/clock.ts';
 import type { Storage } from '../lib/storage/index.ts';
 import { createPasswordResetJob, PASSWORD_RESET_JOB } from '../modules/auth/password-reset.job.ts';
 import { createImportJob, IMPORT_JOB } from '../modules/imports/import.job.ts';
+import { importGivenUp } from '../modules/imports/import-give-up.ts';
 import { createLimitsService } from '../modules/limits/limits.service.ts';
 import { createMailJob } from '../modules/mail/mail.job.ts';
 import { createMailQueue, MAIL_JOB } from '../modules/mail/mail.queue.ts';
@@ -29,7 +30,7 @@ export function createJobHandlers(deps: JobHandlerDeps): JobHandlers {
   const limits = createLimitsService({ clock });
   const mail = createMailQueue({ secret });
   return {
-    [IMPORT_JOB]: createImportJob({ db, storage: deps.storage, clock, limits }),
+    [IMPORT_JOB]: { run: createImportJob({ db, storage: deps.storage, clock, limits }), onGiveUp: importGivenUp },
     [MAIL_JOB]: createMailJob({ db, secret, smtpUrl: config.smtpUrl, from: config.mailFrom }),
     [PASSWORD_RESET_JOB]: createPasswordResetJob({ db, clock, mail, secret, config }),
   };

@@ -1,5 +1,5 @@
 import { and, asc, eq, gte, inArray, lt, lte, or, sql } from 'drizzle-orm';
-import type { Executor } from '../db/client.ts';
+import type { Db, Executor, Tx } from '../db/client.ts';
 import { jobs } from '../db/schema/index.ts';
 
 export type Job = typeof jobs.$inferSelect;
@@ -74,21 +74,47 @@ export async function claim(
 }
 
 /**
- * Running jobs whose worker died on their last attempt: `claim` leaves them alone, so they are closed here as
- * failed rather than staying `running` forever.
+ * Called when the queue gives a job up for good (failed with no attempt left, or its worker lost on the last
+ * attempt), inside the transaction that marks it failed: whatever the job was working on ends with it, or neither
+ * changes. `job` is the row as failed (its `lastError` is the reason).
  */
-export async function failExhausted(db: Executor, now: Date): Promise<number> {
-  const rows = await db
-    .update(jobs)
-    .set({
-      status: 'failed',
-      lastError: 'The worker running the job stopped responding on its last attempt.',
-      leaseUntil: null,
-      updatedAt: now,
-    })
-    .where(and(RUNNING, lt(jobs.leaseUntil, now), gte(jobs.attempts, jobs.maxAttempts)))
-    .returning({ id: jobs.id });
-  return rows.length;
+export type GiveUp = (tx: Tx, job: Job, now: Date) => Promise<void>;
+
+export const LOST_ON_LAST_ATTEMPT = 'The worker running the job stopped responding on its last attempt.';
+
+/**
+ * Running jobs whose worker died on their last attempt: `claim` leaves them alone, so they are closed here as
+ * failed rather than staying `running` forever, each with its kind's give-up hook in the same transaction.
+ */
+export async function failExhausted(
+  db: Db,
+  now: Date,
+  giveUp: (kind: string) => GiveUp | undefined = () => undefined,
+): Promise<number> {
+  const lost = and(RUNNING, lt(jobs.leaseUntil, now), gte(jobs.attempts, jobs.maxAttempts));
+  // Every poll asks: one indexed read, and a transaction per job only when there is something to give up, so one
+  // job whose hook fails does not hold back the others.
+  const candidates = await db.select({ id: jobs.id }).from(jobs).where(lost).limit(100);
+  let failed = 0;
+  const errors: unknown[] = [];
+  for (const { id } of candidates) {
+    try {
+      failed += await db.transaction(async (tx) => {
+        const [row] = await tx
+          .update(jobs)
+          .set({ status: 'failed', lastError: LOST_ON_LAST_ATTEMPT, leaseUntil: null, updatedAt: now })
+          .where(and(eq(jobs.id, id), lost))
+          .returning();
+        if (row) await giveUp(row.kind)?.(tx, row, now);
+        return row ? 1 : 0;
+      });
+    } catch (error) {
+      errors.push(error);
+    }
+  }
+  // The jobs whose hook failed stay as they were, and the next poll tries again.
+  if (errors.length > 0) throw new AggregateError(errors, `could not give up ${errors.length} job(s)`);
+  return failed;
 }
 
 const owned = (id: number, workerId: string) =>
@@ -125,11 +151,21 @@ export async function complete(db: Executor, id: number, workerId: string, now: 
  * this worker owns the job, so reading them first and updating under the same ownership check is race-free.
  */
 export async function fail(
-  db: Executor,
+  db: Db,
   id: number,
   workerId: string,
   error: string,
-  options: { retryable: boolean; now: Date },
+  options: { retryable: boolean; now: Date; giveUp?: GiveUp | undefined },
+): Promise<'queued' | 'failed' | undefined> {
+  return db.transaction((tx) => failIn(tx, id, workerId, error, options));
+}
+
+async function failIn(
+  db: Tx,
+  id: number,
+  workerId: string,
+  error: string,
+  options: { retryable: boolean; now: Date; giveUp?: GiveUp | undefined },
 ): Promise<'queued' | 'failed' | undefined> {
   const [job] = await db
     .select({ attempts: jobs.attempts, maxAttempts: jobs.maxAttempts })
@@ -153,7 +189,8 @@ export async function fail(
         : { status: 'failed', leaseUntil: null, lastError, updatedAt: options.now },
     )
     .where(owned(id, workerId))
-    .returning({ status: jobs.status });
+    .returning();
+  if (row?.status === 'failed') await options.giveUp?.(db, row, options.now);
   return row?.status as 'queued' | 'failed' | undefined;
 }
 

@@ -2,7 +2,7 @@ import { randomBytes } from 'node:crypto';
 import { hostname } from 'node:os';
 import type { Db } from '../db/client.ts';
 import type { Clock } from '../lib/clock.ts';
-import { claim, complete, fail, failExhausted, type Job, release, renewLease } from './queue.ts';
+import { claim, complete, fail, failExhausted, type GiveUp, type Job, release, renewLease } from './queue.ts';
 
 export type { Job } from './queue.ts';
 
@@ -15,7 +15,21 @@ export type JobContext = {
 };
 
 export type JobHandler = (job: Job, context: JobContext) => Promise<void>;
-export type JobHandlers = Record<string, JobHandler>;
+/**
+ * A kind's handler, and what to do when the queue gives one of its jobs up for good (attempts exhausted, or its
+ * worker lost on the last attempt): called in the transaction that marks the job failed, so the feature's own
+ * record (an import) cannot stay "processing" behind a failed job.
+ */
+export type JobKind = { run: JobHandler; onGiveUp?: GiveUp };
+/** Per kind: a bare handler, or a handler with its give-up hook. */
+export type JobHandlers = Record<string, JobHandler | JobKind>;
+
+export type { GiveUp } from './queue.ts';
+
+function kindOf(handlers: JobHandlers, kind: string): JobKind | undefined {
+  const entry = handlers[kind];
+  return typeof entry === 'function' ? { run: entry } : entry;
+}
 
 type LogFn = (obj: unknown, msg?: string) => void;
 export type JobLogger = { info: LogFn; warn: LogFn; error: LogFn };
@@ -79,6 +93,8 @@ export function createJobRunner(options: JobRunnerOptions) {
   let polling: Promise<void> | undefined;
   let pollAgain = false;
 
+  const giveUpOf = (kind: string) => kindOf(handlers, kind)?.onGiveUp;
+
   async function claimNext(): Promise<Job | undefined> {
     return claim(db, { workerId, kinds: Object.keys(handlers), leaseMs, now: clock.now() });
   }
@@ -135,7 +151,7 @@ export function createJobRunner(options: JobRunnerOptions) {
     const log = { jobId: job.id, kind: job.kind, attempt: job.attempts, workerId };
     let failure: { error: unknown } | undefined;
     try {
-      const handler = handlers[job.kind];
+      const handler = kindOf(handlers, job.kind)?.run;
       if (!handler) throw new PermanentJobError(`No handler for job kind "${job.kind}".`);
       await handler(job, context);
     } catch (error) {
@@ -162,7 +178,8 @@ export function createJobRunner(options: JobRunnerOptions) {
         return;
       }
       const message = error instanceof Error ? error.message : String(error);
-      const status = await fail(db, entry.job.id, workerId, message, { retryable: !permanent, now });
+      const giveUp = kindOf(handlers, entry.job.kind)?.onGiveUp;
+      const status = await fail(db, entry.job.id, workerId, message, { retryable: !permanent, now, giveUp });
       if (status === 'queued') logger.warn({ ...log, err: error }, 'job failed; it will be retried');
       else if (status === 'failed') logger.error({ ...log, err: error }, 'job failed');
       else logger.warn({ ...log, err: error }, 'job failed after its lease was lost');
@@ -202,7 +219,7 @@ export function createJobRunner(options: JobRunnerOptions) {
     try {
       do {
         pollAgain = false;
-        await failExhausted(db, clock.now());
+        await failExhausted(db, clock.now(), giveUpOf);
         while (started && running.size < concurrency) {
           const job = await claimNext();
           if (!job) break;
@@ -233,7 +250,9 @@ export function createJobRunner(options: JobRunnerOptions) {
     },
     /**
      * Stops claiming, aborts running handlers' signals (they should stop at their next safe point) and waits for
-     * them, at most stopTimeoutMs. A handler that ends by throwing is released for another worker, not failed.
+     * them, at most stopTimeoutMs. A handler that ends by throwing is released for another worker, not failed; one
+     * still running at the deadline has its job released anyway, so another worker starts it at once instead of
+     * after the lease (handlers are safe to repeat, and the process is about to end).
      */
     async stop(timeoutMs: number = stopTimeoutMs): Promise<void> {
       started = false;
@@ -252,12 +271,29 @@ export function createJobRunner(options: JobRunnerOptions) {
         }),
       ]);
       clearTimeout(timeout);
-      if (!waited) logger.warn({ workerId, jobs: [...running.keys()] }, 'job worker stopped with jobs still running');
-      else logger.info({ workerId }, 'job worker stopped');
+      if (waited) {
+        logger.info({ workerId }, 'job worker stopped');
+        return;
+      }
+      const handedBack: number[] = [];
+      for (const entry of running.values()) {
+        try {
+          if (await release(db, entry.job.id, workerId, clock.now())) handedBack.push(entry.job.id);
+        } catch (error) {
+          // Its lease runs out and another worker claims it then.
+          logger.error({ err: error, jobId: entry.job.id, workerId }, 'could not release the job');
+        }
+      }
+      logger.warn(
+        { workerId, jobs: [...running.keys()], released: handedBack },
+        'job worker stopped with jobs still running; released them',
+      );
     },
     /** Claims and runs one job if one is due; answers it (for tests and one-shot commands). */
     async runOnce(): Promise<Job | undefined> {
-      await failExhausted(db, clock.now());
+      await failExhausted(db, clock.now(), giveUpOf).catch((error: unknown) => {
+        logger.error({ err: error, workerId }, 'could not give up exhausted jobs');
+      });
       const job = await claimNext();
       if (!job) return undefined;
       await launch(job).done;

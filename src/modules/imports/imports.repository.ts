@@ -1,4 +1,4 @@
-import { and, asc, desc, eq, gt, lt, sql } from 'drizzle-orm';
+import { and, asc, desc, eq, gt, inArray, lt, sql } from 'drizzle-orm';
 import type { PgUpdateSetSource } from 'drizzle-orm/pg-core';
 import type { Executor } from '../../db/client.ts';
 import { importErrors, importFiles } from '../../db/schema/index.ts';
@@ -39,6 +39,20 @@ export async function updateImport(db: Executor, id: number, values: PgUpdateSet
     .update(importFiles)
     .set({ ...values, updatedAt: sql`now()` })
     .where(eq(importFiles.id, id))
+    .returning();
+  return row;
+}
+
+/** Ends an import that has not ended yet (pending or processing); undefined when it already had. */
+export async function endUnfinishedImport(
+  db: Executor,
+  id: number,
+  values: { status: 'failed' | 'canceled'; finishedAt: Date; errorMessage?: string },
+): Promise<ImportRow | undefined> {
+  const [row] = await db
+    .update(importFiles)
+    .set({ ...values, updatedAt: sql`now()` })
+    .where(and(eq(importFiles.id, id), inArray(importFiles.status, ['pending', 'processing'])))
     .returning();
   return row;
 }

@@ -174,8 +174,10 @@ export const importsRoutes: FastifyPluginAsyncTypebox<{ service: ImportsService 
         tags,
         summary: 'Cancel an import',
         description:
-          'A pending import is canceled at once; a running one stops at its next batch (`cancel_requested` until ' +
-          'then; the rows already written stay). 409 once completed or failed.',
+          'Answers the import as the cancel left it. Not running (pending, waiting for a retry, or its job already ' +
+          'ended): `canceled` at once. Running: stays `processing` with `cancel_requested` until its next batch, ' +
+          'then `canceled` (the rows already written stay; a worker lost meanwhile ends it `canceled` too). ' +
+          'Already canceled: 200, unchanged. Completed or failed: 409, nothing changes.',
         params: ImportParams,
         response: { 200: ImportEnvelope, 409: problemResponse('The import has already finished.') },
       },

@@ -3,7 +3,7 @@ import { basename } from 'node:path';
 import { Readable, Transform, type TransformCallback } from 'node:stream';
 import type { FastifyRequest } from 'fastify';
 import type { Db } from '../../db/client.ts';
-import { enqueue } from '../../jobs/queue.ts';
+import { cancel as cancelJob, enqueue, findJob } from '../../jobs/queue.ts';
 import type { Clock } from '../../lib/clock.ts';
 import { AppError, conflict, type FieldError, fieldError, invalid, notFound } from '../../lib/errors.ts';
 import { decodeCursor, toPage } from '../../lib/pagination.ts';
@@ -18,6 +18,7 @@ import {
   errorsPage,
   findImport,
   type ImportRow,
+  importById,
   insertImport,
   listImports,
   updateImport,
@@ -191,25 +192,7 @@ export function createImportsService(deps: { db: Db; storage: Storage; clock: Cl
       return row;
     },
 
-    /** Pending: canceled at once. Processing: the job stops at its next batch. Finished: 409. */
-    async cancel(companyId: number, importId: number): Promise<ImportRow> {
-      return db.transaction(async (tx) => {
-        const row = await findImport(tx, companyId, importId);
-        if (!row) throw notFound('Import');
-        if (row.status === 'pending') {
-          return (await updateImport(tx, importId, {
-            status: 'canceled',
-            cancelRequestedAt: deps.clock.now(),
-            finishedAt: deps.clock.now(),
-          }))!;
-        }
-        if (row.status === 'processing') {
-          return (await updateImport(tx, importId, { cancelRequestedAt: row.cancelRequestedAt ?? deps.clock.now() }))!;
-        }
-        if (row.status === 'canceled') return row;
-        throw conflict('import_finished', `The import is already ${row.status}.`);
-      });
-    },
+    cancel: (companyId: number, importId: number) => cancelImport(db, deps.clock, companyId, importId),
 
     /** Every rejected row as CSV, streamed a page at a time from the database. */
     async errorsFile(companyId: number, importId: number) {
@@ -243,3 +226,32 @@ export function createImportsService(deps: { db: Db; storage: Storage; clock: Cl
 }
 
 export type ImportsService = ReturnType<typeof createImportsService>;
+
+/**
+ * Cancels in every state and answers the import as it now is. A job that is not running (pending, waiting for a
+ * retry, or already ended behind an import still marked processing) is canceled with the import at once; a running
+ * one is asked to stop at its next batch (`cancel_requested`), and if its worker is lost instead, the queue's
+ * give-up hook ends the import `canceled`. Canceled: unchanged. Completed or failed: 409.
+ */
+async function cancelImport(db: Db, clock: Clock, companyId: number, importId: number): Promise<ImportRow> {
+  return db.transaction(async (tx) => {
+    if (!(await findImport(tx, companyId, importId))) throw notFound('Import');
+    // Locked: the worker's next batch, and the queue's give-up hook, wait for this decision.
+    const row = (await importById(tx, importId, true))!;
+    if (row.status === 'canceled') return row;
+    if (row.status === 'completed' || row.status === 'failed') {
+      throw conflict('import_finished', `The import is already ${row.status}.`);
+    }
+    const now = clock.now();
+    const job = row.jobId === null ? undefined : await findJob(tx, row.jobId);
+    if (job?.status === 'running') {
+      return (await updateImport(tx, importId, { cancelRequestedAt: row.cancelRequestedAt ?? now }))!;
+    }
+    if (job) await cancelJob(tx, job.id, now);
+    return (await updateImport(tx, importId, {
+      status: 'canceled',
+      cancelRequestedAt: row.cancelRequestedAt ?? now,
+      finishedAt: now,
+    }))!;
+  });
+}
