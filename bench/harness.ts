@@ -44,7 +44,8 @@ const profile = () => (process.env.BENCH_PROFILE ? ['--cpu-prof', `--cpu-prof-di
  */
 export function startServer(kind: 'app' | 'bare', env: Record<string, string>) {
   const child = spawn(process.execPath, [...profile(), '--import', 'tsx', 'bench/servers.ts', kind], {
-    env: { ...process.env, ...env },
+    // PUBLIC_URL: required with DATABASE_URL; the rate limits out of the way of the load.
+    env: { ...process.env, PUBLIC_URL: 'http://127.0.0.1', API_RATE_LIMIT: '1000000', ...env },
     stdio: ['ignore', 'pipe', 'inherit'],
   });
   return whenListening(child, /PORT (\d+)/, `${kind} server`);
@@ -61,7 +62,15 @@ export function buildProduct() {
  */
 export function startProduct(env: Record<string, string>) {
   const child = spawn(process.execPath, [...profile(), 'dist/server.js'], {
-    env: { ...process.env, PORT: '0', HOST: '127.0.0.1', LOG_LEVEL: 'info', ...env },
+    env: {
+      ...process.env,
+      PORT: '0',
+      HOST: '127.0.0.1',
+      LOG_LEVEL: 'info',
+      PUBLIC_URL: 'http://127.0.0.1',
+      API_RATE_LIMIT: '1000000',
+      ...env,
+    },
     stdio: ['ignore', 'pipe', 'inherit'],
   });
   return whenListening(child, /listening at http:\/\/127\.0\.0\.1:(\d+)/, 'Leadsy');

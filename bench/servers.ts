@@ -19,7 +19,7 @@ const listFilter = { stageId: Number(process.env.BENCH_STAGE_ID) };
 
 async function startApp() {
   const config = {
-    ...loadConfig({ ...process.env, LOG_LEVEL: 'silent', AUTH_RATE_LIMIT: '1000000' }),
+    ...loadConfig({ ...process.env, LOG_LEVEL: 'silent', AUTH_RATE_LIMIT: '1000000', API_RATE_LIMIT: '1000000' }),
     jwtSecret: process.env.JWT_SECRET!,
   };
   // PostgreSQL when DATABASE_URL is set, else the embedded database in DATA_DIR (the import benchmark uses both).

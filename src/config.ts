@@ -1,3 +1,5 @@
+import { isIP } from 'node:net';
+
 /**
  * The environment, parsed once and frozen. Every setting comes from here; nothing else reads process.env.
  * A bad value stops the process with a message naming the variable (see server.ts).
@@ -40,6 +42,16 @@ export type Config = Readonly<{
   jobLeaseMs: number;
   /** When set, GET /metrics wants `Authorization: Bearer <METRICS_TOKEN>`; unset, it is open (METRICS_TOKEN). */
   metricsToken: string | undefined;
+  /** REDIS_URL: rate-limit counters shared by every API process; undefined keeps them in each process's memory. */
+  redisUrl: string | undefined;
+  /** REDIS_KEY_PREFIX (default `leadsy:`): every key this installation writes to Redis starts with it. */
+  redisKeyPrefix: string;
+  /** Fastify's `trustProxy` (TRUST_PROXY): false, a hop count, or the proxies' addresses and CIDRs. */
+  trustProxy: false | number | readonly string[];
+  /** Requests per minute and signed-in user on every authenticated route (API_RATE_LIMIT, default 600). */
+  apiRateLimit: number;
+  /** How long a stopping process lets in-flight requests and running jobs finish (SHUTDOWN_GRACE_MS, 10000). */
+  shutdownGraceMs: number;
 }>;
 
 export type S3Config = Readonly<{
@@ -130,7 +142,12 @@ export function loadConfig(env: Record<string, string | undefined>): Config {
   const logLevel = (read('LOG_LEVEL') ?? 'info') as Config['logLevel'];
   if (!LOG_LEVELS.includes(logLevel)) problems.push(`LOG_LEVEL must be one of ${LOG_LEVELS.join(', ')}`);
   const port = integer('PORT', 3000, 0, 65535);
-  const publicUrl = url('PUBLIC_URL', ['http:', 'https:']) ?? `http://localhost:${port}`;
+  const givenPublicUrl = url('PUBLIC_URL', ['http:', 'https:']);
+  if (databaseUrl !== undefined && read('PUBLIC_URL') === undefined) {
+    // The token issuer: defaulted from each process's own PORT, nodes would reject each other's tokens.
+    problems.push('PUBLIC_URL is required when DATABASE_URL is set (every API process must share it)');
+  }
+  const publicUrl = givenPublicUrl ?? `http://localhost:${port}`;
   const mailFrom = read('MAIL_FROM') ?? 'Leadsy <no-reply@leadsy.local>';
   if (!/^[^\n<>]*<?[^\s@<>]+@[^\s@<>]+>?$/.test(mailFrom)) problems.push('MAIL_FROM must be an email address');
   const corsOrigins = (read('CORS_ORIGINS') ?? '')
@@ -148,6 +165,12 @@ export function loadConfig(env: Record<string, string | undefined>): Config {
   const worker = read('WORKER') ?? 'on';
   if (worker !== 'on' && worker !== 'off') problems.push(`WORKER must be on or off (got "${worker}")`);
   const oidc = readOidc(read, url, problems);
+  const redisUrl = url('REDIS_URL', ['redis:', 'rediss:']);
+  const redisKeyPrefix = read('REDIS_KEY_PREFIX') ?? 'leadsy:';
+  if (!/^[A-Za-z0-9:._-]{1,64}$/.test(redisKeyPrefix)) {
+    problems.push('REDIS_KEY_PREFIX must be 1-64 of A-Z, a-z, 0-9, ":", ".", "_" and "-"');
+  }
+  const trustProxy = readTrustProxy(read('TRUST_PROXY'), problems);
   const storage = readStorage(read, url, problems);
 
   const config: Config = {
@@ -175,9 +198,49 @@ export function loadConfig(env: Record<string, string | undefined>): Config {
     workerConcurrency: integer('WORKER_CONCURRENCY', 2, 1, 64),
     jobLeaseMs: duration('JOB_LEASE', '30s') * 1000,
     metricsToken,
+    redisUrl,
+    redisKeyPrefix,
+    trustProxy,
+    apiRateLimit: integer('API_RATE_LIMIT', 600, 1, 1_000_000),
+    shutdownGraceMs: integer('SHUTDOWN_GRACE_MS', 10_000, 0, 600_000),
   };
   if (problems.length > 0) throw new ConfigError(problems);
   return Object.freeze(config);
+}
+
+const PROXY_NAMES = ['loopback', 'linklocal', 'uniquelocal'];
+
+/**
+ * TRUST_PROXY: unset, `false` or `0` trusts no proxy (the socket's address is the client's); a number trusts that
+ * many hops of X-Forwarded-For; otherwise a comma-separated list of the proxies' addresses or CIDRs (or proxy-addr's
+ * `loopback`, `linklocal`, `uniquelocal`). `true` (trust every hop) is refused: any client could then pick its address.
+ */
+function readTrustProxy(raw: string | undefined, problems: string[]): Config['trustProxy'] {
+  if (raw === undefined || raw === 'false' || raw === '0') return false;
+  if (/^[0-9]+$/.test(raw)) {
+    const hops = Number(raw);
+    if (hops <= 32) return hops;
+  }
+  const entries = raw
+    .split(',')
+    .map((entry) => entry.trim())
+    .filter(Boolean);
+  const valid = (entry: string) => {
+    if (PROXY_NAMES.includes(entry)) return true;
+    const [address, bits, extra] = entry.split('/');
+    const version = isIP(address ?? '');
+    if (version === 0 || extra !== undefined) return false;
+    if (bits === undefined) return true;
+    return /^[0-9]{1,3}$/.test(bits) && Number(bits) <= (version === 4 ? 32 : 128);
+  };
+  if (entries.length === 0 || !entries.every(valid)) {
+    problems.push(
+      'TRUST_PROXY must be a hop count (1-32) or comma-separated proxy addresses or CIDRs like 10.0.0.0/8 ' +
+        `(got "${raw}")`,
+    );
+    return false;
+  }
+  return Object.freeze(entries);
 }
 
 /** OIDC_ISSUER and OIDC_CLIENT_ID come together or not at all: half a provider is a mistake, not a default. */

@@ -49,7 +49,57 @@ describe('configuration', () => {
   it('requires a strong JWT_SECRET with DATABASE_URL', () => {
     expect(() => loadConfig({ DATABASE_URL: 'postgres://localhost/leadsy' })).toThrow(/JWT_SECRET is required/);
     expect(() => loadConfig({ JWT_SECRET: 'short' })).toThrow(/at least 32/);
-    const config = loadConfig({ DATABASE_URL: 'postgres://localhost/leadsy', JWT_SECRET: 's'.repeat(32) });
+    const config = loadConfig({
+      DATABASE_URL: 'postgres://localhost/leadsy',
+      JWT_SECRET: 's'.repeat(32),
+      PUBLIC_URL: 'https://api.example.com',
+    });
     expect(config.databaseUrl).toBe('postgres://localhost/leadsy');
+  });
+
+  // Issue 12, repro 6: the issuer defaulted to http://localhost:$PORT, so nodes on other ports refused each
+  // other's tokens.
+  it('requires PUBLIC_URL with DATABASE_URL, so every node issues and accepts the same issuer', () => {
+    const scaled = { DATABASE_URL: 'postgres://localhost/leadsy', JWT_SECRET: 's'.repeat(32) };
+    expect(() => loadConfig(scaled)).toThrow(/PUBLIC_URL is required when DATABASE_URL is set/);
+    expect(() => loadConfig({ ...scaled, PUBLIC_URL: ' ' })).toThrow(/PUBLIC_URL is required/);
+    const a = loadConfig({ ...scaled, PORT: '3001', PUBLIC_URL: 'https://api.example.com/' });
+    const b = loadConfig({ ...scaled, PORT: '3002', PUBLIC_URL: 'https://api.example.com' });
+    expect(a.publicUrl).toBe(b.publicUrl);
+    // The embedded shape is one process: its default stays.
+    expect(loadConfig({ PORT: '4000' }).publicUrl).toBe('http://localhost:4000');
+  });
+
+  it('reads the scaled shape’s settings: Redis, proxies, API rate limit, shutdown grace', () => {
+    expect(loadConfig({})).toMatchObject({
+      redisUrl: undefined,
+      redisKeyPrefix: 'leadsy:',
+      trustProxy: false,
+      apiRateLimit: 600,
+      shutdownGraceMs: 10_000,
+    });
+    expect(
+      loadConfig({
+        REDIS_URL: 'redis://127.0.0.1:6379/2',
+        REDIS_KEY_PREFIX: 'prod:',
+        API_RATE_LIMIT: '1200',
+        SHUTDOWN_GRACE_MS: '0',
+      }),
+    ).toMatchObject({ redisUrl: 'redis://127.0.0.1:6379/2', redisKeyPrefix: 'prod:', apiRateLimit: 1200, shutdownGraceMs: 0 });
+    expect(loadConfig({ TRUST_PROXY: '1' }).trustProxy).toBe(1);
+    expect(loadConfig({ TRUST_PROXY: 'false' }).trustProxy).toBe(false);
+    expect(loadConfig({ TRUST_PROXY: '10.0.0.0/8, 127.0.0.1,::1,loopback' }).trustProxy).toEqual([
+      '10.0.0.0/8',
+      '127.0.0.1',
+      '::1',
+      'loopback',
+    ]);
+    for (const bad of ['true', '10.0.0.0/33', 'proxy.example.com', '1.2.3.4/8/1', ',']) {
+      expect(() => loadConfig({ TRUST_PROXY: bad }), bad).toThrow(/TRUST_PROXY must be/);
+    }
+    expect(() => loadConfig({ REDIS_URL: 'http://redis' })).toThrow(/REDIS_URL must be a redis: or rediss: URL/);
+    expect(() => loadConfig({ REDIS_KEY_PREFIX: 'a b' })).toThrow(/REDIS_KEY_PREFIX/);
+    expect(() => loadConfig({ API_RATE_LIMIT: '0' })).toThrow(/API_RATE_LIMIT/);
+    expect(() => loadConfig({ SHUTDOWN_GRACE_MS: 'soon' })).toThrow(/SHUTDOWN_GRACE_MS/);
   });
 });

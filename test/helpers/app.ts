@@ -70,6 +70,7 @@ export async function buildTestApp(
     ...loadConfig({
       LOG_LEVEL: 'silent',
       AUTH_RATE_LIMIT: '100000',
+      API_RATE_LIMIT: '100000',
       PUBLIC_URL: 'http://leadsy.test',
       DATA_DIR: dataDir,
       // No polling worker unless a test asks for one: jobs then run only when a test runs them.

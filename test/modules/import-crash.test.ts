@@ -71,6 +71,7 @@ function startWorker(): ChildProcess {
     ...process.env,
     DATABASE_URL: ctx.databaseUrl,
     JWT_SECRET: ctx.config.jwtSecret,
+    PUBLIC_URL: ctx.config.publicUrl,
     DATA_DIR: ctx.config.dataDir,
     JOB_LEASE: '2s',
     WORKER_CONCURRENCY: '1',
