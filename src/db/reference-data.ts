@@ -19,6 +19,9 @@ export const ACCESSES = [
   { code: 'agent', name: 'Sales agent' },
 ] as const;
 
+const MB = 1024 * 1024;
+const GB = 1024 * MB;
+
 export const MEMBERSHIPS = [
   // Small on purpose: the free plan is where users meet the limits.
   {
@@ -30,6 +33,7 @@ export const MEMBERSHIPS = [
     maxUsers: 3,
     maxLeadsPerMonth: 500,
     maxInvitationsPerDay: 20,
+    maxStorageBytes: 100 * MB,
   },
   {
     code: 'team',
@@ -40,6 +44,7 @@ export const MEMBERSHIPS = [
     maxUsers: 15,
     maxLeadsPerMonth: 10_000,
     maxInvitationsPerDay: 100,
+    maxStorageBytes: 5 * GB,
   },
   {
     code: 'business',
@@ -50,6 +55,7 @@ export const MEMBERSHIPS = [
     maxUsers: 100,
     maxLeadsPerMonth: 250_000,
     maxInvitationsPerDay: 500,
+    maxStorageBytes: 50 * GB,
   },
   {
     code: 'enterprise',
@@ -60,6 +66,7 @@ export const MEMBERSHIPS = [
     maxUsers: null,
     maxLeadsPerMonth: null,
     maxInvitationsPerDay: 2_000,
+    maxStorageBytes: null,
   },
 ] as const;
 
@@ -106,6 +113,7 @@ export async function seedReferenceData(db: Db): Promise<void> {
           maxUsers: sql`excluded.max_users`,
           maxLeadsPerMonth: sql`excluded.max_leads_per_month`,
           maxInvitationsPerDay: sql`excluded.max_invitations_per_day`,
+          maxStorageBytes: sql`excluded.max_storage_bytes`,
         },
       });
     // Published legal terms are immutable: a new text is a new version, never an edit of an accepted one.

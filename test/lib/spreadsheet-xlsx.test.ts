@@ -2,6 +2,7 @@ import { Readable } from 'node:stream';
 import { crc32, deflateRawSync } from 'node:zlib';
 import ExcelJS from 'exceljs';
 import { describe, expect, it } from 'vitest';
+import { commentSplitCell, hugeInlineCell, hugeSharedString, wideSharedRows } from '../../bench/hostile-files.ts';
 import {
   type OpenSheetOptions,
   openSheet,
@@ -328,7 +329,8 @@ describe('XLSX failures and caps', () => {
       { length: 5 },
       (_, i) => `<row r="${i + 2}"><c r="A${i + 2}" t="s"><v>2</v></c></row>`,
     ).join('');
-    const bytes = zip(streamable({ data: sheetXml(rows + ' '.repeat(5 * 1024 * 1024)), descriptor: true }));
+    // Padded with elements: a run of whitespace this long would be refused sooner, as text held by a value.
+    const bytes = zip(streamable({ data: sheetXml(rows + '<x/>'.repeat(1024 * 1024)), descriptor: true }));
     expect((await failure(read(bytes, { maxUncompressedBytes: 256 * 1024 }))).code).toBe('too_large');
   });
 
@@ -424,5 +426,93 @@ describe('template round trip', () => {
     expect(text).toContain("ana@example.com,'+34 600 000 000,ES");
     expect(text.endsWith('\r\n')).toBe(true);
     expect((await writeTemplate('csv', { questions, delimiter: ';' })).toString()).toContain('first_name;last_name');
+  });
+});
+
+/** Peak RSS and heap growth (MB) over the run of `work`, sampled every 5 ms. */
+async function growth(work: () => Promise<unknown>) {
+  const before = process.memoryUsage();
+  let rss = before.rss;
+  let heap = before.heapUsed;
+  const sample = () => {
+    const now = process.memoryUsage();
+    rss = Math.max(rss, now.rss);
+    heap = Math.max(heap, now.heapUsed);
+  };
+  const timer = setInterval(sample, 5);
+  try {
+    await work();
+  } finally {
+    clearInterval(timer);
+    sample();
+  }
+  return { rss: (rss - before.rss) / 2 ** 20, heap: (heap - before.heapUsed) / 2 ** 20 };
+}
+
+describe('XLSX memory: a value over the cap is refused while it streams (issue 11)', () => {
+  const BOUND_MB = 100;
+
+  it('refuses a 200 MB inline cell from a ~200 KB file without holding it', async () => {
+    const bytes = await hugeInlineCell(200_000_000);
+    expect(bytes.length).toBeLessThan(300_000);
+    let error: SpreadsheetError | undefined;
+    const grew = await growth(async () => {
+      error = await failure(read(bytes));
+    });
+    expect(grew.rss).toBeLessThan(BOUND_MB);
+    expect(grew.heap).toBeLessThan(BOUND_MB);
+    expect(error!.code).toBe('field_too_long');
+    expect(error!.message).toBe('Row 2 of the sheet has a cell that is longer than 10000 characters.');
+  });
+
+  it('refuses a long shared string while the shared strings stream, and one split by comments', async () => {
+    for (const bytes of [await hugeSharedString(20_000_000), await commentSplitCell(100_000_000)]) {
+      let error: SpreadsheetError | undefined;
+      const grew = await growth(async () => {
+        error = await failure(read(bytes));
+      });
+      expect(error!.code).toBe('field_too_long');
+      expect(grew.rss).toBeLessThan(BOUND_MB);
+    }
+  });
+
+  it('refuses a row whose cells name one long shared string 16,384 times, looking them up a row at a time', async () => {
+    const bytes = await wideSharedRows(2, 9_000);
+    let error: SpreadsheetError | undefined;
+    const grew = await growth(async () => {
+      error = await failure(read(bytes));
+    });
+    expect(error!.message).toBe('Row 2 of the sheet holds more than 1000000 characters of text.');
+    expect(grew.rss).toBeLessThan(BOUND_MB);
+  });
+
+  it('counts characters, not bytes: a 9,000-character cell of accents, entities and emoji reads whole', async () => {
+    const text = 'é&amp;😀'.repeat(2000) + 'x'.repeat(1000); // 2,000 × 4 UTF-16 units + 1,000 = 9,000
+    const bytes = zip(
+      streamable({
+        data: sheetXml(
+          `<row r="1"><c r="A1" t="inlineStr"><is><t>email</t></is></c></row>` +
+            `<row r="2"><c r="A2" t="inlineStr"><is><t>  ${text}  </t></is></c></row>`,
+        ),
+      }),
+    );
+    const { values } = await read(bytes);
+    expect(values[0]!.email).toHaveLength(9000);
+  });
+
+  it('refuses a DOCTYPE (entity expansion) and a tag longer than 64 KB as damaged', async () => {
+    const doctype = zip(streamable({ data: `<!DOCTYPE x [<!ENTITY a "aaaa">]>${SHEET}` }));
+    expect((await failure(read(doctype))).code).toBe('corrupt_file');
+    const tag = zip(streamable({ data: sheetXml(`<row r="1" x="${'a'.repeat(70_000)}"/>`) }));
+    expect((await failure(read(tag))).code).toBe('corrupt_file');
+  });
+});
+
+describe('CSV: a long field is refused while it is read', () => {
+  it('refuses a field far over the cap after (columns + 2) × cap characters, not the whole field', async () => {
+    const huge = `email,name\na@example.com,"${'x'.repeat(5_000_000)}"\n`;
+    const error = await failure(read(Buffer.from(huge)));
+    expect(error.code).toBe('field_too_long');
+    expect(error.message).toMatch(/line 2 is too long: a cell is longer than 10000 characters/);
   });
 });

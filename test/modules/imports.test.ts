@@ -1,5 +1,10 @@
+import { readdir } from 'node:fs/promises';
+import { join } from 'node:path';
+import { eq } from 'drizzle-orm';
 import ExcelJS from 'exceljs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { hugeInlineCell } from '../../bench/hostile-files.ts';
+import { importErrors, importFiles, memberships, subscriptions } from '../../src/db/schema/index.ts';
 import { buildTestApp, call, type Json, type TestContext } from '../helpers/app.ts';
 import { companyWithTeam, createCompany, createUser } from '../helpers/factories.ts';
 import { runJobs } from '../helpers/jobs.ts';
@@ -360,3 +365,91 @@ describe('status, cancel, template, permissions', () => {
 function latin1(text: string): Uint8Array {
   return Uint8Array.from([...text].map((char) => char.charCodeAt(0)));
 }
+
+describe('hostile files and what is kept of rejected rows (issue 11)', () => {
+  const errorsCsvOf = async (t: Team, id: number) => {
+    const response = await ctx.app.inject({
+      method: 'GET',
+      url: `/api/v1/companies/${t.company.id}/imports/${id}/errors`,
+      headers: { authorization: `Bearer ${t.admin.token}` },
+    });
+    expect(response.statusCode).toBe(200);
+    return response.body
+      .replace(/^\uFEFF/, '')
+      .trim()
+      .split(/\r\n/);
+  };
+
+  it('fails an XLSX whose one cell is 200 MB (a 200 KB upload) with the reason, before holding it', async () => {
+    const t = await team();
+    const before = process.memoryUsage().rss;
+    const result = await importAndRun(t, await hugeInlineCell(200_000_000), {}, 'leads.xlsx');
+    expect(process.memoryUsage().rss - before).toBeLessThan(100 * 2 ** 20);
+    expect(result).toMatchObject({
+      status: 'failed',
+      error_message: 'Row 2 of the sheet has a cell that is longer than 10000 characters.',
+    });
+  });
+
+  it('keeps a bounded excerpt of each rejected row: 20 columns, 200 characters a value, "…" where cut', async () => {
+    const t = await team();
+    const names = ['email', ...Array.from({ length: 29 }, (_, i) => `col${i + 1}`)];
+    const row = ['not-an-email', 'y'.repeat(5000), ...Array.from({ length: 28 }, (_, i) => `v${i}`)];
+    const result = await importAndRun(t, `${names.join(',')}\n${row.join(',')}\n`);
+    expect(result).toMatchObject({ status: 'completed', failed_rows: 1 });
+    const [stored] = await ctx.database.db.select().from(importErrors).where(eq(importErrors.importFileId, result.id));
+    // jsonb orders keys its own way (shorter first).
+    expect(Object.keys(stored!.values).sort()).toEqual([...names.slice(0, 20), '…'].sort());
+    expect(stored!.values.col1).toBe(`${'y'.repeat(199)}…`);
+    expect(stored!.values['…']).toBe('10 more columns not kept');
+    expect(Buffer.byteLength(JSON.stringify(stored!.values))).toBeLessThan(4096);
+    const [file] = await ctx.database.db.select().from(importFiles).where(eq(importFiles.id, result.id));
+    expect(file).toMatchObject({ storedErrorRows: 1 });
+    expect(file!.errorsBytes).toBeGreaterThan(200);
+  });
+
+  it('keeps at most 10,000 rejected rows an import; counts stay exact and the errors CSV says the rest were not kept', async () => {
+    const t = await team();
+    const rows = Array.from({ length: 10_050 }, (_, i) => `bad-${i},Name ${i}`);
+    const result = await importAndRun(t, `email,first_name\n${rows.join('\n')}\n`);
+    expect(result).toMatchObject({ status: 'completed', processed_rows: 10_050, failed_rows: 10_050 });
+    const lines = await errorsCsvOf(t, result.id);
+    expect(lines).toHaveLength(1 + 10_000 + 1);
+    expect(lines.at(-2)).toMatch(/^10000,/);
+    expect(lines.at(-1)).toMatch(/^…,"50 more rejected or skipped rows were counted but not kept/);
+  });
+
+  it("refuses an upload past the plan's storage quota with 422 plan_limit_reached, writing nothing", async () => {
+    const t = await team();
+    const code = `storage-${Date.now()}`;
+    const [plan] = await ctx.database.db
+      .insert(memberships)
+      .values({
+        code,
+        name: 'Small',
+        priceCents: 0,
+        currency: 'USD',
+        interval: 'month',
+        maxStorageBytes: 300,
+        active: false,
+      })
+      .returning();
+    await ctx.database.db
+      .update(subscriptions)
+      .set({ membershipId: plan!.id })
+      .where(eq(subscriptions.companyId, t.company.id));
+    const small = 'email\nok@example.com\n'; // 23 bytes
+    expect((await upload(t, small)).statusCode).toBe(202);
+    const large = `email,notes\nbig@example.com,${'x'.repeat(400)}\n`;
+    const refused = await upload(t, large);
+    expect(refused.statusCode).toBe(422);
+    expect(refused.body_json).toMatchObject({
+      code: 'plan_limit_reached',
+      errors: [{ field: 'max_storage_bytes', code: 'plan_limit_reached' }],
+    });
+    const imports = await ctx.database.db.select().from(importFiles).where(eq(importFiles.companyId, t.company.id));
+    expect(imports).toHaveLength(1);
+    const stored = await readdir(join(ctx.config.dataDir, 'files', 'imports', String(t.company.id))).catch(() => []);
+    expect(stored).toHaveLength(1);
+  });
+});

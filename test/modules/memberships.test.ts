@@ -100,6 +100,7 @@ describe('plans (public)', () => {
       'max_users',
       'max_leads_per_month',
       'max_invitations_per_day',
+      'max_storage_bytes',
     ]);
     expect(list[0]).toMatchObject({
       code: 'free',
@@ -107,8 +108,9 @@ describe('plans (public)', () => {
       interval: 'month',
       max_users: 3,
       max_invitations_per_day: 20,
+      max_storage_bytes: 100 * 1024 * 1024,
     });
-    expect(list[3]).toMatchObject({ code: 'enterprise', interval: 'year', max_users: null });
+    expect(list[3]).toMatchObject({ code: 'enterprise', interval: 'year', max_users: null, max_storage_bytes: null });
   });
 
   it('shows one plan; unknown ids are 404, malformed ones 422', async () => {

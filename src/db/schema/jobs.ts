@@ -64,6 +64,10 @@ export const importFiles = pgTable(
     // How far into the file that checkpoint is, for progress before the total row count is known.
     bytesRead: bigint({ mode: 'number' }).notNull().default(0),
     firstErrors: jsonb().$type<{ row: number; reason: string }[]>().notNull().default([]),
+    // Rejected rows kept in import_errors (at most IMPORT_MAX_STORED_ERRORS) and their size: with file_size, what the
+    // import takes of the company's storage quota (summed over the company's imports, by the company_id index).
+    storedErrorRows: integer().notNull().default(0),
+    errorsBytes: bigint({ mode: 'number' }).notNull().default(0),
     errorMessage: text(),
     jobId: ref(),
     startedAt: timestamp({ withTimezone: true }),

@@ -1,4 +1,4 @@
-import { boolean, index, integer, pgTable, text, timestamp, unique } from 'drizzle-orm/pg-core';
+import { bigint, boolean, index, integer, pgTable, text, timestamp, unique } from 'drizzle-orm/pg-core';
 import { id } from './columns.ts';
 
 /** Pipeline stages: reference data shared by every company, seeded at start. */
@@ -31,6 +31,8 @@ export const memberships = pgTable('memberships', {
   maxLeadsPerMonth: integer(),
   // Invitations a company may send in 24 hours, and each inviter across all companies: a cap on mail volume.
   maxInvitationsPerDay: integer().notNull().default(20),
+  // Bytes of import files and kept rejected rows a company may hold; null: unlimited.
+  maxStorageBytes: bigint({ mode: 'number' }),
   active: boolean().notNull().default(true),
 });
 

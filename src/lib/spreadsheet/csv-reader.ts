@@ -42,17 +42,26 @@ async function* resume(first: string, text: AsyncIterator<string>): AsyncGenerat
   }
 }
 
-function csvFailure(error: CsvError & Partial<Info>, lineOffset: number): SpreadsheetError {
+function csvFailure(error: CsvError & Partial<Info>, lineOffset: number, limits: SheetLimits): SpreadsheetError {
   const line = (error.lines ?? 0) + lineOffset;
   if (error.code === 'CSV_MAX_RECORD_SIZE')
     return new SpreadsheetError(
       'field_too_long',
-      `The row at line ${line} is too long; check for a quote (") that is never closed.`,
+      `The row at line ${line} is too long: a cell is longer than ${limits.maxFieldLength} characters, or a quote (") is never closed.`,
     );
   if (error.code === 'CSV_QUOTE_NOT_CLOSED')
     return new SpreadsheetError('corrupt_file', `A quote (") opened at or before line ${line} is never closed.`);
   return new SpreadsheetError('corrupt_file', `The CSV file could not be read near line ${line}.`);
 }
+
+/**
+ * Once the header is known, no row of cells within the cap needs more than this: csv-parse counts the cells before
+ * the current one in characters and the current one in UTF-8 bytes (up to 3 per character), so a field over the cap
+ * is refused while it is read, after at most (columns + 2) × cap characters instead of the 1M-character record cap.
+ * Rows past the header's width (extra cells) share the same budget. Applied from the next piece of input on.
+ */
+const recordCap = (columns: number, limits: SheetLimits) =>
+  Math.min(limits.maxRecordLength, (Math.min(columns, limits.maxHeaders) + 2) * limits.maxFieldLength);
 
 function newlines(cells: string[]): number {
   let count = 0;
@@ -77,6 +86,7 @@ export async function* csvRecords(input: Chunks, limits: SheetLimits, detected: 
   const sep = sepDirective(sample);
   detected.delimiter = sep?.delimiter ?? detectDelimiter(sample, complete);
   const lineOffset = sep ? 1 : 0;
+  let tightened = false;
   const parser = parse({
     delimiter: detected.delimiter,
     record_delimiter: ['\r\n', '\n', '\r'],
@@ -86,6 +96,13 @@ export async function* csvRecords(input: Chunks, limits: SheetLimits, detected: 
     // own `info` option would do it but doubles the parse time.
     skip_empty_lines: false,
     max_record_size: limits.maxRecordLength,
+    on_record: (record: string[]) => {
+      if (!tightened && !(record.length === 1 && record[0] === '')) {
+        tightened = true;
+        parser.options.max_record_size = recordCap(record.length, limits);
+      }
+      return record;
+    },
   });
   const feeding = pipeline(Readable.from(resume(sep ? sep.rest : sample, text)), parser);
   // The loop below sees the same failure; this only keeps an abandoned pipeline from raising an unhandled rejection.
@@ -97,7 +114,7 @@ export async function* csvRecords(input: Chunks, limits: SheetLimits, detected: 
       line += 1 + newlines(record);
     }
   } catch (error) {
-    if ((error as CsvError).code?.startsWith('CSV_')) throw csvFailure(error as CsvError, lineOffset);
+    if ((error as CsvError).code?.startsWith('CSV_')) throw csvFailure(error as CsvError, lineOffset, limits);
     throw error;
   } finally {
     parser.destroy();

@@ -33,6 +33,9 @@ export function serialToDate(serial: number, date1904: boolean): Date {
   return new Date(Math.round((serial - (date1904 ? EXCEL_EPOCH_1904 : EXCEL_EPOCH_1900)) * 86_400_000));
 }
 
+export const missingText = () =>
+  new SpreadsheetError('corrupt_file', 'The XLSX file refers to text it does not contain; it may be damaged.');
+
 type RichText = { richText: { text?: string | null }[] };
 
 function scalarText(value: unknown, format: string | undefined, date1904: boolean): string {
@@ -50,7 +53,11 @@ function scalarText(value: unknown, format: string | undefined, date1904: boolea
  * their cached result (a formula with no cached result is empty), booleans 'true'/'false', error values (#N/A …)
  * empty, hyperlinks their text.
  */
-export function cellText(cell: Pick<Cell, 'value' | 'numFmt'>, date1904: boolean): string {
+export function cellText(
+  cell: Pick<Cell, 'value' | 'numFmt'>,
+  date1904: boolean,
+  sharedString?: (index: number) => string,
+): string {
   const value = cell.value as unknown;
   if (value === null || typeof value !== 'object' || value instanceof Date)
     return scalarText(value, undefined, date1904);
@@ -60,10 +67,13 @@ export function cellText(cell: Pick<Cell, 'value' | 'numFmt'>, date1904: boolean
     if (result && typeof result === 'object' && !(result instanceof Date)) return ''; // { error: '#DIV/0!' }
     return scalarText(result, cell.numFmt, date1904);
   }
-  // exceljs leaves a shared-string index when the workbook has no such string table.
-  if ('sharedString' in value)
-    throw new SpreadsheetError('corrupt_file', 'The XLSX file refers to text it does not contain; it may be damaged.');
+  // exceljs leaves the shared-string index: the reader keeps the strings itself (see shared-strings.ts).
+  if ('sharedString' in value) {
+    const index = (value as { sharedString: unknown }).sharedString;
+    if (sharedString && typeof index === 'number' && Number.isInteger(index)) return sharedString(index);
+    throw missingText();
+  }
   if ('text' in value)
-    return cellText({ value: (value as { text: Cell['value'] }).text, numFmt: cell.numFmt }, date1904);
+    return cellText({ value: (value as { text: Cell['value'] }).text, numFmt: cell.numFmt }, date1904, sharedString);
   return '';
 }

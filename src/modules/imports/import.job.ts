@@ -1,6 +1,6 @@
 import { setImmediate as nextTurn } from 'node:timers/promises';
 import { sql } from 'drizzle-orm';
-import type { Db } from '../../db/client.ts';
+import type { Db, Executor } from '../../db/client.ts';
 import type { Job, JobContext } from '../../jobs/runner.ts';
 import { JobInterruptedError, PermanentJobError } from '../../jobs/runner.ts';
 import type { Clock } from '../../lib/clock.ts';
@@ -18,6 +18,7 @@ import {
   type Rejected,
   type SheetRow,
 } from './import-batch.ts';
+import { cut, excerpt, IMPORT_MAX_STORED_ERRORS, REASON_CHARS, storedSize } from './import-excerpt.ts';
 import { openImport } from './import-reader.ts';
 import { type ImportRow, importById, insertImportErrors, updateImport } from './imports.repository.ts';
 import { FIRST_ERRORS } from './imports.schemas.ts';
@@ -49,6 +50,29 @@ export function createImportJob(deps: Deps) {
 
   async function finish(id: number, values: Parameters<typeof updateImport>[2]) {
     await updateImport(db, id, { ...values, finishedAt: clock.now() });
+  }
+
+  /**
+   * Keeps an excerpt of the batch's rejected rows, in row order, while the import has kept fewer than
+   * IMPORT_MAX_STORED_ERRORS and the company's storage quota has room; the rest are only counted.
+   */
+  async function keepErrors(tx: Executor, current: ImportRow, errors: Rejected[], settings: ImportSettings) {
+    const slots = Math.max(0, IMPORT_MAX_STORED_ERRORS - current.storedErrorRows);
+    if (errors.length === 0 || slots === 0) return { rows: 0, bytes: 0 };
+    let room = await deps.limits.storageRoom(tx, settings.companyId);
+    const rows = [];
+    for (const error of errors.slice(0, slots)) {
+      const row = { ...error, values: excerpt(error.values) };
+      const bytes = storedSize(row);
+      if (bytes > room) break;
+      room -= bytes;
+      rows.push({ ...row, bytes });
+    }
+    await insertImportErrors(
+      tx,
+      rows.map(({ bytes: _, ...row }) => ({ ...row, companyId: settings.companyId, importFileId: settings.importId })),
+    );
+    return { rows: rows.length, bytes: rows.reduce((sum, row) => sum + row.bytes, 0) };
   }
 
   /** One batch, all or nothing: leads, updates, rejected rows, the month's usage, counters and checkpoint. */
@@ -88,11 +112,10 @@ export function createImportJob(deps: Deps) {
       const updated = await applyUpdates(tx, updates, settings);
 
       const failed = [...rejected, ...overLimit];
-      const errors: Rejected[] = [...failed, ...duplicates].sort((a, b) => a.rowNumber - b.rowNumber);
-      await insertImportErrors(
-        tx,
-        errors.map((e) => ({ ...e, companyId: settings.companyId, importFileId: settings.importId })),
-      );
+      const errors: Rejected[] = [...failed, ...duplicates]
+        .sort((a, b) => a.rowNumber - b.rowNumber)
+        .map((e) => ({ ...e, reason: cut(e.reason, REASON_CHARS) }));
+      const kept = await keepErrors(tx, current, errors, settings);
       const firstErrors = [...current.firstErrors, ...errors.map((e) => ({ row: e.rowNumber, reason: e.reason }))];
       await updateImport(tx, settings.importId, {
         processedRows: current.processedRows + rows.length,
@@ -103,6 +126,8 @@ export function createImportJob(deps: Deps) {
         checkpointRow: rows.at(-1)!.rowNumber,
         bytesRead,
         firstErrors: firstErrors.slice(0, FIRST_ERRORS),
+        storedErrorRows: current.storedErrorRows + kept.rows,
+        errorsBytes: current.errorsBytes + kept.bytes,
       });
       return 'written' as const;
     });

@@ -63,6 +63,14 @@ export async function insertImportErrors(db: Executor, rows: (typeof importError
   await db.insert(importErrors).values(rows).onConflictDoNothing();
 }
 
+export async function countStoredErrors(db: Executor, importId: number): Promise<number> {
+  const [row] = await db
+    .select({ n: sql<number>`count(*)::int` })
+    .from(importErrors)
+    .where(eq(importErrors.importFileId, importId));
+  return Number(row?.n ?? 0);
+}
+
 /** Rejected rows in row order, a page at a time, for the errors CSV. */
 export async function errorsPage(db: Executor, importId: number, afterRow: number, limit: number) {
   return db

@@ -2,7 +2,7 @@ import { createReadStream } from 'node:fs';
 import { basename } from 'node:path';
 import { Readable, Transform, type TransformCallback } from 'node:stream';
 import type { FastifyRequest } from 'fastify';
-import type { Db } from '../../db/client.ts';
+import type { Db, Executor } from '../../db/client.ts';
 import { cancel as cancelJob, enqueue, findJob } from '../../jobs/queue.ts';
 import type { Clock } from '../../lib/clock.ts';
 import { AppError, conflict, type FieldError, fieldError, invalid, notFound } from '../../lib/errors.ts';
@@ -12,9 +12,11 @@ import { detectFormat, errorsCsv, writeTemplate } from '../../lib/spreadsheet/in
 import type { Storage } from '../../lib/storage/index.ts';
 import { multipartClientError, payloadTooLarge } from '../../plugins/multipart.ts';
 import { checkReferences } from '../leads/lead-references.ts';
+import { createLimitsService, type LimitsService } from '../limits/limits.service.ts';
 import { IMPORT_JOB, IMPORT_MAX_ATTEMPTS } from './import.job.ts';
 import { listQuestionTitles } from './import-questions.ts';
 import {
+  countStoredErrors,
   errorsPage,
   findImport,
   type ImportRow,
@@ -75,8 +77,16 @@ function optionalId(raw: string | undefined, field: string, errors: FieldError[]
   return undefined;
 }
 
-export function createImportsService(deps: { db: Db; storage: Storage; clock: Clock; notify: () => void }) {
+export function createImportsService(deps: {
+  db: Db;
+  storage: Storage;
+  clock: Clock;
+  notify: () => void;
+  /** The composition root's; a service of its own otherwise (it holds nothing but the clock). */
+  limits?: LimitsService;
+}) {
   const { db, storage } = deps;
+  const limits = deps.limits ?? createLimitsService({ clock: deps.clock });
 
   /** Streams the `file` part to storage (never whole in memory) and collects the other fields, in any order. */
   async function receive(request: FastifyRequest, companyId: number): Promise<Upload> {
@@ -134,28 +144,46 @@ export function createImportsService(deps: { db: Db; storage: Storage; clock: Cl
       await storage.delete(upload.key);
       throw invalid(errors);
     }
-    const row = await db.transaction(async (tx) => {
-      const created = await insertImport(tx, {
-        companyId: actor.companyId,
-        createdByUserId: actor.userId,
-        fileKey: upload.key,
-        fileName: upload.fileName,
-        fileSize: upload.size,
-        format: upload.format,
-        sourceId,
-        campaignId,
-        mapping,
-        onDuplicate: onDuplicate as 'skip' | 'update',
+    const row = await db
+      .transaction(async (tx) => {
+        // The file is in storage already (its size is known only once streamed): over the quota, it is removed.
+        await limits.assertStorage(tx, actor.companyId, upload.size);
+        return record(tx, actor, upload, { sourceId, campaignId, mapping, onDuplicate });
+      })
+      .catch(async (error: unknown) => {
+        await storage.delete(upload.key).catch(() => {});
+        throw error;
       });
-      const jobId = await enqueue(tx, {
-        kind: IMPORT_JOB,
-        payload: { import_file_id: created.id },
-        maxAttempts: IMPORT_MAX_ATTEMPTS,
-      });
-      return (await updateImport(tx, created.id, { jobId }))!;
-    });
     deps.notify();
     return row;
+  }
+
+  /** The import row and its job, in the caller's transaction. */
+  async function record(
+    tx: Executor,
+    actor: Actor,
+    upload: Upload,
+    fields: { sourceId?: number; campaignId?: number; mapping: Record<string, string> | null; onDuplicate: string },
+  ): Promise<ImportRow> {
+    const { sourceId, campaignId, mapping, onDuplicate } = fields;
+    const created = await insertImport(tx, {
+      companyId: actor.companyId,
+      createdByUserId: actor.userId,
+      fileKey: upload.key,
+      fileName: upload.fileName,
+      fileSize: upload.size,
+      format: upload.format,
+      sourceId,
+      campaignId,
+      mapping,
+      onDuplicate: onDuplicate as 'skip' | 'update',
+    });
+    const jobId = await enqueue(tx, {
+      kind: IMPORT_JOB,
+      payload: { import_file_id: created.id },
+      maxAttempts: IMPORT_MAX_ATTEMPTS,
+    });
+    return (await updateImport(tx, created.id, { jobId }))!;
   }
 
   return {
@@ -208,7 +236,9 @@ export function createImportsService(deps: { db: Db; storage: Storage; clock: Cl
         }
       }
       const headers = await headersOf(row);
-      return { fileName: `import-${row.id}-errors.csv`, body: errorsCsv(rows(), headers) };
+      // Counts are exact; only the first IMPORT_MAX_STORED_ERRORS rows (and only while the quota allows) are kept.
+      const notKept = row.failedRows + row.duplicateRows - (await countStoredErrors(db, row.id));
+      return { fileName: `import-${row.id}-errors.csv`, body: errorsCsv(rows(), headers, notKept) };
     },
 
     async template(companyId: number, format: 'csv' | 'xlsx') {

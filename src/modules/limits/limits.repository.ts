@@ -1,7 +1,7 @@
 import { and, eq, gt, inArray, isNull, or, sql } from 'drizzle-orm';
 import type { Executor } from '../../db/client.ts';
 import { lockCompanyRow } from '../../db/locks.ts';
-import { invitations, memberships, subscriptions, userAccesses } from '../../db/schema/index.ts';
+import { importFiles, invitations, memberships, subscriptions, userAccesses } from '../../db/schema/index.ts';
 
 export type PlanRow = typeof memberships.$inferSelect;
 
@@ -58,6 +58,18 @@ export async function seatsTaken(db: Executor, companyId: number, now: Date): Pr
       ),
     );
   return Number(members?.n ?? 0) + Number(pending?.n ?? 0);
+}
+
+/**
+ * Bytes of storage a company holds: its import files and the rejected rows kept for them, from the sizes stored on
+ * each import (read through the import_files (company_id, id) index; a company has hundreds of imports, not millions).
+ */
+export async function storageUsed(db: Executor, companyId: number): Promise<number> {
+  const [row] = await db
+    .select({ bytes: sql<string>`coalesce(sum(${importFiles.fileSize} + ${importFiles.errorsBytes}), 0)` })
+    .from(importFiles)
+    .where(eq(importFiles.companyId, companyId));
+  return Number(row?.bytes ?? 0);
 }
 
 /** Serializes seat-consuming writes of one company (grants, invitations) so two cannot both take the last seat. */

@@ -8,6 +8,7 @@ import {
   type PlanRow,
   planByCode,
   seatsTaken,
+  storageUsed,
 } from './limits.repository.ts';
 
 /** A company without a subscription in force is on the free plan. */
@@ -20,6 +21,18 @@ const limitReached = (limit: string, max: number) =>
     'Unprocessable Content',
     `The company's plan allows ${max} ${limit.replace(/_/g, ' ')}; upgrade the plan to add more.`,
     [{ field: limit, code: 'plan_limit_reached', message: `the plan allows at most ${max}` }],
+  );
+
+const megabytes = (bytes: number) => `${Math.ceil(bytes / 1024 / 1024)} MB`;
+
+const storageFull = (max: number, used: number, adding: number) =>
+  new AppError(
+    422,
+    'plan_limit_reached',
+    'Unprocessable Content',
+    `The company's plan allows ${megabytes(max)} of import files and rejected rows; ${megabytes(used)} are used and ` +
+      `this file needs ${megabytes(adding)}. Upgrade the plan to import more.`,
+    [{ field: 'max_storage_bytes', code: 'plan_limit_reached', message: `the plan allows at most ${max} bytes` }],
   );
 
 /**
@@ -81,6 +94,24 @@ export function createLimitsService(deps: { clock: Clock }) {
       if (plan.maxUsers === null) return;
       const taken = await seatsTaken(tx, companyId, deps.clock.now());
       if (taken + adding > plan.maxUsers) throw limitReached('max_users', plan.maxUsers);
+    },
+
+    /**
+     * Before recording an import of `adding` bytes: the company's import files and kept rejected rows plus it must
+     * fit the plan's max_storage_bytes. Under the company lock, so two uploads cannot both take the last room.
+     */
+    async assertStorage(tx: Executor, companyId: number, adding: number): Promise<void> {
+      await lockCompanyForLimits(tx, companyId);
+      const { maxStorageBytes: max } = await planOf(tx, companyId);
+      if (max === null) return;
+      const used = await storageUsed(tx, companyId);
+      if (used + adding > max) throw storageFull(max, used, adding);
+    },
+
+    /** Bytes the company may still store (rejected rows stop being kept at 0); Infinity without a limit. */
+    async storageRoom(tx: Executor, companyId: number): Promise<number> {
+      const { maxStorageBytes: max } = await planOf(tx, companyId);
+      return max === null ? Number.POSITIVE_INFINITY : Math.max(0, max - (await storageUsed(tx, companyId)));
     },
 
     /** For later modules (leads): throws when `used + adding` would cross the plan's monthly lead limit. */

@@ -22,6 +22,9 @@ export const MembershipJson = Type.Object({
     description:
       'Invitations the company may send in 24 hours, and each inviter across all their companies (429 beyond).',
   }),
+  max_storage_bytes: Limit(
+    'Bytes of import files and kept rejected rows the company may hold (an upload past it: 422); null: unlimited.',
+  ),
 });
 
 export const SubscriptionJson = Type.Object({
@@ -66,6 +69,7 @@ export function presentMembership(plan: PlanRow) {
     max_users: plan.maxUsers,
     max_leads_per_month: plan.maxLeadsPerMonth,
     max_invitations_per_day: plan.maxInvitationsPerDay,
+    max_storage_bytes: plan.maxStorageBytes,
   };
 }
 
