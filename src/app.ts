@@ -1,7 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import cors from '@fastify/cors';
 import helmet from '@fastify/helmet';
-import rateLimit from '@fastify/rate-limit';
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
 import Fastify, { type FastifyBaseLogger, type FastifyInstance } from 'fastify';
 import type { Config } from './config.ts';
@@ -9,7 +8,6 @@ import type { Database } from './db/client.ts';
 import { createJobHandlers } from './jobs/handlers.ts';
 import { createJobRunner, type JobHandlers } from './jobs/runner.ts';
 import { type Clock, systemClock } from './lib/clock.ts';
-import { AppError } from './lib/errors.ts';
 import { createStorage, type Storage } from './lib/storage/index.ts';
 import { createTokenService } from './lib/tokens.ts';
 import { appointmentsRoutes } from './modules/appointments/appointments.routes.ts';
@@ -67,6 +65,8 @@ import { registerDocs } from './plugins/docs.ts';
 import { registerErrorHandling } from './plugins/errors.ts';
 import { createLogging, loggerOptions } from './plugins/logging.ts';
 import { registerMetrics } from './plugins/metrics.ts';
+import { registerRateLimits, trustProxyOption } from './plugins/rate-limits.ts';
+import { registerDraining } from './plugins/shutdown.ts';
 import { registerValidation } from './plugins/validation.ts';
 
 export type AppDeps = {
@@ -95,6 +95,10 @@ export async function buildApp(deps: AppDeps) {
     requestTimeout: config.requestTimeoutMs,
     connectionTimeout: config.requestTimeoutMs,
     requestIdHeader: false,
+    // The client's address behind a load balancer (TRUST_PROXY), for rate limits and logs; off by default.
+    trustProxy: trustProxyOption(config.trustProxy),
+    // Requests arriving while the server closes get problem+json 503 from src/plugins/shutdown.ts, not Fastify's JSON.
+    return503OnClosing: false,
     // A well-formed inbound x-request-id is kept so a trace spans services; anything else is replaced.
     genReqId: (request) => {
       const inbound = request.headers['x-request-id'];
@@ -137,12 +141,8 @@ export async function buildApp(deps: AppDeps) {
     origin: config.corsOrigins.includes('*') ? true : [...config.corsOrigins],
     exposedHeaders: ['x-request-id', 'ratelimit-limit', 'ratelimit-remaining', 'ratelimit-reset', 'retry-after'],
   });
-  await app.register(rateLimit, {
-    global: false,
-    enableDraftSpec: true,
-    errorResponseBuilder: (_request, context) =>
-      new AppError(429, 'rate_limited', 'Too Many Requests', `Rate limit exceeded, retry in ${context.after}.`),
-  });
+  registerDraining(app);
+  await registerRateLimits(app, config);
   registerAuth(app, { tokens, authz });
   await registerDocs(app, config);
   registerMetrics(app, { token: config.metricsToken });
@@ -184,7 +184,6 @@ export async function buildApp(deps: AppDeps) {
   const storage = deps.storage ?? createStorage(config);
   if (!deps.storage) app.addHook('onClose', async () => storage.close?.());
   // The embedded shape's worker: it runs in this process unless WORKER=off (then only `worker` processes run jobs).
-  // preClose, so running jobs wind down before storage and the database go away.
   const jobHandlers: JobHandlers = {
     ...createJobHandlers({ db: database.db, clock, config, storage, logger: app.log, secret: config.jwtSecret }),
     ...deps.jobHandlers,
@@ -196,12 +195,18 @@ export async function buildApp(deps: AppDeps) {
     logger: app.log,
     concurrency: config.workerConcurrency,
     leaseMs: config.jobLeaseMs,
-    // Within serve()'s 10 s shutdown window; a job still running after it is reclaimed once its lease runs out.
-    stopTimeoutMs: 8_000,
+    // SHUTDOWN_GRACE_MS, as for requests; a job still running after it is released for another worker.
+    stopTimeoutMs: config.shutdownGraceMs,
   });
   if (config.worker === 'on') {
     app.addHook('onReady', async () => jobs.start());
-    app.addHook('preClose', async () => jobs.stop());
+    // Started in preClose and awaited in onClose: jobs wind down while in-flight requests finish, not after them,
+    // and before storage and the database go away.
+    let stopping: Promise<void> | undefined;
+    app.addHook('preClose', async () => {
+      stopping = jobs.stop();
+    });
+    app.addHook('onClose', async () => stopping);
   }
   await app.register(importsRoutes, {
     service: createImportsService({ db: database.db, storage, clock, notify: () => jobs.notify() }),

@@ -301,3 +301,13 @@ function readStorage(
   };
   return { storageDriver: 's3', s3: Object.freeze(s3) };
 }
+
+/** With STORAGE_DRIVER=local, several processes see the same files only through one shared volume. */
+export function sharedStorageWarning(config: Config): string | undefined {
+  if (config.databaseUrl === undefined || config.storageDriver !== 'local') return undefined;
+  return (
+    `STORAGE_DRIVER=local with DATABASE_URL: every API and worker process must share ${config.dataDir.replace(/\/+$/, '')}/files ` +
+    '(one volume mounted on every node), or files uploaded through one node are missing on the others; ' +
+    'or use STORAGE_DRIVER=s3'
+  );
+}

@@ -1,5 +1,5 @@
 import { hostname } from 'node:os';
-import type { Config } from '../config.ts';
+import { type Config, sharedStorageWarning } from '../config.ts';
 import { openDatabase } from '../db/setup.ts';
 import { systemClock } from '../lib/clock.ts';
 import { resolveJwtSecret } from '../lib/installation-secret.ts';
@@ -34,6 +34,8 @@ export function createConsoleLogger(level: Config['logLevel']): JobLogger {
  */
 export async function runWorker(config: Config): Promise<void> {
   const logger = createConsoleLogger(config.logLevel);
+  const warning = sharedStorageWarning(config);
+  if (warning) logger.warn({}, warning);
   const database = await openDatabase(config);
   const storage = createStorage(config);
   const clock = systemClock;
@@ -52,9 +54,10 @@ export async function runWorker(config: Config): Promise<void> {
     if (stopping) return;
     stopping = true;
     logger.info({ signal }, 'worker shutting down');
-    const force = setTimeout(() => process.exit(1), 20_000).unref();
+    // The runner waits SHUTDOWN_GRACE_MS for its jobs, then releases those still running for another worker.
+    const force = setTimeout(() => process.exit(1), config.shutdownGraceMs + 10_000).unref();
     try {
-      await runner.stop();
+      await runner.stop(config.shutdownGraceMs);
       await storage.close?.();
       await database.close();
       process.exit(0);

@@ -85,7 +85,12 @@ describe('configuration', () => {
         API_RATE_LIMIT: '1200',
         SHUTDOWN_GRACE_MS: '0',
       }),
-    ).toMatchObject({ redisUrl: 'redis://127.0.0.1:6379/2', redisKeyPrefix: 'prod:', apiRateLimit: 1200, shutdownGraceMs: 0 });
+    ).toMatchObject({
+      redisUrl: 'redis://127.0.0.1:6379/2',
+      redisKeyPrefix: 'prod:',
+      apiRateLimit: 1200,
+      shutdownGraceMs: 0,
+    });
     expect(loadConfig({ TRUST_PROXY: '1' }).trustProxy).toBe(1);
     expect(loadConfig({ TRUST_PROXY: 'false' }).trustProxy).toBe(false);
     expect(loadConfig({ TRUST_PROXY: '10.0.0.0/8, 127.0.0.1,::1,loopback' }).trustProxy).toEqual([

@@ -3,7 +3,7 @@ import type { Config } from '../../config.ts';
 import { createLocalStorage } from './local.ts';
 import type { Storage } from './storage.ts';
 
-export { createLocalStorage } from './local.ts';
+export { createLocalStorage, sweepTemporaryFiles, TEMP_MAX_AGE_MS } from './local.ts';
 export * from './storage.ts';
 
 /** A storage whose driver loads on first use: the S3 SDK holds ~25 MB that a local setup never needs. */

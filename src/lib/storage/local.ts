@@ -1,6 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import { createWriteStream } from 'node:fs';
-import { mkdir, open, readFile, rename, rm, writeFile } from 'node:fs/promises';
+import { mkdir, open, readdir, readFile, rename, rm, stat, writeFile } from 'node:fs/promises';
 import { dirname, join, resolve, sep } from 'node:path';
 import type { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
@@ -17,6 +17,9 @@ const isMissing = (error: unknown) => (error as NodeJS.ErrnoException).code === 
  */
 export function createLocalStorage(directory: string): Storage {
   const root = resolve(directory);
+  // Writes in progress and their sources, so close() can wait for them and end those that still hang (a cut
+  // request whose stream never ends): each then removes its temporary file.
+  const writing = new Map<Promise<unknown>, Readable | Buffer>();
 
   function pathsOf(key: string) {
     assertValidKey(key);
@@ -24,6 +27,15 @@ export function createLocalStorage(directory: string): Storage {
     // Belt and braces: the key pattern already rules out `..`, but nothing may resolve outside the root.
     if (!file.startsWith(root + sep)) throw new Error('storage key escapes the storage directory');
     return { file, meta: resolve(root, '.meta', `${key}.json`) };
+  }
+
+  /** Tracks a write until it has settled, cleanup included. */
+  function tracked(body: Readable | Buffer, write: () => Promise<void>): Promise<void> {
+    const done = write();
+    const settled = done.catch(() => {});
+    writing.set(settled, body);
+    void settled.finally(() => writing.delete(settled));
+    return done;
   }
 
   async function writeAtomically(target: string, body: Readable | Buffer) {
@@ -41,11 +53,18 @@ export function createLocalStorage(directory: string): Storage {
   }
 
   return {
-    async put(key, body, contentType) {
+    put(key, body, contentType) {
       const paths = pathsOf(key);
-      // The metadata first: the data file's presence is what makes the object exist.
-      await writeAtomically(paths.meta, Buffer.from(JSON.stringify({ contentType })));
-      await writeAtomically(paths.file, body);
+      return tracked(body, async () => {
+        // The metadata first: the data file's presence is what makes the object exist.
+        await writeAtomically(paths.meta, Buffer.from(JSON.stringify({ contentType })));
+        try {
+          await writeAtomically(paths.file, body);
+        } catch (error) {
+          await rm(paths.meta, { force: true });
+          throw error;
+        }
+      });
     },
 
     async get(key) {
@@ -74,5 +93,61 @@ export function createLocalStorage(directory: string): Storage {
       await rm(paths.file, { force: true });
       await rm(paths.meta, { force: true });
     },
+
+    /**
+     * Waits (at most CLOSE_WAIT_MS) for writes in progress, then ends those still waiting for their source (a cut
+     * upload): each fails and removes its temporary file, and put() its metadata.
+     */
+    async close() {
+      let timer: NodeJS.Timeout | undefined;
+      await Promise.race([
+        Promise.all([...writing.keys()]),
+        new Promise((done) => {
+          timer = setTimeout(done, CLOSE_WAIT_MS).unref();
+        }),
+      ]);
+      clearTimeout(timer);
+      for (const body of writing.values()) {
+        if (!Buffer.isBuffer(body)) body.destroy(new Error('The storage closed before the write finished.'));
+      }
+      await Promise.all([...writing.keys()]);
+    },
   };
+}
+
+const CLOSE_WAIT_MS = 1_000;
+
+/** Temporary files older than this are leftovers of a process that died mid-write (no write lasts an hour). */
+export const TEMP_MAX_AGE_MS = 60 * 60_000;
+
+/**
+ * Removes the temporary files that processes killed mid-upload left in `directory/.tmp`. Only old ones: the
+ * directory may be a volume shared with other nodes, whose uploads in progress are recent. Answers how many went.
+ */
+export async function sweepTemporaryFiles(
+  directory: string,
+  options: { olderThanMs?: number; now?: Date } = {},
+): Promise<number> {
+  const temp = join(resolve(directory), '.tmp');
+  const cutoff = (options.now ?? new Date()).getTime() - (options.olderThanMs ?? TEMP_MAX_AGE_MS);
+  let names: string[];
+  try {
+    names = await readdir(temp);
+  } catch (error) {
+    if (isMissing(error)) return 0;
+    throw error;
+  }
+  let removed = 0;
+  for (const name of names) {
+    const path = join(temp, name);
+    try {
+      if ((await stat(path)).mtimeMs >= cutoff) continue;
+      await rm(path, { force: true, recursive: true });
+      removed += 1;
+    } catch (error) {
+      // Gone meanwhile (another node swept it, or its write ended): nothing to do.
+      if (!isMissing(error)) throw error;
+    }
+  }
+  return removed;
 }

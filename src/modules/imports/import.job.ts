@@ -24,6 +24,11 @@ import { type ImportRow, importById, insertImportErrors, updateImport } from './
 import { FIRST_ERRORS } from './imports.schemas.ts';
 
 export const IMPORT_JOB = 'import';
+/** Mostly a setup fault: the worker does not see the storage the API wrote to (issue 12, repro 5). */
+export const FILE_MISSING =
+  'The uploaded file is not in storage where this worker looks for it. With several processes and ' +
+  'STORAGE_DRIVER=local, every API and worker process must share DATA_DIR/files (one volume), or use ' +
+  'STORAGE_DRIVER=s3; then upload the file again.';
 export const IMPORT_BATCH = 1000;
 /** Every worker crash costs an attempt; an import survives many before giving up. */
 export const IMPORT_MAX_ATTEMPTS = 25;
@@ -139,7 +144,7 @@ export function createImportJob(deps: Deps) {
    */
   async function run(row: ImportRow, context: JobContext) {
     const object = await deps.storage.get(row.fileKey);
-    if (!object) throw new PermanentJobError('The uploaded file is no longer in storage.');
+    if (!object) throw new PermanentJobError(FILE_MISSING);
     const { settings, sheet } = await openImport(db, row, object.body);
     let inFlight: Promise<'written' | 'canceled'> | undefined;
     const settle = async () => {

@@ -112,6 +112,9 @@ export function createImportsService(deps: {
         }
         sawFile = true;
         const head = new Head();
+        // pipe() does not pass errors on: a cut request must fail the write (and remove its temporary file), not
+        // leave it waiting forever.
+        part.file.once('error', (error) => head.destroy(error));
         await storage.put(key, part.file.pipe(head), 'application/octet-stream');
         if (part.file.truncated) throw tooLarge();
         stored = { key, fileName: part.filename || 'upload', size: head.bytes, head: head.head };
