@@ -1,7 +1,7 @@
 import { and, asc, eq, gt, gte, inArray, isNull, lt, ne, or, type SQL, sql } from 'drizzle-orm';
 import type { Executor } from '../../db/client.ts';
 import { appointments, calendarFeeds, companies, leads, userAccesses, users } from '../../db/schema/index.ts';
-import { type LeadScope, leadConditions } from '../leads/leads.repository.ts';
+import { cursorTimestamp, type LeadScope, leadConditions } from '../leads/leads.repository.ts';
 
 export type AppointmentRow = typeof appointments.$inferSelect;
 export type NewAppointment = typeof appointments.$inferInsert;
@@ -20,8 +20,7 @@ function selectViews(db: Executor) {
       },
       agent: { userId: users.id, firstName: users.firstName, lastName: users.lastName },
       companyName: companies.name,
-      // Full precision for the keyset cursor: a JS Date would drop the microseconds.
-      startsCursor: sql<string>`${appointments.startsAt}::text`,
+      startsCursor: cursorTimestamp(appointments.startsAt),
     })
     .from(appointments)
     .innerJoin(leads, eq(leads.id, appointments.leadId))
@@ -108,7 +107,7 @@ function windowConditions(window: UserWindow): SQL {
   )!;
 }
 
-/** One keyset page ordered by (starts_at, id); `after` is the previous page's last [starts_at text, id]. */
+/** One keyset page ordered by (starts_at, id); `after` is the previous page's last [starts_at (ISO 8601 UTC, microseconds), id]. */
 export async function listForUser(
   db: Executor,
   window: UserWindow,

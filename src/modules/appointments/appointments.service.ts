@@ -194,7 +194,7 @@ export function createAppointmentsService(deps: { db: Db; clock: Clock; publicUr
         startsAfter: new Date(from.getTime() - MAX_DURATION_MS),
       };
       const limit = query.limit ?? 25;
-      const after = decodeCursor(query.cursor, ['string', 'number']) as [string, number] | undefined;
+      const after = decodeCursor(query.cursor, ['timestamp', 'id']);
       const rows = await listForUser(db, window, after, limit);
       const total = query.count ? await countForUser(db, window) : undefined;
       return toPage(rows, limit, (row) => [row.startsCursor, row.appointment.id], total);

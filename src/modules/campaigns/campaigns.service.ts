@@ -92,7 +92,7 @@ export function createCampaignsService(deps: { db: Db }) {
 
     async list(companyId: number, query: ListCampaignsInput) {
       const limit = query.limit ?? 25;
-      const before = decodeCursor(query.cursor, ['number'])?.[0] as number | undefined;
+      const before = decodeCursor(query.cursor, ['id'])?.[0];
       const rows = await listCampaigns(db, companyId, { status: query.status, before, limit });
       const total = query.count ? await countCampaigns(db, companyId, query.status) : undefined;
       const page = toPage(rows, limit, (row) => [row.campaign.id], total);

@@ -83,7 +83,7 @@ export function createCompaniesService(deps: { db: Db; authz: AuthzService; limi
 
     async list(principal: Principal, query: { limit?: number; cursor?: string }) {
       const limit = query.limit ?? 25;
-      const after = (decodeCursor(query.cursor, ['number'])?.[0] as number | undefined) ?? 0;
+      const after = decodeCursor(query.cursor, ['id'])?.[0] ?? 0;
       const rows = await listVisibleCompanies(db, principal, after, limit);
       const page = toPage(rows, limit, (row) => [row.company.id]);
       return {

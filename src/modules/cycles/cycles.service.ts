@@ -121,7 +121,7 @@ export function createCyclesService(deps: { db: Db }) {
 
     async list(companyId: number, query: PageInput) {
       const limit = query.limit ?? 25;
-      const after = decodeCursor(query.cursor, ['number'])?.[0] as number | undefined;
+      const after = decodeCursor(query.cursor, ['id'])?.[0];
       const rows = await selectCycles(db, companyId, after === undefined ? undefined : afterId(after), limit + 1);
       const total = query.count ? await countCycles(db, companyId) : undefined;
       const page = toPage(rows, limit, (row) => [row.cycle.id], total);

@@ -70,8 +70,8 @@ export function createInvitationsService(deps: {
 
   async function page(where: ReturnType<typeof and>, query: PageInput) {
     const limit = query.limit ?? 25;
-    const after = decodeCursor(query.cursor, ['number']);
-    const rows = await selectViews(db, where, { afterId: after?.[0] as number | undefined, limit });
+    const after = decodeCursor(query.cursor, ['id']);
+    const rows = await selectViews(db, where, { afterId: after?.[0], limit });
     const total = query.count ? await countInvitations(db, where) : undefined;
     return toPage(rows, limit, (row) => [row.invitation.id], total);
   }

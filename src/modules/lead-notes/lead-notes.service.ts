@@ -16,7 +16,7 @@ export function createLeadNotesService(deps: { db: Db; leads: LeadsService }) {
     async list(access: EffectiveAccess, leadId: number, query: { limit?: number; cursor?: string }) {
       await deps.leads.view(access, leadId);
       const limit = query.limit ?? 25;
-      const before = decodeCursor(query.cursor, ['number'])?.[0] as number | undefined;
+      const before = decodeCursor(query.cursor, ['id'])?.[0];
       const rows = await listNotes(db, access.companyId, leadId, before, limit);
       return toPage(rows, limit, (row) => [row.note.id]);
     },

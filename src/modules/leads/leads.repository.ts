@@ -1,4 +1,4 @@
-import { and, asc, desc, eq, gte, inArray, isNull, lte, type SQL, sql } from 'drizzle-orm';
+import { type AnyColumn, and, asc, desc, eq, gte, inArray, isNull, lte, type SQL, sql } from 'drizzle-orm';
 import { alias } from 'drizzle-orm/pg-core';
 import type { Db, Executor } from '../../db/client.ts';
 import {
@@ -57,6 +57,13 @@ export function leadConditions(scope: LeadScope, filter: LeadFilter = {}): SQL {
 const assigneeAccess = alias(userAccesses, 'assignee_access');
 const assigneeUser = alias(users, 'assignee_user');
 
+/**
+ * A keyset cursor's timestamp: ISO 8601 UTC with microseconds (a JS Date would drop them), whatever the session's
+ * time zone; lib/pagination.ts checks it back as a `timestamp` part.
+ */
+export const cursorTimestamp = (column: AnyColumn) =>
+  sql<string>`to_char(${column} at time zone 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.US"Z"')`;
+
 /** Leads with the names their JSON shows, in one query (no N+1): source, campaign, stage, assignee. */
 export function selectLeadViews(db: Executor) {
   return db
@@ -72,9 +79,8 @@ export function selectLeadViews(db: Executor) {
         lastName: assigneeUser.lastName,
         email: assigneeUser.email,
       },
-      // Full precision for the keyset cursor: a JS Date would drop the microseconds.
-      createdCursor: sql<string>`${leads.createdAt}::text`,
-      updatedCursor: sql<string>`${leads.updatedAt}::text`,
+      createdCursor: cursorTimestamp(leads.createdAt),
+      updatedCursor: cursorTimestamp(leads.updatedAt),
     })
     .from(leads)
     .innerJoin(stages, eq(stages.id, leads.stageId))
@@ -96,7 +102,7 @@ export async function findLeadViews(db: Executor, companyId: number, ids: number
   return selectLeadViews(db).where(and(eq(leads.companyId, companyId), inArray(leads.id, ids)));
 }
 
-/** One keyset page; `after` is the previous page's last [timestamp text, id]. */
+/** One keyset page; `after` is the previous page's last [timestamp (ISO 8601 UTC, microseconds), id]. */
 export async function listLeadViews(
   db: Executor,
   where: SQL,

@@ -223,7 +223,7 @@ export function createLeadsService(deps: { db: Db; clock: Clock; limits: LimitsS
       const scope = leadScope(access);
       const limit = query.limit ?? 25;
       const sort = query.sort ?? '-created_at';
-      const after = decodeCursor(query.cursor, ['string', 'number']) as [string, number] | undefined;
+      const after = decodeCursor(query.cursor, ['timestamp', 'id']);
       const where = leadConditions(scope, { ...filterOf(query), ...forced });
       const rows = await listLeadViews(db, where, sort, after, limit);
       const total = query.count ? await countLeads(db, where) : undefined;
@@ -252,7 +252,7 @@ export function createLeadsService(deps: { db: Db; clock: Clock; limits: LimitsS
     async duplicates(access: EffectiveAccess, query: { match?: 'email' | 'phone'; limit?: number; cursor?: string }) {
       const scope = leadScope(access);
       const limit = query.limit ?? 25;
-      const after = decodeCursor(query.cursor, ['string', 'string']) as [string, string] | undefined;
+      const after = decodeCursor(query.cursor, ['text', 'text']);
       const groups = await duplicateGroups(db, scope, query.match, after, limit);
       const page = toPage(groups, limit, (group) => [group.match, group.key]);
       const leadsById = new Map(
@@ -280,7 +280,7 @@ export function createLeadsService(deps: { db: Db; clock: Clock; limits: LimitsS
     async activities(access: EffectiveAccess, leadId: number, query: { limit?: number; cursor?: string }) {
       await view(db, leadScope(access), leadId);
       const limit = query.limit ?? 50;
-      const after = (decodeCursor(query.cursor, ['number'])?.[0] as number | undefined) ?? 0;
+      const after = decodeCursor(query.cursor, ['id'])?.[0] ?? 0;
       const rows = await listActivities(db, leadId, after, limit);
       return toPage(rows, limit, (row) => [row.id]);
     },

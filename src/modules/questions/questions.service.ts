@@ -81,7 +81,7 @@ export function createQuestionsService(deps: { db: Db }) {
 
     async list(companyId: number, query: PageInput) {
       const limit = query.limit ?? 25;
-      const after = decodeCursor(query.cursor, ['number', 'number']) as [number, number] | undefined;
+      const after = decodeCursor(query.cursor, ['integer', 'id']);
       const rows = await listQuestions(db, companyId, { limit, ...(after ? { after } : {}) });
       const total = query.count ? await countQuestions(db, companyId) : undefined;
       const page = toPage(rows, limit, (row) => [row.priority, row.id], total);

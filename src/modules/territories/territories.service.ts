@@ -91,7 +91,7 @@ export function createTerritoriesService(deps: { db: Db }) {
 
     async list(companyId: number, query: PageInput) {
       const limit = query.limit ?? 25;
-      const after = decodeCursor(query.cursor, ['number'])?.[0] as number | undefined;
+      const after = decodeCursor(query.cursor, ['id'])?.[0];
       const rows = await selectTerritories(db, companyId, after === undefined ? undefined : afterId(after), limit + 1);
       const total = query.count ? await countTerritories(db, companyId) : undefined;
       const page = toPage(rows, limit, (row) => [row.id], total);

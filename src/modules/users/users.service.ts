@@ -121,11 +121,11 @@ export function createUsersService(deps: {
 
     async list(principal: Principal, query: { q?: string; limit?: number; cursor?: string; count?: boolean }) {
       const limit = query.limit ?? 25;
-      const after = decodeCursor(query.cursor, ['number']);
+      const after = decodeCursor(query.cursor, ['id']);
       const { rows, where } = await listUsers(db, {
         viewerId: principal.superadmin ? undefined : principal.userId,
         q: query.q,
-        afterId: after?.[0] as number | undefined,
+        afterId: after?.[0],
         limit,
       });
       const total = query.count ? await countUsers(db, where) : undefined;
