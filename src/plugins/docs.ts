@@ -3,6 +3,7 @@ import swaggerUi from '@fastify/swagger-ui';
 import type { FastifyInstance, RouteOptions } from 'fastify';
 import { Type } from 'typebox';
 import type { Config } from '../config.ts';
+import { INPUT_LIMITS } from '../lib/input-limits.ts';
 
 export const ProblemSchema = Type.Object(
   {
@@ -14,7 +15,13 @@ export const ProblemSchema = Type.Object(
     request_id: Type.String(),
     errors: Type.Optional(
       Type.Array(Type.Object({ field: Type.String(), code: Type.String(), message: Type.String() }), {
-        description: 'Every invalid field, on 422.',
+        maxItems: INPUT_LIMITS.problemErrors,
+        description: `Every invalid field, on 422: missing and invalid ones first, unknown ones last; at most ${INPUT_LIMITS.problemErrors}.`,
+      }),
+    ),
+    errors_truncated: Type.Optional(
+      Type.Boolean({
+        description: `Present (true) when more than ${INPUT_LIMITS.problemErrors} errors were found and \`errors\` holds the first ${INPUT_LIMITS.problemErrors}.`,
       }),
     ),
   },

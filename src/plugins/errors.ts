@@ -1,6 +1,9 @@
-import { STATUS_CODES } from 'node:http';
+import { randomUUID } from 'node:crypto';
+import { type ServerResponse, STATUS_CODES } from 'node:http';
+import type { Socket } from 'node:net';
 import type { FastifyError, FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { AppError, type FieldError } from '../lib/errors.ts';
+import { INPUT_LIMITS } from '../lib/input-limits.ts';
 
 export type Problem = {
   type: string;
@@ -10,13 +13,18 @@ export type Problem = {
   code: string;
   request_id: string;
   errors?: FieldError[];
+  /** Present (true) when `errors` holds only the first INPUT_LIMITS.problemErrors entries. */
+  errors_truncated?: true;
 };
 
 type AjvError = {
   instancePath: string;
+  schemaPath: string;
   keyword: string;
   message?: string;
   params: Record<string, unknown>;
+  /** With ajv's `verbose`: the schema holding the keyword, for its `x-error` (see onePerField). */
+  parentSchema?: { 'x-error'?: FieldError };
 };
 
 /** `/answers/0/value` → `answers.0.value`; the missing or unknown property is appended where ajv names it. */
@@ -37,13 +45,24 @@ function toFieldError(error: AjvError, context: string | undefined): FieldError 
 
 /**
  * ajv reports a failed union once per branch plus once for the union itself, and a string can fail several
- * keywords: the client gets one entry per field, the union's own when there is one.
+ * keywords: the client gets one entry per field, the union's own when there is one. A union whose schema names
+ * its own error (`x-error`, e.g. "an email or a phone") is reported as that one entry, its branches dropped.
  */
 function onePerField(errors: AjvError[], context: string | undefined): FieldError[] {
   const byField = new Map<string, FieldError>();
+  const named = errors.filter((error) => isUnion(error) && error.parentSchema?.['x-error']);
+  const inNamed = (error: AjvError) => named.some((union) => error.schemaPath.startsWith(`${union.schemaPath}/`));
   for (const error of errors) {
+    const own = isUnion(error) ? error.parentSchema?.['x-error'] : undefined;
+    if (own) {
+      const prefix = error.instancePath.split('/').filter(Boolean);
+      const field = [...prefix, own.field].join('.');
+      byField.set(field, { ...own, field });
+      continue;
+    }
+    if (inNamed(error)) continue;
     const fieldError = toFieldError(error, context);
-    const union = error.keyword === 'anyOf' || error.keyword === 'oneOf';
+    const union = isUnion(error);
     if (!byField.has(fieldError.field) || union) {
       byField.set(
         fieldError.field,
@@ -51,8 +70,12 @@ function onePerField(errors: AjvError[], context: string | undefined): FieldErro
       );
     }
   }
-  return [...byField.values()];
+  // Unknown fields last: when the list is cut (toProblem), missing and invalid fields are what it keeps.
+  const entries = [...byField.values()];
+  return [...entries.filter((e) => e.code !== 'unknown_field'), ...entries.filter((e) => e.code === 'unknown_field')];
 }
+
+const isUnion = (error: AjvError) => error.keyword === 'anyOf' || error.keyword === 'oneOf';
 
 type PgError = { code?: string; constraint?: string; column?: string };
 
@@ -71,8 +94,15 @@ function constraintField(constraint: string | undefined): string {
   return (match?.[1] ?? 'body').replace(/([A-Z])/g, '_$1').toLowerCase();
 }
 
-/** Database constraint violations are bad input, never a 500. Mapped once, here. */
+/**
+ * Database constraint violations are bad input, never a 500. Mapped once, here. Any data exception (SQLSTATE
+ * class 22: a value out of range, a bad date, a NUL, …) is a 422 too: input is checked before it gets there, so
+ * this is the last line of defence, not the way values are validated.
+ */
 function fromDatabase(error: PgError): AppError | undefined {
+  if (error.code?.startsWith('22')) {
+    return new AppError(422, 'validation_failed', 'Unprocessable Content', 'The request has an invalid value.');
+  }
   switch (error.code) {
     case '23505':
       return new AppError(409, 'already_exists', 'Conflict', 'A resource with these values already exists.', [
@@ -86,13 +116,6 @@ function fromDatabase(error: PgError): AppError | undefined {
       ]);
     case '23502':
     case '23514':
-    case '22P02':
-    case '22003':
-    case '22007':
-    case '22008':
-    case '22001':
-    case '22021':
-    case '22P05':
       return new AppError(422, 'validation_failed', 'Unprocessable Content', 'The request has an invalid value.');
     default:
       return undefined;
@@ -113,19 +136,29 @@ function fromFastify(error: FastifyError): AppError | undefined {
   return undefined;
 }
 
-export function sendProblem(reply: FastifyReply, request: FastifyRequest, error: AppError): FastifyReply {
-  const problem: Problem = {
+/** The problem document of `error`; its `errors` cut to the first INPUT_LIMITS.problemErrors. */
+export function toProblem(error: AppError, requestId: string): Problem {
+  const errors = error.errors;
+  const cut = errors !== undefined && errors.length > INPUT_LIMITS.problemErrors;
+  return {
     type: 'about:blank',
     title: error.title,
     status: error.status,
     detail: error.message,
     code: error.code,
-    request_id: String(request.id),
-    ...(error.errors ? { errors: error.errors } : {}),
+    request_id: requestId,
+    ...(errors ? { errors: cut ? errors.slice(0, INPUT_LIMITS.problemErrors) : errors } : {}),
+    ...(cut ? { errors_truncated: true as const } : {}),
   };
+}
+
+export function sendProblem(reply: FastifyReply, request: FastifyRequest, error: AppError): FastifyReply {
   if (error.headers) reply.headers(error.headers);
   // Sent as a string: problem bodies bypass the route's success serializers.
-  return reply.code(error.status).type('application/problem+json').send(JSON.stringify(problem));
+  return reply
+    .code(error.status)
+    .type('application/problem+json')
+    .send(JSON.stringify(toProblem(error, String(request.id))));
 }
 
 /** RFC 9457 problem+json for every failure, unknown routes included. 5xx bodies say nothing; the log has it all. */
@@ -145,11 +178,93 @@ export function registerErrorHandling(app: FastifyInstance): void {
       new AppError(500, 'internal_error', 'Internal Server Error', 'An unexpected error occurred.'),
     );
   });
-  app.setNotFoundHandler((request, reply) =>
-    sendProblem(
+  app.setNotFoundHandler((request, reply) => {
+    const path = request.url.split('?')[0] ?? '/';
+    const allowed = allowedMethods(app, path);
+    if (allowed.length > 0) {
+      const detail = `${request.method} is not allowed on ${path}; use ${allowed.join(', ')}.`;
+      const notAllowed = new AppError(405, 'method_not_allowed', 'Method Not Allowed', detail, undefined, {
+        allow: allowed.join(', '),
+      });
+      return sendProblem(reply, request, notAllowed);
+    }
+    return sendProblem(
       reply,
       request,
-      new AppError(404, 'route_not_found', 'Not Found', `No route ${request.method} ${request.url.split('?')[0]}.`),
-    ),
+      new AppError(404, 'route_not_found', 'Not Found', `No route ${request.method} ${path}.`),
+    );
+  });
+  // Node's socket idle timeout (connectionTimeout): with a listener here Node no longer closes the socket itself.
+  app.server.on('timeout', (socket: Socket) => {
+    const response = inFlight(socket);
+    // A request still arriving gets the 408 REQUEST_TIMEOUT_MS promises; an idle or answering socket just closes.
+    if (response && !response.req.complete) writeProblem(socket, CLIENT_ERRORS.ERR_HTTP_REQUEST_TIMEOUT);
+    socket.destroy();
+  });
+}
+
+const METHODS = ['GET', 'HEAD', 'POST', 'PUT', 'PATCH', 'DELETE', 'OPTIONS'] as const;
+
+/** The methods of the routes matching `path`; the catch-all CORS preflight (`OPTIONS *`) does not count. */
+function allowedMethods(app: FastifyInstance, path: string): string[] {
+  return METHODS.filter((method) => {
+    const found = app.findRoute({ method, url: path });
+    return found !== null && !('*' in (found.params as Record<string, string>));
+  });
+}
+
+type RawProblem = { status: number; code: string; detail: string };
+
+const CLIENT_ERRORS = {
+  ERR_HTTP_REQUEST_TIMEOUT: { status: 408, code: 'request_timeout', detail: 'The request was not received in time.' },
+  HPE_HEADER_OVERFLOW: { status: 431, code: 'headers_too_large', detail: 'The request headers are too large.' },
+} satisfies Record<string, RawProblem>;
+
+const inFlight = (socket: Socket) => (socket as Socket & { _httpMessage?: ServerResponse })._httpMessage;
+
+/**
+ * A problem written straight to a socket, for errors Node's HTTP server raises before (or instead of) a request
+ * Fastify handles: only while nothing of an answer has been sent, then the connection closes.
+ */
+function writeProblem(socket: Socket, { status, code, detail }: RawProblem): void {
+  if (!socket.writable || inFlight(socket)?.headersSent) return;
+  const requestId = randomUUID();
+  const title = STATUS_CODES[status] ?? 'Bad Request';
+  const body = JSON.stringify(toProblem(new AppError(status, code, title, detail), requestId));
+  socket.write(
+    `HTTP/1.1 ${status} ${title}\r\ncontent-type: application/problem+json\r\n` +
+      `content-length: ${Buffer.byteLength(body)}\r\ncache-control: no-store\r\nx-request-id: ${requestId}\r\n` +
+      `connection: close\r\n\r\n${body}`,
+  );
+}
+
+/**
+ * Fastify's `clientErrorHandler`: Node's HTTP parser errors (malformed requests, headers over the size limit) and
+ * its request timeout (REQUEST_TIMEOUT_MS, body included) as problem+json instead of Node's plain answers.
+ */
+export function clientErrorHandler(error: Error & { code?: string }, socket: Socket): void {
+  if (error.code === 'ECONNRESET' || socket.destroyed) return;
+  const known = CLIENT_ERRORS[error.code as keyof typeof CLIENT_ERRORS];
+  writeProblem(socket, known ?? { status: 400, code: 'bad_request', detail: 'The request could not be parsed.' });
+  socket.destroy(error);
+}
+
+/**
+ * Fastify's `frameworkErrors`: what its router refuses before any route (a path parameter over `maxParamLength`,
+ * a URL that does not decode). Route hooks have not run, so the headers they would set are set here.
+ */
+export function frameworkErrors(error: FastifyError, request: FastifyRequest, reply: FastifyReply): void {
+  reply.header('x-request-id', request.id).header('cache-control', 'no-store');
+  const known =
+    error.code === 'FST_ERR_MAX_PARAM_LENGTH'
+      ? new AppError(414, 'uri_too_long', 'URI Too Long', 'A path segment is longer than 256 characters.')
+      : error.code === 'FST_ERR_BAD_URL'
+        ? new AppError(400, 'bad_url', 'Bad Request', 'The URL could not be decoded.')
+        : undefined;
+  if (!known) request.log.error({ err: error }, 'router error');
+  sendProblem(
+    reply,
+    request,
+    known ?? new AppError(500, 'internal_error', 'Internal Server Error', 'An unexpected error occurred.'),
   );
 }

@@ -58,6 +58,12 @@ const ALL = Object.keys(leadFields) as (keyof LeadFields)[];
 
 export const CreateLeadBody = Type.Object(optional(ALL), {
   additionalProperties: false,
+  // Also in the schema (the service checks the normalized values), so one 422 lists it beside every other error.
+  anyOf: [
+    { required: ['email'], properties: { email: { type: 'string' } } },
+    { required: ['phone'], properties: { phone: { type: 'string' } } },
+  ],
+  'x-error': { field: 'email', code: 'contact_required', message: 'a lead needs an email or a phone (or both)' },
   description: 'At least one of `email` or `phone`. `stage_id` defaults to the first open stage.',
 });
 export const UpdateLeadBody = Type.Object(optional(ALL), { additionalProperties: false, minProperties: 1 });
