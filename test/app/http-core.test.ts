@@ -117,6 +117,10 @@ describe('headers', () => {
       headers: { origin: 'https://evil.test', 'access-control-request-method': 'POST' },
     });
     expect(denied.headers['access-control-allow-origin']).toBeUndefined();
+    // An OPTIONS without CORS headers is no error (it was a plain-text 400 outside problem+json).
+    const bare = await call(ctx.app, 'OPTIONS', '/api/v1/stages');
+    expect(bare.statusCode).toBe(204);
+    expect(bare.headers['access-control-allow-origin']).toBeUndefined();
   });
 });
 
