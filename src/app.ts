@@ -224,7 +224,7 @@ export async function buildApp(deps: AppDeps) {
     app.addHook('onClose', async () => stopping);
   }
   await app.register(importsRoutes, {
-    service: createImportsService({ db: database.db, storage, clock, notify: () => jobs.notify() }),
+    service: createImportsService({ db: database.db, storage, clock, limits, notify: () => jobs.notify() }),
   });
   await app.register(avatarsRoutes, {
     service: createAvatarsService({ db: database.db, storage, users, log: app.log }),
