@@ -53,7 +53,7 @@ export function createLocalStorage(directory: string): Storage {
   }
 
   return {
-    put(key, body, contentType) {
+    async put(key, body, contentType) {
       const paths = pathsOf(key);
       return tracked(body, async () => {
         // The metadata first: the data file's presence is what makes the object exist.
