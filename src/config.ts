@@ -48,7 +48,7 @@ export type Config = Readonly<{
   redisKeyPrefix: string;
   /** Fastify's `trustProxy` (TRUST_PROXY): false, a hop count, or the proxies' addresses and CIDRs. */
   trustProxy: false | number | readonly string[];
-  /** Requests per minute and signed-in user on every authenticated route (API_RATE_LIMIT, default 600). */
+  /** Requests per minute and signed-in user on every authenticated route (API_RATE_LIMIT, default 6000: 100 a second, as Stripe allows). */
   apiRateLimit: number;
   /** How long a stopping process lets in-flight requests and running jobs finish (SHUTDOWN_GRACE_MS, 10000). */
   shutdownGraceMs: number;
@@ -201,7 +201,7 @@ export function loadConfig(env: Record<string, string | undefined>): Config {
     redisUrl,
     redisKeyPrefix,
     trustProxy,
-    apiRateLimit: integer('API_RATE_LIMIT', 600, 1, 1_000_000),
+    apiRateLimit: integer('API_RATE_LIMIT', 6_000, 1, 1_000_000),
     shutdownGraceMs: integer('SHUTDOWN_GRACE_MS', 10_000, 0, 600_000),
   };
   if (problems.length > 0) throw new ConfigError(problems);

@@ -75,7 +75,7 @@ describe('configuration', () => {
       redisUrl: undefined,
       redisKeyPrefix: 'leadsy:',
       trustProxy: false,
-      apiRateLimit: 600,
+      apiRateLimit: 6000,
       shutdownGraceMs: 10_000,
     });
     expect(
