@@ -30,10 +30,11 @@ export function createAvatarsService(deps: {
   const { db, storage, users, log } = deps;
 
   async function discard(owner: AvatarOwner, key: string) {
-    // A failed delete leaves an orphan object behind, never a user pointing at a missing image.
+    // A failed delete leaves an orphan object behind, never a user pointing at a missing image. The key is not
+    // logged: it is the unguessable URL of an image that is still served.
     await storage
       .delete(avatarStorageKey(owner, key))
-      .catch((error: unknown) => log.warn({ err: error, owner, key }, 'could not delete a replaced avatar'));
+      .catch((error: unknown) => log.warn({ err: error, owner }, 'could not delete a replaced avatar'));
   }
 
   async function store(owner: AvatarOwner, read: ReadUpload): Promise<string> {

@@ -11,6 +11,7 @@ import { AppError } from '../../lib/errors.ts';
 import { resolveJwtSecret } from '../../lib/installation-secret.ts';
 import { createStorage } from '../../lib/storage/index.ts';
 import { findCompany } from '../companies/companies.repository.ts';
+import { createLimitsService } from '../limits/limits.service.ts';
 import { findUserByEmail } from '../users/users.repository.ts';
 import { findImport, type ImportRow } from './imports.repository.ts';
 import { presentImport } from './imports.schemas.ts';
@@ -101,6 +102,7 @@ export async function importCommand(config: Config, args: string[]): Promise<num
       db: database.db,
       storage,
       clock: systemClock,
+      limits: createLimitsService({ clock: systemClock }),
       notify: () => runner.notify(),
     });
     const queued = await service.importFile({ companyId, userId: actor?.id ?? null }, file, fields).catch(explain);

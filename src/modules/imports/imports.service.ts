@@ -12,7 +12,7 @@ import { detectFormat, errorsCsv, writeTemplate } from '../../lib/spreadsheet/in
 import type { Storage } from '../../lib/storage/index.ts';
 import { multipartClientError, payloadTooLarge } from '../../plugins/multipart.ts';
 import { checkReferences } from '../leads/lead-references.ts';
-import { createLimitsService, type LimitsService } from '../limits/limits.service.ts';
+import type { LimitsService } from '../limits/limits.service.ts';
 import { IMPORT_JOB, IMPORT_MAX_ATTEMPTS } from './import.job.ts';
 import { listQuestionTitles } from './import-questions.ts';
 import {
@@ -82,11 +82,9 @@ export function createImportsService(deps: {
   storage: Storage;
   clock: Clock;
   notify: () => void;
-  /** The composition root's; a service of its own otherwise (it holds nothing but the clock). */
-  limits?: LimitsService;
+  limits: LimitsService;
 }) {
-  const { db, storage } = deps;
-  const limits = deps.limits ?? createLimitsService({ clock: deps.clock });
+  const { db, storage, limits } = deps;
 
   /** Streams the `file` part to storage (never whole in memory) and collects the other fields, in any order. */
   async function receive(request: FastifyRequest, companyId: number): Promise<Upload> {
@@ -213,7 +211,7 @@ export function createImportsService(deps: {
 
     async list(companyId: number, query: { limit?: number; cursor?: string }) {
       const limit = query.limit ?? 25;
-      const before = decodeCursor(query.cursor, ['number'])?.[0] as number | undefined;
+      const before = decodeCursor(query.cursor, ['id'])?.[0];
       return toPage(await listImports(db, companyId, before, limit), limit, (row) => [row.id]);
     },
 
