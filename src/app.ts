@@ -240,7 +240,7 @@ export async function buildApp(deps: AppDeps) {
     campaignQuestions: createCampaignQuestionsService({ db: database.db }),
   });
 
-  const leads = createLeadsService({ db: database.db, clock, limits });
+  const leads = createLeadsService({ db: database.db, clock, limits, preparedStatements: config.databasePrepare });
   const notes = createLeadNotesService({ db: database.db, leads });
   await app.register(leadsRoutes, { service: leads, notes });
   await app.register(leadNotesRoutes, { service: notes });

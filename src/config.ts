@@ -9,6 +9,13 @@ export type Config = Readonly<{
   host: string;
   dataDir: string;
   databaseUrl: string | undefined;
+  /** Connections each process keeps to PostgreSQL at most (DATABASE_POOL_MAX, default 10). */
+  databasePoolMax: number;
+  /**
+   * Whether the hot read path uses named prepared statements (DATABASE_PREPARE, default true). `false` for a pooler
+   * that hands each transaction a different server connection (PgBouncer before 1.21 in transaction mode).
+   */
+  databasePrepare: boolean;
   /** Undefined only on the embedded database: server.ts then generates one and keeps it in DATA_DIR. */
   jwtSecret: string | undefined;
   jwtTtlSeconds: number;
@@ -114,6 +121,12 @@ export function loadConfig(env: Record<string, string | undefined>): Config {
     if (seconds === undefined) problems.push(`${name} must be a duration like 3600, 15m, 12h or 7d (got "${raw}")`);
     return seconds ?? 1;
   };
+  const flag = (name: string, fallback: boolean) => {
+    const raw = read(name)?.toLowerCase();
+    if (raw === undefined) return fallback;
+    if (!['true', 'false', '1', '0'].includes(raw)) problems.push(`${name} must be true or false (got "${raw}")`);
+    return raw === 'true' || raw === '1';
+  };
   const url = (name: string, protocols: string[]) => {
     const raw = read(name);
     if (raw === undefined) return undefined;
@@ -160,8 +173,6 @@ export function loadConfig(env: Record<string, string | undefined>): Config {
     }
   }
 
-  const planSelfService = (read('PLAN_SELF_SERVICE') ?? 'false').toLowerCase();
-  if (!['true', 'false', '1', '0'].includes(planSelfService)) problems.push('PLAN_SELF_SERVICE must be true or false');
   const worker = read('WORKER') ?? 'on';
   if (worker !== 'on' && worker !== 'off') problems.push(`WORKER must be on or off (got "${worker}")`);
   const oidc = readOidc(read, url, problems);
@@ -178,6 +189,8 @@ export function loadConfig(env: Record<string, string | undefined>): Config {
     host: read('HOST') ?? '0.0.0.0',
     dataDir: read('DATA_DIR') ?? './data',
     databaseUrl,
+    databasePoolMax: integer('DATABASE_POOL_MAX', 10, 1, 10_000),
+    databasePrepare: flag('DATABASE_PREPARE', true),
     jwtSecret,
     jwtTtlSeconds: duration('JWT_TTL', '12h'),
     logLevel,
@@ -187,7 +200,7 @@ export function loadConfig(env: Record<string, string | undefined>): Config {
     corsOrigins,
     passwordResetTtlSeconds: duration('PASSWORD_RESET_TTL', '1h'),
     emailVerificationTtlSeconds: duration('EMAIL_VERIFICATION_TTL', '24h'),
-    planSelfService: planSelfService === 'true' || planSelfService === '1',
+    planSelfService: flag('PLAN_SELF_SERVICE', false),
     invitationTtlSeconds: duration('INVITATION_TTL', '7d'),
     authRateLimit: integer('AUTH_RATE_LIMIT', 20, 1, 1_000_000),
     bodyLimitBytes: integer('BODY_LIMIT_BYTES', 1_048_576, 1024, 100 * 1_048_576),

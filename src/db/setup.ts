@@ -3,7 +3,11 @@ import { runMigrations } from './migrate.ts';
 import { seedReferenceData } from './reference-data.ts';
 
 /** Connects, applies the committed migrations and upserts reference data: what every start does. */
-export async function openDatabase(options: { databaseUrl?: string | undefined; dataDir: string }): Promise<Database> {
+export async function openDatabase(options: {
+  databaseUrl?: string | undefined;
+  dataDir: string;
+  databasePoolMax?: number | undefined;
+}): Promise<Database> {
   const database = await connectDatabase(options);
   try {
     await prepareDatabase(database);

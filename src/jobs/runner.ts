@@ -1,6 +1,8 @@
 import { randomBytes } from 'node:crypto';
 import { hostname } from 'node:os';
+import { setTimeout as sleep } from 'node:timers/promises';
 import type { Db } from '../db/client.ts';
+import { isDatabaseUnavailable } from '../db/faults.ts';
 import type { Clock } from '../lib/clock.ts';
 import { claim, complete, fail, failExhausted, type GiveUp, type Job, release, renewLease } from './queue.ts';
 
@@ -74,6 +76,9 @@ export function defaultWorkerId(): string {
   return `${hostname()}:${process.pid}:${randomBytes(3).toString('hex')}`;
 }
 
+/** How often a job that lost the database tries to hand itself back. */
+const DATABASE_RETRY_MS = 1_000;
+
 type Running = { job: Job; controller: AbortController; stopping: boolean; done: Promise<void> };
 
 /**
@@ -136,6 +141,8 @@ export function createJobRunner(options: JobRunnerOptions) {
     schedule();
     return {
       renew,
+      /** When the lease runs out unless renewed (ms since the epoch, on `clock`). */
+      until: () => leaseUntil,
       stop: () => {
         finished = true;
         clearTimeout(heartbeat);
@@ -159,7 +166,7 @@ export function createJobRunner(options: JobRunnerOptions) {
     } finally {
       lease.stop();
     }
-    if (failure) return settleFailure(entry, failure.error, log);
+    if (failure) return settleFailure(entry, failure.error, log, lease.until());
     try {
       if (await complete(db, job.id, workerId, clock.now())) logger.info(log, 'job done');
       else logger.warn(log, 'job finished after its lease was lost; its completion was not recorded');
@@ -169,8 +176,17 @@ export function createJobRunner(options: JobRunnerOptions) {
     }
   }
 
-  async function settleFailure(entry: Running, error: unknown, log: Record<string, unknown>) {
+  async function settleFailure(entry: Running, error: unknown, log: Record<string, unknown>, leaseUntil: number) {
     const permanent = error instanceof PermanentJobError;
+    if (!permanent && isDatabaseUnavailable(error)) {
+      // The database went away under the job: not the job's fault, so its attempt is not counted. It goes back to
+      // the queue as soon as the database answers, within what is left of the lease; past that, the lease runs out
+      // and the next claim retries it (resuming from its checkpoint, for an import).
+      if (await releaseWhenReachable(entry, leaseUntil)) {
+        logger.warn({ ...log, err: error }, 'job released: the database was unavailable');
+      }
+      return;
+    }
     const now = clock.now();
     try {
       if (entry.stopping && !permanent) {
@@ -187,6 +203,21 @@ export function createJobRunner(options: JobRunnerOptions) {
       // The lease will run out and another claim retries the job.
       logger.error({ ...log, err: dbError }, 'could not record the job failure');
     }
+  }
+
+  async function releaseWhenReachable(entry: Running, until: number): Promise<boolean> {
+    while (clock.now().getTime() < until && !entry.stopping) {
+      try {
+        return await release(db, entry.job.id, workerId, clock.now());
+      } catch (error) {
+        if (!isDatabaseUnavailable(error)) {
+          logger.error({ jobId: entry.job.id, err: error }, 'could not release the job');
+          return false;
+        }
+        await sleep(DATABASE_RETRY_MS);
+      }
+    }
+    return false;
   }
 
   function launch(job: Job): Running {

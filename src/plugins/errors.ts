@@ -2,6 +2,7 @@ import { randomUUID } from 'node:crypto';
 import { type ServerResponse, STATUS_CODES } from 'node:http';
 import type { Socket } from 'node:net';
 import type { FastifyError, FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
+import { isDatabaseUnavailable, isTransactionCollision } from '../db/faults.ts';
 import { AppError, type FieldError } from '../lib/errors.ts';
 import { INPUT_LIMITS } from '../lib/input-limits.ts';
 
@@ -122,6 +123,36 @@ function fromDatabase(error: PgError): AppError | undefined {
   }
 }
 
+/**
+ * The database, not the request: unreachable, restarting, out of connections, or a collision that outlived its
+ * retries (src/db/client.ts). 503 with Retry-After, so clients and load balancers come back instead of giving up.
+ */
+function fromDatabaseState(error: unknown): AppError | undefined {
+  if (isDatabaseUnavailable(error)) {
+    return new AppError(
+      503,
+      'database_unavailable',
+      'Service Unavailable',
+      'The database is unavailable; retry shortly.',
+      undefined,
+      { 'retry-after': String(DATABASE_RETRY_AFTER_SECONDS) },
+    );
+  }
+  if (isTransactionCollision(error)) {
+    return new AppError(
+      503,
+      'transaction_conflict',
+      'Service Unavailable',
+      'The change collided with concurrent changes; retry it.',
+      undefined,
+      { 'retry-after': '1' },
+    );
+  }
+  return undefined;
+}
+
+const DATABASE_RETRY_AFTER_SECONDS = 2;
+
 function fromFastify(error: FastifyError): AppError | undefined {
   if (error.validation) {
     const errors = onePerField(error.validation as AjvError[], error.validationContext);
@@ -166,9 +197,13 @@ export function registerErrorHandling(app: FastifyInstance): void {
   app.setErrorHandler((error: FastifyError, request, reply) => {
     const pg = error instanceof AppError ? undefined : findPgError(error);
     const known =
-      error instanceof AppError ? error : ((pg && fromDatabase(pg)) ?? (pg ? undefined : fromFastify(error)));
+      error instanceof AppError
+        ? error
+        : (fromDatabaseState(error) ?? (pg && fromDatabase(pg)) ?? (pg ? undefined : fromFastify(error)));
     if (known) {
-      if (known.status >= 500) request.log.error({ err: error }, 'request failed');
+      // A database outage is logged once per request at warn: it is the operator's to see, not a bug.
+      if (known.status === 503) request.log.warn({ err: error }, 'request failed: database unavailable');
+      else if (known.status >= 500) request.log.error({ err: error }, 'request failed');
       return sendProblem(reply, request, known);
     }
     request.log.error({ err: error }, 'unexpected error');

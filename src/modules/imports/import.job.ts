@@ -1,6 +1,8 @@
 import { setImmediate as nextTurn } from 'node:timers/promises';
 import { sql } from 'drizzle-orm';
 import type { Db, Executor } from '../../db/client.ts';
+import { isDatabaseUnavailable } from '../../db/faults.ts';
+import { lockLeadIntake } from '../../db/locks.ts';
 import type { Job, JobContext } from '../../jobs/runner.ts';
 import { JobInterruptedError, PermanentJobError } from '../../jobs/runner.ts';
 import type { Clock } from '../../lib/clock.ts';
@@ -100,10 +102,15 @@ export function createImportJob(deps: Deps) {
       if (rows.length === 0) return 'written' as const;
       const { fresh, updates, duplicates } = await classify(tx, ready, settings);
 
+      // Lock order (src/db/locks.ts): this import's row (above), the company's lead intake, the month's usage, then
+      // rotations (the assigner) and lead rows (the updates) — as API creations take them.
+      await lockLeadIntake(tx, settings.companyId);
+      // One instant for the batch: both usage bumps count against the same month, even across midnight.
+      const now = clock.now();
       // The plan's monthly limit: rows past it are rejected, the ones before it still land. The month's usage is
-      // read (and its row locked against concurrent creations) only when there is a limit to hold it to.
+      // read only when there is a limit to hold it to.
       const { maxLeadsPerMonth: limit } = await deps.limits.planOf(tx, settings.companyId);
-      const used = limit === null ? 0 : await bumpMonthlyUsage(tx, settings.companyId, clock.now(), 0);
+      const used = limit === null ? 0 : await bumpMonthlyUsage(tx, settings.companyId, now, 0);
       const room = limit === null ? fresh.length : Math.max(limit - used, 0);
       const overLimit = fresh.slice(room).map((item) => ({
         rowNumber: item.row.rowNumber,
@@ -113,7 +120,7 @@ export function createImportJob(deps: Deps) {
       const assigner = await createAssigner(tx, settings.companyId);
       const imported = await insertLeads(tx, fresh.slice(0, room), settings, assigner);
       await assigner.flush();
-      if (imported > 0) await bumpMonthlyUsage(tx, settings.companyId, clock.now(), imported);
+      if (imported > 0) await bumpMonthlyUsage(tx, settings.companyId, now, imported);
       const updated = await applyUpdates(tx, updates, settings);
 
       const failed = [...rejected, ...overLimit];
@@ -199,13 +206,17 @@ export function createImportJob(deps: Deps) {
     try {
       await run(row, context);
     } catch (error) {
-      // A file that cannot be read will not read better on a retry: the import fails with the reason.
+      // A file that cannot be read will not read better on a retry: the import fails with the reason, and so does
+      // the job (not `done`: the queue shows what went wrong too).
       if (isSpreadsheetError(error) || error instanceof PermanentJobError) {
-        await finish(id, { status: 'failed', errorMessage: (error as Error).message });
-        return;
+        const message = (error as Error).message;
+        await finish(id, { status: 'failed', errorMessage: message });
+        throw error instanceof PermanentJobError ? error : new PermanentJobError(message);
       }
-      // A worker stopping hands the job back; only a real failure on the last attempt ends the import.
-      if (!(context.signal.reason instanceof JobInterruptedError) && job.attempts >= job.maxAttempts) {
+      // A worker stopping, or the database going away, hands the job back (src/jobs/runner.ts); only a real
+      // failure on the last attempt ends the import.
+      const interrupted = context.signal.reason instanceof JobInterruptedError || isDatabaseUnavailable(error);
+      if (!interrupted && job.attempts >= job.maxAttempts) {
         await finish(id, { status: 'failed', errorMessage: 'The import failed repeatedly; try uploading it again.' });
       }
       throw error;

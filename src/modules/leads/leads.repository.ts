@@ -339,29 +339,36 @@ export async function cancelUpcomingAppointments(db: Executor, companyId: number
 }
 
 /**
- * The hot read path — one lead with its answers — as prepared statements, built once per database instead of per
- * request (query building was a fifth of a GET's CPU). Same SQL and tenancy conditions as findLeadView.
+ * The hot read path — one lead with its answers — built once per database instead of per request (query building
+ * was a fifth of a GET's CPU), as named prepared statements unless `named` is false (DATABASE_PREPARE=false: behind a
+ * pooler in transaction mode the next execution may land on a server connection that never saw the statement).
+ * Same SQL and tenancy conditions as findLeadView.
  */
-export function prepareLeadReads(db: Db) {
+export function prepareLeadReads(db: Db, options: { named: boolean }) {
+  const prepare = <E>(query: { execute: E; prepare(name: string): { execute: E } }, name: string): { execute: E } =>
+    options.named ? query.prepare(name) : query;
   const byId = (owned: boolean) =>
-    selectLeadViews(db)
-      .where(
+    prepare(
+      selectLeadViews(db).where(
         and(
           eq(leads.companyId, sql.placeholder('companyId')),
           isNull(leads.deletedAt),
           eq(leads.id, sql.placeholder('leadId')),
           owned ? eq(leads.assignedUserAccessId, sql.placeholder('ownerId')) : undefined,
         ),
-      )
-      .prepare(owned ? 'lead_view_owned' : 'lead_view');
+      ),
+      owned ? 'lead_view_owned' : 'lead_view',
+    );
   const any = byId(false);
   const owned = byId(true);
-  const answers = db
-    .select({ leadId: leadAnswers.leadId, questionId: leadAnswers.questionId, value: leadAnswers.value })
-    .from(leadAnswers)
-    .where(eq(leadAnswers.leadId, sql.placeholder('leadId')))
-    .orderBy(asc(leadAnswers.questionId))
-    .prepare('lead_answers');
+  const answers = prepare(
+    db
+      .select({ leadId: leadAnswers.leadId, questionId: leadAnswers.questionId, value: leadAnswers.value })
+      .from(leadAnswers)
+      .where(eq(leadAnswers.leadId, sql.placeholder('leadId')))
+      .orderBy(asc(leadAnswers.questionId)),
+    'lead_answers',
+  );
   return {
     async find(scope: LeadScope, leadId: number): Promise<LeadView | undefined> {
       const [row] =

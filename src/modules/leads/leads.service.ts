@@ -1,4 +1,5 @@
 import type { Db, Executor } from '../../db/client.ts';
+import { lockLeadIntake } from '../../db/locks.ts';
 import type { Clock } from '../../lib/clock.ts';
 import { assertValid, conflict, forbidden, notFound } from '../../lib/errors.ts';
 import { decodeCursor, toPage } from '../../lib/pagination.ts';
@@ -82,10 +83,16 @@ function changes(before: LeadRow, after: LeadRow) {
   return diff;
 }
 
-export function createLeadsService(deps: { db: Db; clock: Clock; limits: LimitsService }) {
+export function createLeadsService(deps: {
+  db: Db;
+  clock: Clock;
+  limits: LimitsService;
+  /** Named prepared statements on the read path (DATABASE_PREPARE). */
+  preparedStatements: boolean;
+}) {
   const { db } = deps;
 
-  const reads = prepareLeadReads(db);
+  const reads = prepareLeadReads(db, { named: deps.preparedStatements });
 
   async function view(tx: Executor, scope: LeadScope, leadId: number): Promise<LeadWithAnswers> {
     const found = await findLeadView(tx, scope, leadId);
@@ -125,6 +132,8 @@ export function createLeadsService(deps: { db: Db; clock: Clock; limits: LimitsS
 
       return db
         .transaction(async (tx) => {
+          // Lock order (src/db/locks.ts): the intake, the month's usage, then rotations in chooseAssignee.
+          await lockLeadIntake(tx, scope.companyId);
           const used = await bumpMonthlyUsage(tx, scope.companyId, deps.clock.now(), 1);
           await deps.limits.assertMonthlyLeads(tx, scope.companyId, used - 1, 1);
           // No explicit assignee (agents always have one): the distribution rules decide, when cycles are on.

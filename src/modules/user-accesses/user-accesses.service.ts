@@ -1,5 +1,6 @@
 import { and, eq, inArray } from 'drizzle-orm';
 import type { Db, Executor } from '../../db/client.ts';
+import { lockLeadIntake } from '../../db/locks.ts';
 import { userAccesses } from '../../db/schema/index.ts';
 import { conflict, invalid, notFound, unprocessable } from '../../lib/errors.ts';
 import {
@@ -117,7 +118,10 @@ export function createUserAccessesService(deps: { db: Db; users: UsersService; l
         const current = await findUserAccess(tx, userId, userAccessId);
         if (!current) throw notFound('User access');
         await assertMayRemoveAccess(tx, principal, current);
+        // Lock order (src/db/locks.ts): the company, its lead intake (redistribution assigns leads), lead rows,
+        // then the rotations redistribute() draws from.
         await lockCompany(tx, current.companyId);
+        await lockLeadIntake(tx, current.companyId);
         const openLeads = await lockOpenLeadsOf(tx, current.companyId, userAccessId);
         await deleteUserAccess(tx, userAccessId);
         await assertStillAdministered(tx, current.companyId);
