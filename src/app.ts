@@ -14,6 +14,7 @@ import { appointmentsRoutes } from './modules/appointments/appointments.routes.t
 import { createAppointmentsService } from './modules/appointments/appointments.service.ts';
 import { authRoutes } from './modules/auth/auth.routes.ts';
 import { createAuthService } from './modules/auth/auth.service.ts';
+import { createAuthzCache } from './modules/authz/authz.cache.ts';
 import { createAuthzService } from './modules/authz/authz.service.ts';
 import { avatarsRoutes } from './modules/avatars/avatars.routes.ts';
 import { createAvatarsService } from './modules/avatars/avatars.service.ts';
@@ -135,7 +136,12 @@ export async function buildApp(deps: AppDeps) {
   });
   // Every mail is a job written in the transaction of its cause, and the job runner delivers it.
   const mail = createMailQueue({ secret: config.jwtSecret });
-  const authz = createAuthzService({ db: database.db });
+  // Principals and access chains, cached per process and dropped on the database's NOTIFY (authz.cache.ts).
+  const authzCache = createAuthzCache({ db: database.db, listen: database.listen, log: app.log });
+  app.decorate('authzCache', authzCache);
+  app.addHook('onReady', async () => authzCache.start());
+  app.addHook('onClose', () => authzCache.close());
+  const authz = createAuthzService({ db: database.db, cache: authzCache });
 
   await app.register(helmet, {
     contentSecurityPolicy: {

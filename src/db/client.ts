@@ -5,6 +5,7 @@ import { drizzle as drizzlePg, type NodePgDatabase } from 'drizzle-orm/node-post
 import pg from 'pg';
 import { lockDataDir } from './data-dir-lock.ts';
 import { isTransactionCollision } from './faults.ts';
+import { type Listen, listenPostgres } from './listen.ts';
 import * as schema from './schema/index.ts';
 
 export type Schema = typeof schema;
@@ -22,6 +23,8 @@ export type Database = {
   kind: 'pglite' | 'postgres';
   /** Runs `fn` on one dedicated connection (advisory locks are per session). */
   withSession<T>(fn: (db: Db) => Promise<T>): Promise<T>;
+  /** LISTEN for NOTIFY on `channel`, on a connection outside the pool (src/db/listen.ts); resolves to unlisten. */
+  listen?: Listen;
   close(): Promise<void>;
 };
 
@@ -68,6 +71,7 @@ export function connectPostgres(url: string, options: PostgresOptions = {}): Dat
         client.release();
       }
     },
+    listen: listenPostgres(url),
     close: () => pool.end(),
   };
 }

@@ -13,6 +13,12 @@ export function wrapPglite(client: PGlite): Database {
     kind: 'pglite',
     // PGlite is a single connection already.
     withSession: (fn) => fn(db),
+    // One connection, in this process: it cannot drop, so it is up as soon as LISTEN ran.
+    async listen(channel, onMessage, onState) {
+      const unlisten = await client.listen(channel, onMessage);
+      onState?.('up');
+      return () => unlisten();
+    },
     close: () => client.close(),
   };
 }

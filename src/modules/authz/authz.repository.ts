@@ -112,3 +112,11 @@ export async function principalAndChain(db: Executor, userId: number, companyId:
     user_access_id: row.user_access_id === null ? null : Number(row.user_access_id),
   }));
 }
+
+/** The channel the triggers of drizzle/0009_authz_notify.sql notify on (payload: a user id, or 'all'). */
+export const AUTHZ_CHANNEL = 'leadsy_authz';
+
+/** Sends `payload` on the authz channel, through the pool: the cache's listener proves it hears the database. */
+export async function notifyAuthz(db: Executor, payload: string): Promise<void> {
+  await db.execute(sql`select pg_notify(${AUTHZ_CHANNEL}, ${payload})`);
+}

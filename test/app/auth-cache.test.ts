@@ -1,0 +1,170 @@
+import { sql } from 'drizzle-orm';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { buildTestApp, call, type TestContext } from '../helpers/app.ts';
+import {
+  accessId,
+  companyWithTeam,
+  createCompany,
+  createUser,
+  grant,
+  member,
+  PASSWORD,
+  subscribe,
+  type TestUser,
+} from '../helpers/factories.ts';
+
+/**
+ * The principal and access-chain cache (src/modules/authz/authz.cache.ts): it serves repeated requests, and every
+ * change that revokes a token or an access — through the API or by hand in SQL — is seen within a second.
+ */
+
+let ctx: TestContext;
+beforeAll(async () => {
+  ctx = await buildTestApp();
+  await until(() => ctx.app.authzCache.stats().enabled, 5_000);
+});
+afterAll(() => ctx.close());
+
+/** Polls `check` until it holds or `ms` have passed; then fails with `what`. */
+async function until(check: () => boolean | Promise<boolean>, ms = 1_000, what = 'the condition') {
+  const deadline = performance.now() + ms;
+  while (!(await check())) {
+    if (performance.now() > deadline) throw new Error(`${what} did not hold within ${ms} ms`);
+    await new Promise((resolve) => setTimeout(resolve, 5));
+  }
+}
+
+const status = async (token: string, url: string) => (await call(ctx.app, 'GET', url, { token })).statusCode;
+const validate = '/api/v1/users/validate_jwt';
+const hits = () => ctx.app.authzCache.stats().hits;
+
+/** Asks twice: the second answer must come from the cache, so the test after it is about a warm cache. */
+async function warm(user: TestUser, url: string, expected = 200) {
+  expect(await status(user.token, url)).toBe(expected);
+  const before = hits();
+  expect(await status(user.token, url)).toBe(expected);
+  expect(hits()).toBeGreaterThan(before);
+}
+
+/** The answer to `url` becomes `expected` within a second. */
+async function becomes(user: TestUser, url: string, expected: number) {
+  let last = 0;
+  await until(
+    async () => {
+      last = await status(user.token, url);
+      return last === expected;
+    },
+    1_000,
+    `${url} answering ${expected} (last: ${last})`,
+  );
+}
+
+describe('authorization cache', () => {
+  it('turns on once its listener hears the probe', () => {
+    expect(ctx.app.authzCache.stats().enabled).toBe(true);
+  });
+
+  it('serves repeated requests without the database, and a rolled-back change drops nothing', async () => {
+    const { company, agent } = await companyWithTeam(ctx);
+    const url = `/api/v1/companies/${company.id}`;
+    await warm(agent, url);
+    await warm(agent, validate);
+    const { invalidations } = ctx.app.authzCache.stats();
+    await ctx.database.db
+      .transaction(async (tx) => {
+        await tx.execute(sql`update users set token_version = token_version + 1 where id = ${agent.id}`);
+        await tx.execute(sql`delete from user_accesses where user_id = ${agent.id}`);
+        throw new Error('rollback');
+      })
+      .catch(() => {});
+    // A committed change of someone else, heard: notifications come in commit order, so the rolled-back one would
+    // have come first, had it come at all.
+    const bystander = await createUser(ctx);
+    await ctx.database.db.execute(sql`update users set token_version = token_version + 1 where id = ${bystander.id}`);
+    await until(() => ctx.app.authzCache.stats().invalidations > invalidations, 1_000, 'the bystander notification');
+    const before = hits();
+    expect(await status(agent.token, url)).toBe(200);
+    expect(await status(agent.token, validate)).toBe(200);
+    expect(hits()).toBe(before + 3);
+    expect(ctx.app.authzCache.stats().invalidations).toBe(invalidations + 1);
+  });
+
+  it('refuses the old token at once after a password change', async () => {
+    const user = await createUser(ctx);
+    await warm(user, validate);
+    const changed = await call(ctx.app, 'PATCH', `/api/v1/users/${user.id}`, {
+      token: user.token,
+      body: { password: 'an entirely new passphrase', current_password: PASSWORD },
+    });
+    expect(changed.statusCode, changed.body).toBe(200);
+    await becomes(user, validate, 401);
+  });
+
+  it('refuses a deactivated user at once, in a company route too', async () => {
+    const { company, agent } = await companyWithTeam(ctx);
+    const staff = await createUser(ctx, { superadmin: true });
+    const url = `/api/v1/companies/${company.id}`;
+    await warm(agent, url);
+    const deactivated = await call(ctx.app, 'PATCH', `/api/v1/users/${agent.id}`, {
+      token: staff.token,
+      body: { status: 'inactive' },
+    });
+    expect(deactivated.statusCode, deactivated.body).toBe(200);
+    await becomes(agent, url, 401);
+    await becomes(agent, validate, 401);
+  });
+
+  it('sees an access removed', async () => {
+    const { company, admin, agent } = await companyWithTeam(ctx);
+    const url = `/api/v1/companies/${company.id}`;
+    await warm(agent, url);
+    const removed = await call(ctx.app, 'DELETE', `/api/v1/users/${agent.id}/user_access/${agent.userAccessId}`, {
+      token: admin.token,
+    });
+    expect(removed.statusCode, removed.body).toBe(204);
+    await becomes(agent, url, 404);
+  });
+
+  it('sees an access downgraded', async () => {
+    const { company, admin, manager } = await companyWithTeam(ctx);
+    const url = `/api/v1/companies/${company.id}/users`;
+    await warm(manager, url);
+    const changed = await call(ctx.app, 'PUT', `/api/v1/users/${manager.id}/user_access/${manager.userAccessId}`, {
+      token: admin.token,
+      body: { access_id: await accessId(ctx, 'agent') },
+    });
+    expect(changed.statusCode, changed.body).toBe(200);
+    await becomes(manager, url, 403);
+  });
+
+  it('sees a token version bumped by hand in SQL', async () => {
+    const { company, agent } = await companyWithTeam(ctx);
+    const url = `/api/v1/companies/${company.id}`;
+    await warm(agent, url);
+    await warm(agent, validate);
+    await ctx.database.db.execute(sql`update users set token_version = token_version + 1 where id = ${agent.id}`);
+    await becomes(agent, url, 401);
+    await becomes(agent, validate, 401);
+  });
+
+  it('sees an access granted by hand in SQL to someone who saw 404', async () => {
+    const { company } = await companyWithTeam(ctx);
+    const newcomer = await createUser(ctx);
+    const url = `/api/v1/companies/${company.id}`;
+    expect(await status(newcomer.token, url)).toBe(404);
+    await grant(ctx, newcomer, company.id, 'agent');
+    await becomes(newcomer, url, 200);
+  });
+
+  it('sees a company detached from its parent: the inherited access ends', async () => {
+    const owner = await createUser(ctx);
+    const parent = await createCompany(ctx, owner);
+    await subscribe(ctx, parent.id);
+    const child = await createCompany(ctx, owner, { parent_company_id: parent.id });
+    const inheritor = await member(ctx, parent.id, 'manager');
+    const url = `/api/v1/companies/${child.id}`;
+    await warm(inheritor, url);
+    await ctx.database.db.execute(sql`update companies set parent_company_id = null where id = ${child.id}`);
+    await becomes(inheritor, url, 404);
+  });
+});
