@@ -45,7 +45,7 @@ export function createAuthzCache(options: AuthzCacheOptions) {
   const probeTimeoutMs = options.probeTimeoutMs ?? 2_000;
   const heartbeatMs = options.heartbeatMs ?? 10_000;
   const entries = new Map<string, Entry>();
-  const counts = { hits: 0, misses: 0, invalidations: 0 };
+  const counts = { hits: 0, misses: 0, invalidations: 0, listens: 0 };
   // Bumped by every invalidation and every change of the listener's state: a read that began before a bump may
   // carry what the notification was about, so it is not stored (see `set`).
   let generation = 0;
@@ -79,6 +79,10 @@ export function createAuthzCache(options: AuthzCacheOptions) {
   }
 
   function onState(state: ListenState) {
+    if (state === 'up') counts.listens++;
+    if (state === 'down' && usable) {
+      options.log.warn({ channel: AUTHZ_CHANNEL }, 'authorization cache off: the listener lost its connection');
+    }
     session++;
     usable = false;
     flush();
@@ -119,7 +123,7 @@ export function createAuthzCache(options: AuthzCacheOptions) {
       if (!usable) {
         flush();
         usable = true;
-        if (warned) options.log.info({ channel: AUTHZ_CHANNEL }, 'authorization cache on: the listener hears again');
+        options.log.info({ channel: AUTHZ_CHANNEL }, 'authorization cache on: the listener hears the database');
       }
       failures = 0;
       warned = false;
