@@ -216,3 +216,18 @@ describe('the give-up hook of the runner', () => {
     expect(await findJob(db, id)).toMatchObject({ status: 'running' });
   });
 });
+
+describe('a file its worker cannot see (issue 12, repro 5)', () => {
+  it('fails the import with what to fix, and the job too (not `done`)', async () => {
+    const t = await companyWithTeam(ctx);
+    const created = await upload(t);
+    // As a worker on another node sees it without a shared volume: the key points at nothing.
+    await db.execute(sql`update import_files set file_key = 'imports/elsewhere.csv' where id = ${created.id}`);
+    await runJobs(ctx);
+    const shown = await show(t, created.id);
+    expect(shown.status).toBe('failed');
+    expect(shown.error_message).toMatch(/not in storage where this worker looks.*STORAGE_DRIVER=s3/s);
+    expect(shown.finished_at).toEqual(expect.any(String));
+    expect(await findJob(db, await jobOf(created.id))).toMatchObject({ status: 'failed', attempts: 1 });
+  });
+});
