@@ -1,6 +1,6 @@
 /**
  * The permission table: what each access (role) may do inside a company and its descendants.
- * Routes name one permission; src/plugins/authorize.ts is the only place that checks it.
+ * Routes name one permission in their policy; src/plugins/auth.ts is the only place that checks it.
  */
 export const PERMISSIONS = [
   'companies:read',

@@ -61,8 +61,6 @@ export async function createAssigner(tx: Executor, companyId: number, context?: 
   }
 
   return {
-    enabled: company.cyclesEnabled,
-
     /**
      * Who gets a lead that arrives without an assignee, when the company has cycles enabled: the most specific
      * matching territory (postal code, region, country), else the lead's source (the cycle bound to it, else the

@@ -305,7 +305,7 @@ export async function insertLeadRecords(db: Executor, batch: LeadBatch, records:
   return result.rows.map((row) => ({ id: Number(row.id), importRow: Number(row.import_row) }));
 }
 
-/** Activities of many leads in one statement (see insertLeadRows). */
+/** Activities of many leads in one statement, as insertLeadRecords writes their leads. */
 export async function insertActivityRows(db: Executor, rows: (typeof leadActivities.$inferInsert)[]) {
   if (rows.length === 0) return;
   const records = rows.map((r) => ({

@@ -1,6 +1,6 @@
 import { type Static, Type } from 'typebox';
+import type { leads } from '../../db/schema/index.ts';
 import { Nullable } from '../../lib/schema.ts';
-import type { LeadWithAnswers } from './leads.service.ts';
 
 const Id = Type.Integer({ minimum: 1 });
 const Text = (maxLength: number) => Nullable(Type.String({ maxLength }));
@@ -167,7 +167,28 @@ export const ActivityJson = Type.Object({
   created_at: Type.String({ format: 'date-time' }),
 });
 
-type View = LeadWithAnswers;
+type Named = { id: number | null; name: string | null } | null;
+
+/**
+ * What a lead's JSON is made from: its row with the names it shows (leads.repository.ts selectLeadViews reads them
+ * in one query) and its answers. Written out here so the contract depends on nothing above it.
+ */
+export type LeadViewModel = {
+  lead: typeof leads.$inferSelect;
+  source: Named;
+  campaign: Named;
+  stage: { id: number; name: string; code: string; kind: 'open' | 'won' | 'lost' };
+  assignee: {
+    userAccessId: number | null;
+    userId: number | null;
+    firstName: string | null;
+    lastName: string | null;
+    email: string | null;
+  } | null;
+  answers: { question_id: number; value: unknown }[];
+};
+
+type View = LeadViewModel;
 
 const fullName = (first: string | null, last: string | null) => [first, last].filter(Boolean).join(' ');
 

@@ -102,7 +102,6 @@ export function createLeadsService(deps: {
   }
 
   return {
-    leadScope,
     /** One lead as its reader sees it, through the prepared statements (outside any transaction). */
     async view(access: EffectiveAccess, leadId: number): Promise<LeadWithAnswers> {
       const found = await reads.find(leadScope(access), leadId);
