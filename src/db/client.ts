@@ -1,34 +1,15 @@
 import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { drizzle as drizzlePg, type NodePgDatabase } from 'drizzle-orm/node-postgres';
+import { drizzle as drizzlePg } from 'drizzle-orm/node-postgres';
 import pg from 'pg';
 import { lockDataDir } from './data-dir-lock.ts';
+import { casing, type Database, type Db } from './database.ts';
 import { isTransactionCollision } from './faults.ts';
-import { type Listen, listenPostgres } from './listen.ts';
+import { listenPostgres } from './listen.ts';
 import * as schema from './schema/index.ts';
 
-export type Schema = typeof schema;
-/**
- * One Drizzle type for both drivers. PGlite's database exposes the same query builder; only raw `execute`
- * results differ, and both carry `rows`, which is all this code reads.
- */
-export type Db = NodePgDatabase<Schema>;
-export type Tx = Parameters<Parameters<Db['transaction']>[0]>[0];
-/** A database handle or an open transaction: repositories accept either. */
-export type Executor = Db | Tx;
-
-export type Database = {
-  db: Db;
-  kind: 'pglite' | 'postgres';
-  /** Runs `fn` on one dedicated connection (advisory locks are per session). */
-  withSession<T>(fn: (db: Db) => Promise<T>): Promise<T>;
-  /** LISTEN for NOTIFY on `channel`, on a connection outside the pool (src/db/listen.ts); resolves to unlisten. */
-  listen?: Listen;
-  close(): Promise<void>;
-};
-
-export const casing = 'snake_case' as const;
+export type { Database, Db, Executor, Schema, Tx } from './database.ts';
 
 // bigint columns come back as strings from node-postgres by default; ids fit comfortably in a JS number.
 pg.types.setTypeParser(20, (value) => Number(value));

@@ -3,7 +3,7 @@ import { PGlite, type PGliteOptions } from '@electric-sql/pglite';
 import { btree_gist } from '@electric-sql/pglite/contrib/btree_gist';
 import { pg_trgm } from '@electric-sql/pglite/contrib/pg_trgm';
 import { drizzle as drizzlePglite } from 'drizzle-orm/pglite';
-import { casing, type Database, type Db } from './client.ts';
+import { casing, type Database, type Db } from './database.ts';
 import * as schema from './schema/index.ts';
 
 export function wrapPglite(client: PGlite): Database {
