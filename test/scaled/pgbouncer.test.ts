@@ -3,7 +3,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { sql } from 'drizzle-orm';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { buildTestApp, type TestContext } from '../helpers/app.ts';
+import { buildTestApp, call, type TestContext } from '../helpers/app.ts';
+import { createCompany, createUser } from '../helpers/factories.ts';
 import { multipart } from '../helpers/multipart.ts';
 import { type Client, type Cluster, type Outcome, startCluster, waitFor } from './cluster.ts';
 import { type PgBouncer, startPgBouncer } from './pgbouncer.ts';
@@ -202,6 +203,61 @@ describe('behind PgBouncer in transaction mode (DATABASE_PREPARE=false)', () => 
       `pgbouncer: ${http.answers.length} requests through 1 API + 1 worker behind PgBouncer (transaction mode, ` +
         `pool 5), all 2xx; import ${importStatus}; ${after.transactions - before.transactions} transactions relayed; ` +
         `${((Date.now() - began) / 1000).toFixed(1)} s`,
+    );
+  });
+
+  it('needs DATABASE_PREPARE=false: with named prepared statements the read path fails behind PgBouncer', async () => {
+    // One server connection behind PgBouncer and two client connections in the API's pool: each client connection
+    // prepares the read path's named statements once, on whichever server connection its transaction gets — the
+    // second one finds them there already (42P05). With more server connections the failures are the other way
+    // round (26000, the statement missing), but not deterministically.
+    const pgbouncer = await bouncer(1);
+    const owner = await createUser(ctx);
+    const company = await createCompany(ctx, owner);
+    const ids: number[] = [];
+    for (let i = 0; i < 10; i++) {
+      const created = await call(ctx.app, 'POST', `/api/v1/companies/${company.id}/leads`, {
+        token: owner.token,
+        body: { email: `prepared.${i}@bouncer.example.com` },
+      });
+      expect(created.statusCode, created.body).toBe(201);
+      ids.push(created.body_json.lead.id);
+    }
+    const reads = async (prepare: 'true' | 'false') => {
+      const cluster = await nodes(
+        pgbouncer,
+        { apis: 1, workers: 0 },
+        { DATABASE_PREPARE: prepare, DATABASE_POOL_MAX: '2' },
+      );
+      const client = cluster.client({ deadlineMs: 0 });
+      const statuses: number[] = [];
+      for (let round = 0; round < 3; round++) {
+        const outcomes = await Promise.all(
+          ids.map((id) => client.send('GET', `/api/v1/companies/${company.id}/leads/${id}`, { token: owner.token })),
+        );
+        statuses.push(...outcomes.map((outcome) => outcome.status));
+      }
+      await cluster.stop();
+      const reasons = cluster.apis[0]!.output.flatMap(
+        (line) => /prepared statement \\"\w+\\" [a-z ]+/.exec(line) ?? [],
+      );
+      return { statuses, reasons: [...new Set(reasons)] };
+    };
+    const { statuses: named, reasons } = await reads('true');
+    const { statuses: unnamed } = await reads('false');
+    expect(
+      unnamed.every((status) => status === 200),
+      `DATABASE_PREPARE=false: ${unnamed.join(' ')}`,
+    ).toBe(true);
+    expect(
+      named.filter((status) => status === 500).length,
+      `DATABASE_PREPARE=true: ${named.join(' ')}`,
+    ).toBeGreaterThan(0);
+    expect(reasons, 'the 500s are the named statements meeting PgBouncer').not.toEqual([]);
+    console.log(
+      `pgbouncer: ${named.length} concurrent lead reads with DATABASE_PREPARE=true: ` +
+        `${named.filter((s) => s === 500).length} x 500 (${reasons.join('; ').replaceAll('\\"', '"')}); ` +
+        `with false: ${unnamed.filter((s) => s === 200).length} x 200`,
     );
   });
 });
