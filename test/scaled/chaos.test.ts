@@ -12,6 +12,7 @@ import {
   alive,
   type Client,
   type Cluster,
+  latency,
   load,
   type Outcome,
   probe,
@@ -340,7 +341,7 @@ describe('the scaled shape under faults (3 API processes, 2 workers, one Postgre
       `chaos 1 (node SIGKILL): ${creations.length} leads requested, ${kills} API kills+restarts, ` +
         `${counts.created} 201, ${counts.landedEarlier} 409-after-retry (landed earlier), ` +
         `${counts.givenUpPresent + counts.givenUpAbsent} given up (${counts.givenUpPresent} present); ` +
-        `${counts.stored} stored, per agent ${perAgent.join('/')}; attempts ${JSON.stringify(tally(outcomes))}; ${seconds(began)} s`,
+        `${counts.stored} stored, per agent ${perAgent.join('/')}; attempts ${JSON.stringify(tally(outcomes))}; ${latency(outcomes)}; ${seconds(began)} s`,
     );
   });
 
@@ -390,7 +391,7 @@ describe('the scaled shape under faults (3 API processes, 2 workers, one Postgre
       `chaos 2 (pg_terminate_backend): ${creations.length} leads requested, ${terminated} backends terminated in ` +
         `${TERMINATIONS} rounds, ${counts.created} 201, ${counts.landedEarlier} 409-after-retry, ` +
         `${counts.givenUpPresent + counts.givenUpAbsent} given up (${counts.givenUpPresent} present); ` +
-        `${counts.stored} stored, per agent ${perAgent.join('/')}; attempts ${JSON.stringify(tally(outcomes))}; ${seconds(began)} s`,
+        `${counts.stored} stored, per agent ${perAgent.join('/')}; attempts ${JSON.stringify(tally(outcomes))}; ${latency(outcomes)}; ${seconds(began)} s`,
     );
   });
 
@@ -443,7 +444,7 @@ describe('the scaled shape under faults (3 API processes, 2 workers, one Postgre
     console.log(
       `chaos 3 (import beside API): import of ${IMPORT_ROWS} rows ${state!.status}, ${state!.imported} imported; ` +
         `${creations.length} API creations alongside, ${counts.created} 201; ${total!.n} leads in the company, ` +
-        `per agent ${perAgent.join('/')}; attempts ${JSON.stringify(tally(outcomes))}; ${seconds(began)} s`,
+        `per agent ${perAgent.join('/')}; attempts ${JSON.stringify(tally(outcomes))}; ${latency(outcomes)}; ${seconds(began)} s`,
     );
   });
 

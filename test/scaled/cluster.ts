@@ -346,6 +346,13 @@ export function tally(outcomes: Outcome[]): Record<string, number> {
   return counts;
 }
 
+/** How long the logical requests took, retries included (ms): median, 99th percentile, slowest. */
+export function latency(outcomes: Outcome[]): string {
+  const times = outcomes.map((o) => o.attempts.reduce((sum, a) => sum + a.ms, 0)).sort((a, b) => a - b);
+  const at = (q: number) => times[Math.min(times.length - 1, Math.floor(q * times.length))] ?? 0;
+  return `p50 ${at(0.5)} ms, p99 ${at(0.99)} ms, max ${times.at(-1) ?? 0} ms`;
+}
+
 /**
  * Runs `work(n)` in `concurrency` loops until `until()` says stop; returns every result. Each loop starts its next
  * request when its previous one ends, as a client pool at full speed does.
