@@ -5,61 +5,32 @@ import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
 import Fastify, { type FastifyBaseLogger, type FastifyInstance } from 'fastify';
 import type { Config } from './config.ts';
 import type { Database } from './db/client.ts';
-import { createJobHandlers } from './jobs/handlers.ts';
-import { createJobRunner, type JobHandlers } from './jobs/runner.ts';
+import { createJobRunner, type JobHandlers, type JobRunner } from './jobs/runner.ts';
 import { type Clock, systemClock } from './lib/clock.ts';
 import { createStorage, type Storage } from './lib/storage/index.ts';
-import { createTokenService } from './lib/tokens.ts';
 import { appointmentsRoutes } from './modules/appointments/appointments.routes.ts';
-import { createAppointmentsService } from './modules/appointments/appointments.service.ts';
 import { authRoutes } from './modules/auth/auth.routes.ts';
-import { createAuthService } from './modules/auth/auth.service.ts';
-import { createAuthzCache } from './modules/authz/authz.cache.ts';
-import { createAuthzService } from './modules/authz/authz.service.ts';
 import { avatarsRoutes } from './modules/avatars/avatars.routes.ts';
-import { createAvatarsService } from './modules/avatars/avatars.service.ts';
 import { campaignsRoutes } from './modules/campaigns/campaigns.routes.ts';
-import { createCampaignsService } from './modules/campaigns/campaigns.service.ts';
 import { companiesRoutes } from './modules/companies/companies.routes.ts';
-import { createCompaniesService } from './modules/companies/companies.service.ts';
 import { companyUsersRoutes } from './modules/company-users/company-users.routes.ts';
-import { createCompanyUsersService } from './modules/company-users/company-users.service.ts';
 import { cyclesRoutes } from './modules/cycles/cycles.routes.ts';
-import { createCyclesService } from './modules/cycles/cycles.service.ts';
 import { emailVerificationRoutes } from './modules/email-verification/email-verification.routes.ts';
-import { createEmailVerificationService } from './modules/email-verification/email-verification.service.ts';
 import { importsRoutes } from './modules/imports/imports.routes.ts';
-import { createImportsService } from './modules/imports/imports.service.ts';
 import { invitationsRoutes } from './modules/invitations/invitations.routes.ts';
-import { createInvitationsService } from './modules/invitations/invitations.service.ts';
 import { leadNotesRoutes } from './modules/lead-notes/lead-notes.routes.ts';
-import { createLeadNotesService } from './modules/lead-notes/lead-notes.service.ts';
 import { leadsRoutes } from './modules/leads/leads.routes.ts';
-import { createLeadsService } from './modules/leads/leads.service.ts';
 import { legalTermsRoutes } from './modules/legal-terms/legal-terms.routes.ts';
-import { createLegalTermsService } from './modules/legal-terms/legal-terms.service.ts';
-import { createLimitsService } from './modules/limits/limits.service.ts';
-import { createMailQueue } from './modules/mail/mail.queue.ts';
 import { membershipsRoutes } from './modules/memberships/memberships.routes.ts';
-import { createMembershipsService } from './modules/memberships/memberships.service.ts';
 import { oidcRoutes } from './modules/oidc/oidc.routes.ts';
-import { createOidcService } from './modules/oidc/oidc.service.ts';
-import { createCampaignQuestionsService } from './modules/questions/campaign-questions.service.ts';
 import { questionsRoutes } from './modules/questions/questions.routes.ts';
-import { createQuestionsService } from './modules/questions/questions.service.ts';
 import { referenceRoutes } from './modules/reference/reference.routes.ts';
-import { createReferenceService } from './modules/reference/reference.service.ts';
 import { sourcesRoutes } from './modules/sources/sources.routes.ts';
-import { createSourcesService } from './modules/sources/sources.service.ts';
 import { systemRoutes } from './modules/system/system.routes.ts';
 import { territoriesRoutes } from './modules/territories/territories.routes.ts';
-import { createTerritoriesService } from './modules/territories/territories.service.ts';
 import { userAccessesRoutes } from './modules/user-accesses/user-accesses.routes.ts';
-import { createUserAccessesService } from './modules/user-accesses/user-accesses.service.ts';
 import { userProvidersRoutes } from './modules/user-providers/user-providers.routes.ts';
-import { createUserProvidersService } from './modules/user-providers/user-providers.service.ts';
 import { usersRoutes } from './modules/users/users.routes.ts';
-import { createUsersService } from './modules/users/users.service.ts';
 import { registerAuth } from './plugins/auth.ts';
 import { registerCacheControl } from './plugins/cache-control.ts';
 import { registerDocs } from './plugins/docs.ts';
@@ -69,6 +40,7 @@ import { registerMetrics } from './plugins/metrics.ts';
 import { registerRateLimits, trustProxyOption } from './plugins/rate-limits.ts';
 import { registerDraining } from './plugins/shutdown.ts';
 import { registerValidation } from './plugins/validation.ts';
+import { createServices } from './services.ts';
 
 export type AppDeps = {
   config: Config & { jwtSecret: string };
@@ -128,20 +100,15 @@ export async function buildApp(deps: AppDeps) {
   registerErrorHandling(app);
   registerValidation(app);
 
-  const tokens = createTokenService({
-    secret: config.jwtSecret,
-    issuer: config.publicUrl,
-    ttlSeconds: config.jwtTtlSeconds,
-    clock,
-  });
-  // Every mail is a job written in the transaction of its cause, and the job runner delivers it.
-  const mail = createMailQueue({ secret: config.jwtSecret });
-  // Principals and access chains, cached per process and dropped on the database's NOTIFY (authz.cache.ts).
-  const authzCache = createAuthzCache({ db: database.db, listen: database.listen, log: app.log });
+  const storage = deps.storage ?? createStorage(config);
+  if (!deps.storage) app.addHook('onClose', async () => storage.close?.());
+  // The runner is made below, once the services that queue jobs exist; requests wake it through this.
+  let jobs: JobRunner | undefined;
+  const services = createServices({ config, database, clock, storage, log: app.log, notifyJobs: () => jobs?.notify() });
+  const { authzCache } = services;
   app.decorate('authzCache', authzCache);
   app.addHook('onReady', async () => authzCache.start());
   app.addHook('onClose', () => authzCache.close());
-  const authz = createAuthzService({ db: database.db, cache: authzCache });
 
   await app.register(helmet, {
     contentSecurityPolicy: {
@@ -164,54 +131,43 @@ export async function buildApp(deps: AppDeps) {
   });
   registerDraining(app);
   await registerRateLimits(app, config);
-  registerAuth(app, { tokens, authz });
+  registerAuth(app, { tokens: services.tokens, authz: services.authz });
   await registerDocs(app, config);
   registerMetrics(app, { token: config.metricsToken });
 
-  const limits = createLimitsService({ clock });
-  const invitations = createInvitationsService({ db: database.db, clock, mail, limits, config });
-  const verification = createEmailVerificationService({ db: database.db, clock, mail, config });
-  const users = createUsersService({
-    db: database.db,
-    clock,
-    joinInvitation: invitations.acceptOnSignup,
-    verification,
-  });
+  const { users, companies } = services;
   await app.register(systemRoutes, { database });
-  await app.register(referenceRoutes, { service: createReferenceService({ db: database.db }) });
-  await app.register(authRoutes, {
-    service: createAuthService({ db: database.db, tokens, mail, clock, secret: config.jwtSecret, config }),
+  await app.register(referenceRoutes, { service: services.reference });
+  await app.register(authRoutes, { service: services.auth, users, rateLimit: config.authRateLimit });
+  await app.register(emailVerificationRoutes, {
+    service: services.verification,
     users,
     rateLimit: config.authRateLimit,
   });
-  await app.register(emailVerificationRoutes, { service: verification, users, rateLimit: config.authRateLimit });
   await app.register(usersRoutes, { service: users, rateLimit: config.authRateLimit });
-  const companies = createCompaniesService({ db: database.db, authz, limits });
   await app.register(companiesRoutes, { service: companies });
-  await app.register(userAccessesRoutes, { service: createUserAccessesService({ db: database.db, users, limits }) });
-  await app.register(legalTermsRoutes, { service: createLegalTermsService({ db: database.db, clock, users }) });
-  await app.register(membershipsRoutes, {
-    service: createMembershipsService({ db: database.db, clock, limits, planSelfService: config.planSelfService }),
-  });
-  await app.register(invitationsRoutes, { service: invitations, clock, rateLimit: config.authRateLimit });
-  await app.register(companyUsersRoutes, { service: createCompanyUsersService({ db: database.db }) });
-  await app.register(userProvidersRoutes, { service: createUserProvidersService({ db: database.db, users }) });
-  await app.register(oidcRoutes, {
-    service: createOidcService({ db: database.db, tokens, clock, config: config.oidc }),
-    users,
-    rateLimit: config.authRateLimit,
-  });
+  await app.register(userAccessesRoutes, { service: services.userAccesses });
+  await app.register(legalTermsRoutes, { service: services.legalTerms });
+  await app.register(membershipsRoutes, { service: services.memberships });
+  await app.register(invitationsRoutes, { service: services.invitations, clock, rateLimit: config.authRateLimit });
+  await app.register(companyUsersRoutes, { service: services.companyUsers });
+  await app.register(userProvidersRoutes, { service: services.userProviders });
+  await app.register(oidcRoutes, { service: services.oidc, users, rateLimit: config.authRateLimit });
+  await app.register(importsRoutes, { service: services.imports });
+  await app.register(avatarsRoutes, { service: services.avatars, companies });
+  await app.register(sourcesRoutes, { service: services.sources });
+  await app.register(cyclesRoutes, { service: services.cycles, companies });
+  await app.register(territoriesRoutes, { service: services.territories });
+  await app.register(campaignsRoutes, { service: services.campaigns });
+  await app.register(questionsRoutes, { service: services.questions, campaignQuestions: services.campaignQuestions });
+  await app.register(leadsRoutes, { service: services.leads, notes: services.notes });
+  await app.register(leadNotesRoutes, { service: services.notes });
+  await app.register(appointmentsRoutes, { service: services.appointments });
 
-  const storage = deps.storage ?? createStorage(config);
-  if (!deps.storage) app.addHook('onClose', async () => storage.close?.());
   // The embedded shape's worker: it runs in this process unless WORKER=off (then only `worker` processes run jobs).
-  const jobHandlers: JobHandlers = {
-    ...createJobHandlers({ db: database.db, clock, config, storage, logger: app.log, secret: config.jwtSecret }),
-    ...deps.jobHandlers,
-  };
-  const jobs = createJobRunner({
+  jobs = createJobRunner({
     db: database.db,
-    handlers: jobHandlers,
+    handlers: { ...services.jobs, ...deps.jobHandlers },
     clock,
     logger: app.log,
     concurrency: config.workerConcurrency,
@@ -220,39 +176,16 @@ export async function buildApp(deps: AppDeps) {
     stopTimeoutMs: config.shutdownGraceMs,
   });
   if (config.worker === 'on') {
-    app.addHook('onReady', async () => jobs.start());
+    const runner = jobs;
+    app.addHook('onReady', async () => runner.start());
     // Started in preClose and awaited in onClose: jobs wind down while in-flight requests finish, not after them,
     // and before storage and the database go away.
     let stopping: Promise<void> | undefined;
     app.addHook('preClose', async () => {
-      stopping = jobs.stop();
+      stopping = runner.stop();
     });
     app.addHook('onClose', async () => stopping);
   }
-  await app.register(importsRoutes, {
-    service: createImportsService({ db: database.db, storage, clock, limits, notify: () => jobs.notify() }),
-  });
-  await app.register(avatarsRoutes, {
-    service: createAvatarsService({ db: database.db, storage, users, log: app.log }),
-    companies,
-  });
-
-  await app.register(sourcesRoutes, { service: createSourcesService({ db: database.db }) });
-  await app.register(cyclesRoutes, { service: createCyclesService({ db: database.db }), companies });
-  await app.register(territoriesRoutes, { service: createTerritoriesService({ db: database.db }) });
-  await app.register(campaignsRoutes, { service: createCampaignsService({ db: database.db }) });
-  await app.register(questionsRoutes, {
-    service: createQuestionsService({ db: database.db }),
-    campaignQuestions: createCampaignQuestionsService({ db: database.db }),
-  });
-
-  const leads = createLeadsService({ db: database.db, clock, limits, preparedStatements: config.databasePrepare });
-  const notes = createLeadNotesService({ db: database.db, leads });
-  await app.register(leadsRoutes, { service: leads, notes });
-  await app.register(leadNotesRoutes, { service: notes });
-  await app.register(appointmentsRoutes, {
-    service: createAppointmentsService({ db: database.db, clock, publicUrl: config.publicUrl }),
-  });
 
   await app.ready();
   return app;

@@ -1,13 +1,13 @@
 import { parseArgs } from 'node:util';
 import { eq } from 'drizzle-orm';
+import { IMPORT_USAGE, importCommand } from './commands/import.ts';
+import { runWorker } from './commands/worker.ts';
 import { users } from './db/schema/index.ts';
 import { openDatabase } from './db/setup.ts';
-import { runWorker } from './jobs/worker.ts';
 import { normalizeEmail } from './lib/email.ts';
 import { resolveJwtSecret } from './lib/installation-secret.ts';
 import { hashPassword, PASSWORD_MAX, PASSWORD_MIN } from './lib/passwords.ts';
 import { revokeCredentials } from './modules/auth/credentials.repository.ts';
-import { IMPORT_USAGE, importCommand } from './modules/imports/imports.command.ts';
 import { createMailQueue } from './modules/mail/mail.queue.ts';
 import { newestMailJobs } from './modules/mail/mail.repository.ts';
 import { configFromEnv, serve } from './server.ts';

@@ -4,8 +4,8 @@ import { sql } from 'drizzle-orm';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createJobRunner } from '../../src/jobs/runner.ts';
 import { createStorage, type Storage } from '../../src/lib/storage/index.ts';
-import { createImportJob, IMPORT_JOB } from '../../src/modules/imports/import.job.ts';
-import { createLimitsService } from '../../src/modules/limits/limits.service.ts';
+import { IMPORT_JOB } from '../../src/modules/imports/import.job.ts';
+import { createServices } from '../../src/services.ts';
 import { buildTestApp, call, type TestContext } from '../helpers/app.ts';
 import { companyWithTeam } from '../helpers/factories.ts';
 import { multipart } from '../helpers/multipart.ts';
@@ -153,18 +153,19 @@ async function breakRepeatedly(importId: number): Promise<number> {
   const storage = createStorage(ctx.config);
   const quiet = { info: () => {}, warn: () => {}, error: () => {} };
   let breaks = 0;
-  const limits = createLimitsService({ clock: ctx.clock });
   for (let attempt = 0; attempt < 40; attempt++) {
     const healthy = breaks >= 8;
-    const handler = createImportJob({
-      db: ctx.database.db,
-      storage: healthy ? storage : breaking(storage, Math.random),
+    // The worker's own job handlers, over a storage that breaks the file's stream at a random byte.
+    const { jobs } = createServices({
+      config: ctx.config,
+      database: ctx.database,
       clock: ctx.clock,
-      limits,
+      storage: healthy ? storage : breaking(storage, Math.random),
+      log: quiet,
     });
     const runner = createJobRunner({
       db: ctx.database.db,
-      handlers: { [IMPORT_JOB]: handler },
+      handlers: { [IMPORT_JOB]: jobs[IMPORT_JOB]! },
       clock: ctx.clock,
       logger: quiet,
     });

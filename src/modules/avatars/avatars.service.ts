@@ -1,5 +1,4 @@
 import { randomBytes } from 'node:crypto';
-import type { FastifyBaseLogger } from 'fastify';
 import type { Db, Executor } from '../../db/client.ts';
 import { forbidden, notFound } from '../../lib/errors.ts';
 import type { Storage, StoredObject } from '../../lib/storage/index.ts';
@@ -25,7 +24,7 @@ export function createAvatarsService(deps: {
   db: Db;
   storage: Storage;
   users: Pick<UsersService, 'visible'>;
-  log: Pick<FastifyBaseLogger, 'warn'>;
+  log: { warn(obj: unknown, msg?: string): void };
 }) {
   const { db, storage, users, log } = deps;
 

@@ -1,32 +1,11 @@
-import { hostname } from 'node:os';
 import { type Config, sharedStorageWarning } from '../config.ts';
 import { openDatabase } from '../db/setup.ts';
+import { createJobRunner } from '../jobs/runner.ts';
 import { systemClock } from '../lib/clock.ts';
+import { createConsoleLogger } from '../lib/console-logger.ts';
 import { resolveJwtSecret } from '../lib/installation-secret.ts';
 import { createStorage } from '../lib/storage/index.ts';
-import { createJobHandlers } from './handlers.ts';
-import { createJobRunner, type JobLogger } from './runner.ts';
-
-const LEVELS = { trace: 10, debug: 20, info: 30, warn: 40, error: 50, fatal: 60, silent: Number.POSITIVE_INFINITY };
-
-/**
- * JSON lines in pino's shape (level, time, pid, hostname, msg), so the worker's logs read like the API's without
- * building an HTTP server for its logger.
- */
-export function createConsoleLogger(level: Config['logLevel']): JobLogger {
-  const threshold = LEVELS[level];
-  const base = { pid: process.pid, hostname: hostname() };
-  const write = (value: number) => (obj: unknown, msg?: string) => {
-    if (value < threshold) return;
-    const fields: Record<string, unknown> = typeof obj === 'object' && obj !== null ? { ...obj } : { msg: obj };
-    if (fields.err instanceof Error) {
-      fields.err = { type: fields.err.name, message: fields.err.message, stack: fields.err.stack };
-    }
-    const line = { level: value, time: Date.now(), ...base, ...fields, ...(msg === undefined ? {} : { msg }) };
-    process.stdout.write(`${JSON.stringify(line)}\n`);
-  };
-  return { info: write(LEVELS.info), warn: write(LEVELS.warn), error: write(LEVELS.error) };
-}
+import { createServices } from '../services.ts';
 
 /**
  * The `worker` command: only the job runner, no HTTP. Any number of these (and of API processes with WORKER=on)
@@ -41,7 +20,13 @@ export async function runWorker(config: Config): Promise<void> {
   const clock = systemClock;
   const runner = createJobRunner({
     db: database.db,
-    handlers: createJobHandlers({ db: database.db, clock, config, storage, logger, secret: resolveJwtSecret(config) }),
+    handlers: createServices({
+      config: { ...config, jwtSecret: resolveJwtSecret(config) },
+      database,
+      clock,
+      storage,
+      log: logger,
+    }).jobs,
     clock,
     logger,
     concurrency: config.workerConcurrency,

@@ -1,21 +1,20 @@
 import { existsSync } from 'node:fs';
 import { parseArgs } from 'node:util';
-import type { Config } from '../../config.ts';
-import { openDatabase } from '../../db/setup.ts';
-import { createJobHandlers } from '../../jobs/handlers.ts';
-import { createJobRunner } from '../../jobs/runner.ts';
-import { createConsoleLogger } from '../../jobs/worker.ts';
-import { systemClock } from '../../lib/clock.ts';
-import { normalizeEmail } from '../../lib/email.ts';
-import { AppError } from '../../lib/errors.ts';
-import { resolveJwtSecret } from '../../lib/installation-secret.ts';
-import { createStorage } from '../../lib/storage/index.ts';
-import { findCompany } from '../companies/companies.repository.ts';
-import { createLimitsService } from '../limits/limits.service.ts';
-import { findUserByEmail } from '../users/users.repository.ts';
-import { findImport, type ImportRow } from './imports.repository.ts';
-import { presentImport } from './imports.schemas.ts';
-import { createImportsService, type Fields } from './imports.service.ts';
+import type { Config } from '../config.ts';
+import { openDatabase } from '../db/setup.ts';
+import { createJobRunner, type JobRunner } from '../jobs/runner.ts';
+import { systemClock } from '../lib/clock.ts';
+import { createConsoleLogger } from '../lib/console-logger.ts';
+import { normalizeEmail } from '../lib/email.ts';
+import { AppError } from '../lib/errors.ts';
+import { resolveJwtSecret } from '../lib/installation-secret.ts';
+import { createStorage } from '../lib/storage/index.ts';
+import { findCompany } from '../modules/companies/companies.repository.ts';
+import { findImport, type ImportRow } from '../modules/imports/imports.repository.ts';
+import { presentImport } from '../modules/imports/imports.schemas.ts';
+import type { Fields } from '../modules/imports/imports.service.ts';
+import { findUserByEmail } from '../modules/users/users.repository.ts';
+import { createServices } from '../services.ts';
 
 export const IMPORT_USAGE = `import --company ID --file PATH [--user EMAIL] [--source-id N] [--campaign-id N]
          [--mapping JSON] [--on-duplicate skip|update]`;
@@ -78,16 +77,18 @@ export async function importCommand(config: Config, args: string[]): Promise<num
   const database = await openDatabase(config);
   const storage = createStorage(config);
   const logger = createConsoleLogger(config.logLevel === 'info' ? 'warn' : config.logLevel);
-  const runner = createJobRunner({
+  let runner: JobRunner | undefined;
+  const services = createServices({
+    config: { ...config, jwtSecret: resolveJwtSecret(config) },
+    database,
+    clock: systemClock,
+    storage,
+    log: logger,
+    notifyJobs: () => runner?.notify(),
+  });
+  runner = createJobRunner({
     db: database.db,
-    handlers: createJobHandlers({
-      db: database.db,
-      clock: systemClock,
-      config,
-      storage,
-      logger,
-      secret: resolveJwtSecret(config),
-    }),
+    handlers: services.jobs,
     clock: systemClock,
     logger,
     concurrency: 1,
@@ -98,14 +99,9 @@ export async function importCommand(config: Config, args: string[]): Promise<num
     if (!company) throw new Error(`There is no company ${companyId}.`);
     const actor = user ? await findUserByEmail(database.db, normalizeEmail(user)) : undefined;
     if (user && !actor) throw new Error(`There is no user ${user}.`);
-    const service = createImportsService({
-      db: database.db,
-      storage,
-      clock: systemClock,
-      limits: createLimitsService({ clock: systemClock }),
-      notify: () => runner.notify(),
-    });
-    const queued = await service.importFile({ companyId, userId: actor?.id ?? null }, file, fields).catch(explain);
+    const queued = await services.imports
+      .importFile({ companyId, userId: actor?.id ?? null }, file, fields)
+      .catch(explain);
     runner.start();
     const started = performance.now();
     const seconds = () => (performance.now() - started) / 1000;

@@ -1,0 +1,113 @@
+import type { Config } from './config.ts';
+import type { Database } from './db/client.ts';
+import type { JobHandlers, JobLogger } from './jobs/runner.ts';
+import type { Clock } from './lib/clock.ts';
+import type { Storage } from './lib/storage/index.ts';
+import { createTokenService } from './lib/tokens.ts';
+import { createAppointmentsService } from './modules/appointments/appointments.service.ts';
+import { createAuthService } from './modules/auth/auth.service.ts';
+import { createPasswordResetJob, PASSWORD_RESET_JOB } from './modules/auth/password-reset.job.ts';
+import { createAuthzCache } from './modules/authz/authz.cache.ts';
+import { createAuthzService } from './modules/authz/authz.service.ts';
+import { createAvatarsService } from './modules/avatars/avatars.service.ts';
+import { createCampaignsService } from './modules/campaigns/campaigns.service.ts';
+import { createCompaniesService } from './modules/companies/companies.service.ts';
+import { createCompanyUsersService } from './modules/company-users/company-users.service.ts';
+import { createCyclesService } from './modules/cycles/cycles.service.ts';
+import { createEmailVerificationService } from './modules/email-verification/email-verification.service.ts';
+import { createImportJob, IMPORT_JOB } from './modules/imports/import.job.ts';
+import { importGivenUp } from './modules/imports/import-give-up.ts';
+import { createImportsService } from './modules/imports/imports.service.ts';
+import { createInvitationsService } from './modules/invitations/invitations.service.ts';
+import { createLeadNotesService } from './modules/lead-notes/lead-notes.service.ts';
+import { createLeadsService } from './modules/leads/leads.service.ts';
+import { createLegalTermsService } from './modules/legal-terms/legal-terms.service.ts';
+import { createLimitsService } from './modules/limits/limits.service.ts';
+import { createMailJob } from './modules/mail/mail.job.ts';
+import { createMailQueue, MAIL_JOB } from './modules/mail/mail.queue.ts';
+import { createMembershipsService } from './modules/memberships/memberships.service.ts';
+import { createOidcService } from './modules/oidc/oidc.service.ts';
+import { createCampaignQuestionsService } from './modules/questions/campaign-questions.service.ts';
+import { createQuestionsService } from './modules/questions/questions.service.ts';
+import { createReferenceService } from './modules/reference/reference.service.ts';
+import { createSourcesService } from './modules/sources/sources.service.ts';
+import { createTerritoriesService } from './modules/territories/territories.service.ts';
+import { createUserAccessesService } from './modules/user-accesses/user-accesses.service.ts';
+import { createUserProvidersService } from './modules/user-providers/user-providers.service.ts';
+import { createUsersService } from './modules/users/users.service.ts';
+
+export type ServicesDeps = {
+  /** `jwtSecret` resolved (JWT_SECRET, or the embedded installation's own, see lib/installation-secret.ts). */
+  config: Config & { jwtSecret: string };
+  database: Database;
+  clock: Clock;
+  storage: Storage;
+  log: JobLogger;
+  /** Wakes this process's job runner when a request queues a job, instead of waiting for its next poll. */
+  notifyJobs?: () => void;
+};
+
+/**
+ * The composition root of every process: the API (app.ts), the worker (worker.ts), the command line and the tests
+ * build the same services and the same job handlers here, so a service or a job kind added once is wired
+ * everywhere. Building is cheap and touches no database; nothing runs until a route or the job runner calls it.
+ */
+export function createServices(deps: ServicesDeps) {
+  const { config, database, clock, storage, log } = deps;
+  const db = database.db;
+  const secret = config.jwtSecret;
+
+  const tokens = createTokenService({ secret, issuer: config.publicUrl, ttlSeconds: config.jwtTtlSeconds, clock });
+  // Every mail is a job written in the transaction of its cause, and the job runner delivers it.
+  const mail = createMailQueue({ secret });
+  // Principals and access chains, cached per process and dropped on the database's NOTIFY (authz.cache.ts).
+  const authzCache = createAuthzCache({ db, listen: database.listen, log });
+  const authz = createAuthzService({ db, cache: authzCache });
+  const limits = createLimitsService({ clock });
+
+  const invitations = createInvitationsService({ db, clock, mail, limits, config });
+  const verification = createEmailVerificationService({ db, clock, mail, config });
+  const users = createUsersService({ db, clock, joinInvitation: invitations.acceptOnSignup, verification });
+  const companies = createCompaniesService({ db, authz, limits });
+  const leads = createLeadsService({ db, clock, limits, preparedStatements: config.databasePrepare });
+
+  const jobs: JobHandlers = {
+    [IMPORT_JOB]: { run: createImportJob({ db, storage, clock, limits }), onGiveUp: importGivenUp },
+    [MAIL_JOB]: createMailJob({ db, secret, smtpUrl: config.smtpUrl, from: config.mailFrom }),
+    [PASSWORD_RESET_JOB]: createPasswordResetJob({ db, clock, mail, secret, config }),
+  };
+
+  return {
+    tokens,
+    authz,
+    authzCache,
+    limits,
+    invitations,
+    verification,
+    users,
+    companies,
+    leads,
+    reference: createReferenceService({ db }),
+    auth: createAuthService({ db, tokens, mail, clock, secret, config }),
+    userAccesses: createUserAccessesService({ db, users, limits }),
+    legalTerms: createLegalTermsService({ db, clock, users }),
+    memberships: createMembershipsService({ db, clock, limits, planSelfService: config.planSelfService }),
+    companyUsers: createCompanyUsersService({ db }),
+    userProviders: createUserProvidersService({ db, users }),
+    oidc: createOidcService({ db, tokens, clock, config: config.oidc }),
+    imports: createImportsService({ db, storage, clock, limits, notify: () => deps.notifyJobs?.() }),
+    avatars: createAvatarsService({ db, storage, users, log }),
+    sources: createSourcesService({ db }),
+    cycles: createCyclesService({ db }),
+    territories: createTerritoriesService({ db }),
+    campaigns: createCampaignsService({ db }),
+    questions: createQuestionsService({ db }),
+    campaignQuestions: createCampaignQuestionsService({ db }),
+    notes: createLeadNotesService({ db, leads }),
+    appointments: createAppointmentsService({ db, clock, publicUrl: config.publicUrl }),
+    /** Every job kind and its handler: what a job runner in any process runs. */
+    jobs,
+  };
+}
+
+export type Services = ReturnType<typeof createServices>;
