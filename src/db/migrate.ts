@@ -1,7 +1,7 @@
 import { readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { sql } from 'drizzle-orm';
-import { migrate as migratePg } from 'drizzle-orm/node-postgres/migrator';
+import { readMigrationFiles } from 'drizzle-orm/migrator';
 import type { Database } from './client.ts';
 
 export const migrationsFolder = fileURLToPath(new URL('../../drizzle', import.meta.url));
@@ -9,15 +9,30 @@ export const migrationsFolder = fileURLToPath(new URL('../../drizzle', import.me
 // Any fixed number: it serializes concurrent starts of several API processes against one PostgreSQL.
 const MIGRATION_LOCK = 724_851_001;
 
-/** Applies the committed drizzle-kit migrations. Safe to run from many processes at once. */
+/**
+ * Applies the committed drizzle-kit migrations, in one transaction, in drizzle's own bookkeeping table (what its
+ * migrator does), with the lock taken inside that transaction: a session-level lock, taken and released on one
+ * connection, leaks behind PgBouncer in transaction mode (the unlock may run on another server connection), and the
+ * next process to start would wait forever. Safe to run from many processes at once.
+ */
 export async function runMigrations(database: Database): Promise<void> {
-  await database.withSession(async (db) => {
-    if (database.kind === 'postgres') await db.execute(sql`select pg_advisory_lock(${MIGRATION_LOCK})`);
-    try {
-      // The node-postgres migrator only needs `execute` and `transaction`, which PGlite's Drizzle offers too.
-      await migratePg(db, { migrationsFolder });
-    } finally {
-      if (database.kind === 'postgres') await db.execute(sql`select pg_advisory_unlock(${MIGRATION_LOCK})`);
+  const migrations = readMigrationFiles({ migrationsFolder });
+  await database.db.transaction(async (tx) => {
+    if (database.kind === 'postgres') await tx.execute(sql`select pg_advisory_xact_lock(${MIGRATION_LOCK})`);
+    await tx.execute(sql`create schema if not exists drizzle`);
+    await tx.execute(
+      sql`create table if not exists drizzle.__drizzle_migrations (id serial primary key, hash text not null, created_at bigint)`,
+    );
+    const last = await tx.execute<{ created_at: string | number }>(
+      sql`select created_at from drizzle.__drizzle_migrations order by created_at desc limit 1`,
+    );
+    const appliedUpTo = Number(last.rows[0]?.created_at ?? Number.NEGATIVE_INFINITY);
+    for (const migration of migrations) {
+      if (migration.folderMillis <= appliedUpTo) continue;
+      for (const statement of migration.sql) await tx.execute(sql.raw(statement));
+      await tx.execute(
+        sql`insert into drizzle.__drizzle_migrations (hash, created_at) values (${migration.hash}, ${migration.folderMillis})`,
+      );
     }
   });
 }
