@@ -18,7 +18,7 @@ import { cyclesRoutes } from './modules/cycles/cycles.routes.ts';
 import { emailVerificationRoutes } from './modules/email-verification/email-verification.routes.ts';
 import { importsRoutes } from './modules/imports/imports.routes.ts';
 import { invitationsRoutes } from './modules/invitations/invitations.routes.ts';
-import { leadNotesRoutes } from './modules/lead-notes/lead-notes.routes.ts';
+import { leadNotesRoutes } from './modules/leads/lead-notes.routes.ts';
 import { leadsRoutes } from './modules/leads/leads.routes.ts';
 import { legalTermsRoutes } from './modules/legal-terms/legal-terms.routes.ts';
 import { membershipsRoutes } from './modules/memberships/memberships.routes.ts';

@@ -19,7 +19,7 @@ import { createImportJob, IMPORT_JOB } from './modules/imports/import.job.ts';
 import { importGivenUp } from './modules/imports/import-give-up.ts';
 import { createImportsService } from './modules/imports/imports.service.ts';
 import { createInvitationsService } from './modules/invitations/invitations.service.ts';
-import { createLeadNotesService } from './modules/lead-notes/lead-notes.service.ts';
+import { createLeadNotesService } from './modules/leads/lead-notes.service.ts';
 import { createLeadsService } from './modules/leads/leads.service.ts';
 import { createLegalTermsService } from './modules/legal-terms/legal-terms.service.ts';
 import { createLimitsService } from './modules/limits/limits.service.ts';

@@ -2,6 +2,7 @@ import { sql } from 'drizzle-orm';
 import {
   bigint,
   boolean,
+  check,
   date,
   index,
   integer,
@@ -233,6 +234,18 @@ export const leadNotes = pgTable(
 );
 
 /** The lead's timeline: creation, edits, stage changes, assignments (with the rule that chose), notes. */
+/** What a lead's timeline records; the lead intake (modules/leads/lead-intake.ts) writes every one of them. */
+export const ACTIVITY_KINDS = [
+  'created',
+  'assigned',
+  'updated',
+  'stage_changed',
+  'deleted',
+  'note_added',
+  'note_deleted',
+] as const;
+export type ActivityKind = (typeof ACTIVITY_KINDS)[number];
+
 export const leadActivities = pgTable(
   'lead_activities',
   {
@@ -244,11 +257,16 @@ export const leadActivities = pgTable(
       .notNull()
       .references(() => leads.id, { onDelete: 'cascade' }),
     actorUserId: ref().references(() => users.id, { onDelete: 'set null' }),
-    kind: text().notNull(),
+    kind: text({ enum: ACTIVITY_KINDS }).notNull(),
     data: jsonb().$type<Record<string, unknown>>().notNull().default({}),
     createdAt: timestamp({ withTimezone: true }).notNull().defaultNow(),
   },
-  (t) => [index().on(t.leadId, t.id), index().on(t.actorUserId), index().on(t.companyId)],
+  (t) => [
+    index().on(t.leadId, t.id),
+    index().on(t.actorUserId),
+    index().on(t.companyId),
+    check('lead_activities_kind_check', sql`${t.kind} in (${sql.raw(ACTIVITY_KINDS.map((k) => `'${k}'`).join(', '))})`),
+  ],
 );
 
 /** Overlap is refused by an exclusion constraint (btree_gist) in migration 0003, not only by the service. */

@@ -99,26 +99,3 @@ export async function sourceCycle(db: Executor, companyId: number, sourceId: num
   const row = result.rows[0];
   return row ? { id: Number(row.id), name: row.name } : undefined;
 }
-
-/** Open (not won or lost), live leads assigned to a user access, locked for reassignment. */
-export async function lockOpenLeadsOf(db: Executor, companyId: number, userAccessId: number) {
-  const result = await db.execute<{
-    id: number;
-    country: string | null;
-    region: string | null;
-    postal_code: string | null;
-    source_id: number | null;
-  }>(sql`select l.id, l.country, l.region, l.postal_code, l.source_id
-      from leads l join stages s on s.id = l.stage_id
-      where l.company_id = ${companyId} and l.assigned_user_access_id = ${userAccessId}
-        and l.deleted_at is null and s.kind = 'open'
-      order by l.id
-      for update of l`);
-  return result.rows.map((row) => ({
-    id: Number(row.id),
-    country: row.country,
-    region: row.region,
-    postalCode: row.postal_code,
-    sourceId: row.source_id === null ? null : Number(row.source_id),
-  }));
-}

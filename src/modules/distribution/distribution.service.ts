@@ -1,13 +1,10 @@
-import { and, eq, inArray, sql } from 'drizzle-orm';
 import type { Executor } from '../../db/client.ts';
-import { leadActivities, leads } from '../../db/schema/index.ts';
 import { matchTerritories } from '../territories/territory-match.ts';
 import {
   advance,
   type DistributionContext,
   distributionContext,
   lockMembers,
-  lockOpenLeadsOf,
   type Rotation,
   sourceCycle,
 } from './distribution.repository.ts';
@@ -123,52 +120,3 @@ export const assignmentActivity = (assignment: Assignment, from: number | null =
   rotation: assignment.rotation,
   ...(assignment.match ? { match: assignment.match } : {}),
 });
-
-/**
- * A user access is being removed: its open leads go back through the distribution rules (cycles on), or become
- * unassigned (cycles off). Call inside the removal's transaction, after the access and its rotation memberships are
- * gone, with the leads read before (see lockOpenLeadsOf). Won and lost leads keep their history in the timeline.
- */
-export async function redistribute(
-  tx: Executor,
-  companyId: number,
-  removedUserAccessId: number,
-  openLeads: (LeadLocation & { id: number })[],
-  actorUserId: number | null,
-) {
-  if (openLeads.length === 0) return;
-  const assigner = await createAssigner(tx, companyId);
-  const activities: (typeof leadActivities.$inferInsert)[] = [];
-  const unassigned: number[] = [];
-  for (const lead of openLeads) {
-    const assignment = await assigner.assign(lead);
-    if (assignment) {
-      await tx
-        .update(leads)
-        .set({ assignedUserAccessId: assignment.userAccessId, updatedAt: sql`now()` })
-        .where(eq(leads.id, lead.id));
-    } else {
-      unassigned.push(lead.id);
-    }
-    activities.push({
-      companyId,
-      leadId: lead.id,
-      actorUserId,
-      kind: 'assigned',
-      data: {
-        ...(assignment ? assignmentActivity(assignment, removedUserAccessId) : { from: removedUserAccessId, to: null }),
-        reason: 'access_removed',
-      },
-    });
-  }
-  await assigner.flush();
-  if (unassigned.length > 0) {
-    await tx
-      .update(leads)
-      .set({ assignedUserAccessId: null, updatedAt: sql`now()` })
-      .where(and(eq(leads.companyId, companyId), inArray(leads.id, unassigned)));
-  }
-  await tx.insert(leadActivities).values(activities);
-}
-
-export { lockOpenLeadsOf };

@@ -1,20 +1,16 @@
 import { setImmediate as nextTurn } from 'node:timers/promises';
-import { and, type Column, eq, type SQL, sql } from 'drizzle-orm';
+import { type Column, type SQL, sql } from 'drizzle-orm';
 import type { Executor } from '../../db/client.ts';
-import { leadActivities, leadAnswers, leadNotes, leads } from '../../db/schema/index.ts';
+import { leads } from '../../db/schema/index.ts';
 import type { FieldError } from '../../lib/errors.ts';
 import { applyMapping, type HeaderMapping } from '../../lib/spreadsheet/index.ts';
 import { hasNul, withoutNul } from '../../lib/text.ts';
-import { type Assignment, assignmentActivity, type createAssigner } from '../distribution/distribution.service.ts';
+import type { createAssigner } from '../distribution/distribution.service.ts';
 import { type AnswerRules, checkAnswers } from '../leads/lead-answers.ts';
 import { contactErrors, normalizeLeadInput } from '../leads/lead-input.ts';
-import {
-  insertActivityRows,
-  insertLeadRecords,
-  type LeadRecord,
-  leadRecord,
-  type NewLead,
-} from '../leads/leads.repository.ts';
+import { createLeads, updateLead } from '../leads/lead-intake.ts';
+import { insertNotes } from '../leads/lead-notes.repository.ts';
+import { type LeadRecord, leadRecord, type NewLead } from '../leads/leads.repository.ts';
 import { type ImportLookups, rowToLeadInput } from './import-rows.ts';
 
 export type SheetRow = { rowNumber: number; values: Record<string, string> };
@@ -163,7 +159,7 @@ export async function classify(tx: Executor, prepared: Prepared[], settings: Imp
   return { fresh, updates, duplicates };
 }
 
-/** Inserts the new leads of a batch with their answers and activities; a re-run inserts nothing twice. */
+/** Inserts the new leads of a batch through the lead intake, assigned by the rules; a re-run inserts nothing twice. */
 export async function insertLeads(
   tx: Executor,
   fresh: Prepared[],
@@ -171,9 +167,9 @@ export async function insertLeads(
   assigner: Awaited<ReturnType<typeof createAssigner>>,
 ) {
   if (fresh.length === 0) return 0;
-  const assignments: (Assignment | undefined)[] = [];
+  const items = [];
   for (const item of fresh) {
-    assignments.push(
+    const assignment =
       item.values.assignedUserAccessId == null
         ? await assigner.assign({
             country: item.values.country ?? null,
@@ -181,14 +177,10 @@ export async function insertLeads(
             postalCode: item.values.postalCode ?? null,
             sourceId: item.values.sourceId ?? null,
           })
-        : undefined,
-    );
+        : undefined;
+    items.push({ record: item.record, answers: item.answers, assignment });
   }
-  fresh.forEach((item, index) => {
-    const assignee = assignments[index]?.userAccessId;
-    if (assignee !== undefined) item.record.assigned_user_access_id = assignee;
-  });
-  const inserted = await insertLeadRecords(
+  const inserted = await createLeads(
     tx,
     {
       companyId: settings.companyId,
@@ -196,26 +188,17 @@ export async function insertLeads(
       importId: settings.importId,
       defaultStageId: settings.defaultStageId,
     },
-    fresh.map((item) => item.record),
+    items,
   );
-  const byRow = new Map(fresh.map((item, index) => [item.row.rowNumber, { item, assignment: assignments[index] }]));
-  const answers = [];
-  const notes: (typeof leadNotes.$inferInsert)[] = [];
-  const activities: (typeof leadActivities.$inferInsert)[] = [];
-  for (const { id, importRow } of inserted) {
-    const { item, assignment } = byRow.get(importRow!)!;
-    for (const answer of item.answers) {
-      answers.push({ companyId: settings.companyId, leadId: id, questionId: answer.questionId, value: answer.value });
-    }
-    const base = { companyId: settings.companyId, leadId: id, actorUserId: settings.actorUserId };
-    if (item.note)
-      notes.push({ companyId: settings.companyId, leadId: id, authorUserId: settings.actorUserId, body: item.note });
-    // The lead's own import_id and import_row record where it came from; the timeline gets the assignment.
-    if (assignment) activities.push({ ...base, kind: 'assigned', data: assignmentActivity(assignment) });
-  }
-  if (answers.length > 0) await tx.insert(leadAnswers).values(answers);
-  if (notes.length > 0) await tx.insert(leadNotes).values(notes);
-  await insertActivityRows(tx, activities);
+  // A `note` column: the lead's first note, by whoever imported it.
+  const noteOf = new Map(fresh.map((item) => [item.row.rowNumber, item.note]));
+  await insertNotes(
+    tx,
+    inserted.flatMap(({ id, importRow }) => {
+      const body = noteOf.get(importRow);
+      return body ? [{ companyId: settings.companyId, leadId: id, authorUserId: settings.actorUserId, body }] : [];
+    }),
+  );
   return inserted.length;
 }
 
@@ -225,35 +208,23 @@ export async function applyUpdates(
   updates: { prepared: Prepared; leadId: number }[],
   settings: ImportSettings,
 ) {
+  let updated = 0;
   for (const { prepared, leadId } of updates) {
     const changes = Object.fromEntries(Object.entries(prepared.values).filter(([, value]) => value != null));
-    await tx
-      .update(leads)
-      .set({ ...changes, updatedAt: sql`now()` })
-      .where(and(eq(leads.companyId, settings.companyId), eq(leads.id, leadId)));
-    if (prepared.answers.length > 0) {
-      await tx
-        .insert(leadAnswers)
-        .values(
-          prepared.answers.map((a) => ({
-            companyId: settings.companyId,
-            leadId,
-            questionId: a.questionId,
-            value: a.value,
-          })),
-        )
-        .onConflictDoUpdate({
-          target: [leadAnswers.leadId, leadAnswers.questionId],
-          set: { value: sql`excluded.value` },
-        });
-    }
-    await tx.insert(leadActivities).values({
-      companyId: settings.companyId,
-      leadId,
-      actorUserId: settings.actorUserId,
-      kind: 'updated',
-      data: { import_id: settings.importId, row: prepared.row.rowNumber, changes: Object.keys(changes) },
+    const after = await updateLead(tx, settings.companyId, leadId, {
+      values: changes,
+      answers: prepared.answers,
+      activities: [
+        {
+          companyId: settings.companyId,
+          leadId,
+          actorUserId: settings.actorUserId,
+          kind: 'updated',
+          data: { import_id: settings.importId, row: prepared.row.rowNumber, changes: Object.keys(changes) },
+        },
+      ],
     });
+    if (after) updated++;
   }
-  return updates.length;
+  return updated;
 }

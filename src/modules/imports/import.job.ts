@@ -2,14 +2,12 @@ import { setImmediate as nextTurn } from 'node:timers/promises';
 import { sql } from 'drizzle-orm';
 import type { Db, Executor } from '../../db/client.ts';
 import { isDatabaseUnavailable } from '../../db/faults.ts';
-import { lockLeadIntake } from '../../db/locks.ts';
 import type { Job, JobContext } from '../../jobs/runner.ts';
 import { JobInterruptedError, PermanentJobError } from '../../jobs/runner.ts';
 import type { Clock } from '../../lib/clock.ts';
 import { isSpreadsheetError } from '../../lib/spreadsheet/index.ts';
 import type { Storage } from '../../lib/storage/index.ts';
 import { createAssigner } from '../distribution/distribution.service.ts';
-import { bumpMonthlyUsage } from '../leads/leads.repository.ts';
 import type { LimitsService } from '../limits/limits.service.ts';
 import {
   applyUpdates,
@@ -102,25 +100,19 @@ export function createImportJob(deps: Deps) {
       if (rows.length === 0) return 'written' as const;
       const { fresh, updates, duplicates } = await classify(tx, ready, settings);
 
-      // Lock order (src/db/locks.ts): this import's row (above), the company's lead intake, the month's usage, then
-      // rotations (the assigner) and lead rows (the updates) — as API creations take them.
-      await lockLeadIntake(tx, settings.companyId);
-      // One instant for the batch: both usage bumps count against the same month, even across midnight.
-      const now = clock.now();
-      // The plan's monthly limit: rows past it are rejected, the ones before it still land. The month's usage is
-      // read only when there is a limit to hold it to.
-      const { maxLeadsPerMonth: limit } = await deps.limits.planOf(tx, settings.companyId);
-      const used = limit === null ? 0 : await bumpMonthlyUsage(tx, settings.companyId, now, 0);
-      const room = limit === null ? fresh.length : Math.max(limit - used, 0);
-      const overLimit = fresh.slice(room).map((item) => ({
+      // Lock order (src/db/locks.ts): this import's row (above), the company's lead intake and its month's usage
+      // (reserve), then rotations (the assigner) and lead rows (the updates) — as API creations take them. Rows past
+      // the plan's monthly limit are rejected; the ones before it still land.
+      const room = await deps.limits.reserveMonthlyLeads(tx, settings.companyId, fresh.length);
+      const overLimit = fresh.slice(room.granted).map((item) => ({
         rowNumber: item.row.rowNumber,
-        reason: `plan_limit_reached: the plan allows ${limit} new leads a month`,
+        reason: `plan_limit_reached: the plan allows ${room.limit} new leads a month`,
         values: item.row.values,
       }));
       const assigner = await createAssigner(tx, settings.companyId);
-      const imported = await insertLeads(tx, fresh.slice(0, room), settings, assigner);
+      const imported = await insertLeads(tx, fresh.slice(0, room.granted), settings, assigner);
       await assigner.flush();
-      if (imported > 0) await bumpMonthlyUsage(tx, settings.companyId, now, imported);
+      await room.record(imported);
       const updated = await applyUpdates(tx, updates, settings);
 
       const failed = [...rejected, ...overLimit];

@@ -1,6 +1,6 @@
 import { and, desc, eq, lt } from 'drizzle-orm';
 import type { Executor } from '../../db/client.ts';
-import { leadActivities, leadNotes, users } from '../../db/schema/index.ts';
+import { leadNotes, users } from '../../db/schema/index.ts';
 
 export type NoteRow = typeof leadNotes.$inferSelect;
 
@@ -42,10 +42,11 @@ export async function findNote(db: Executor, companyId: number, leadId: number, 
   return row;
 }
 
-export async function deleteNote(db: Executor, noteId: number) {
-  await db.delete(leadNotes).where(eq(leadNotes.id, noteId));
+/** The first notes of an import batch's new leads, in one statement. */
+export async function insertNotes(db: Executor, rows: (typeof leadNotes.$inferInsert)[]) {
+  if (rows.length > 0) await db.insert(leadNotes).values(rows);
 }
 
-export async function recordActivity(db: Executor, values: typeof leadActivities.$inferInsert) {
-  await db.insert(leadActivities).values(values);
+export async function deleteNote(db: Executor, companyId: number, noteId: number) {
+  await db.delete(leadNotes).where(and(eq(leadNotes.companyId, companyId), eq(leadNotes.id, noteId)));
 }

@@ -4,7 +4,8 @@ import { decodeCursor, toPage } from '../../lib/pagination.ts';
 import { can } from '../../lib/permissions.ts';
 import type { EffectiveAccess } from '../authz/authz.service.ts';
 import type { LeadsService } from '../leads/leads.service.ts';
-import { deleteNote, findNote, insertNote, listNotes, recordActivity } from './lead-notes.repository.ts';
+import { recordActivities } from './lead-intake.ts';
+import { deleteNote, findNote, insertNote, listNotes } from './lead-notes.repository.ts';
 
 type Actor = { userId: number; access: EffectiveAccess };
 
@@ -35,13 +36,15 @@ export function createLeadNotesService(deps: { db: Db; leads: LeadsService }) {
           authorUserId: actor.userId,
           body: body.trim(),
         });
-        await recordActivity(tx, {
-          companyId: actor.access.companyId,
-          leadId,
-          actorUserId: actor.userId,
-          kind: 'note_added',
-          data: { note_id: note.id },
-        });
+        await recordActivities(tx, [
+          {
+            companyId: actor.access.companyId,
+            leadId,
+            actorUserId: actor.userId,
+            kind: 'note_added',
+            data: { note_id: note.id },
+          },
+        ]);
         const [view] = await listNotes(tx, actor.access.companyId, leadId, note.id + 1, 1);
         return view!;
       });
@@ -55,14 +58,16 @@ export function createLeadNotesService(deps: { db: Db; leads: LeadsService }) {
         throw forbidden('Only its author, admins and managers delete a note.');
       }
       await db.transaction(async (tx) => {
-        await deleteNote(tx, noteId);
-        await recordActivity(tx, {
-          companyId: actor.access.companyId,
-          leadId,
-          actorUserId: actor.userId,
-          kind: 'note_deleted',
-          data: { note_id: noteId },
-        });
+        await deleteNote(tx, actor.access.companyId, noteId);
+        await recordActivities(tx, [
+          {
+            companyId: actor.access.companyId,
+            leadId,
+            actorUserId: actor.userId,
+            kind: 'note_deleted',
+            data: { note_id: noteId },
+          },
+        ]);
       });
     },
   };

@@ -129,12 +129,12 @@ export async function countLeads(db: Executor, where: SQL): Promise<number> {
   return Number(row?.n ?? 0);
 }
 
-export async function answersOf(db: Executor, leadIds: number[]) {
+export async function answersOf(db: Executor, companyId: number, leadIds: number[]) {
   if (leadIds.length === 0) return [];
   return db
     .select({ leadId: leadAnswers.leadId, questionId: leadAnswers.questionId, value: leadAnswers.value })
     .from(leadAnswers)
-    .where(inArray(leadAnswers.leadId, leadIds))
+    .where(and(eq(leadAnswers.companyId, companyId), inArray(leadAnswers.leadId, leadIds)))
     .orderBy(asc(leadAnswers.leadId), asc(leadAnswers.questionId));
 }
 
@@ -154,20 +154,38 @@ export async function upsertAnswers(
     });
 }
 
-export async function deleteAnswers(db: Executor, leadId: number, questionIds: number[]) {
+export async function deleteAnswers(db: Executor, companyId: number, leadId: number, questionIds: number[]) {
   if (questionIds.length === 0) return;
-  await db.delete(leadAnswers).where(and(eq(leadAnswers.leadId, leadId), inArray(leadAnswers.questionId, questionIds)));
+  await db
+    .delete(leadAnswers)
+    .where(
+      and(
+        eq(leadAnswers.companyId, companyId),
+        eq(leadAnswers.leadId, leadId),
+        inArray(leadAnswers.questionId, questionIds),
+      ),
+    );
 }
 
-export async function insertActivities(db: Executor, rows: (typeof leadActivities.$inferInsert)[]) {
-  if (rows.length > 0) await db.insert(leadActivities).values(rows);
+/** The answers of new leads (an import batch), in one statement. */
+export async function insertAnswerRows(
+  db: Executor,
+  rows: { companyId: number; leadId: number; questionId: number; value: unknown }[],
+) {
+  if (rows.length > 0) await db.insert(leadAnswers).values(rows);
 }
 
-export async function listActivities(db: Executor, leadId: number, afterId: number, limit: number) {
+export async function listActivities(db: Executor, companyId: number, leadId: number, afterId: number, limit: number) {
   return db
     .select()
     .from(leadActivities)
-    .where(and(eq(leadActivities.leadId, leadId), sql`${leadActivities.id} > ${afterId}`))
+    .where(
+      and(
+        eq(leadActivities.companyId, companyId),
+        eq(leadActivities.leadId, leadId),
+        sql`${leadActivities.id} > ${afterId}`,
+      ),
+    )
     .orderBy(asc(leadActivities.id))
     .limit(limit + 1);
 }
@@ -236,19 +254,6 @@ export async function lockLead(db: Executor, scope: LeadScope, leadId: number): 
   return row;
 }
 
-/**
- * Counts `adding` new leads against the company's month (UTC) and returns the month's total. The upsert's row
- * lock makes concurrent creations take turns, so the plan limit holds under any concurrency.
- */
-export async function bumpMonthlyUsage(db: Executor, companyId: number, now: Date, adding: number): Promise<number> {
-  const month = `${now.toISOString().slice(0, 7)}-01`;
-  const result = await db.execute<{ count: number }>(sql`
-    insert into lead_monthly_usage (company_id, month, count) values (${companyId}, ${month}, ${adding})
-    on conflict (company_id, month) do update set count = lead_monthly_usage.count + excluded.count
-    returning count`);
-  return Number(result.rows[0]?.count ?? adding);
-}
-
 /** The per-row columns of a bulk insert: the JSON records' keys with their SQL types. */
 const RECORD_COLUMNS = sql.raw(`first_name text, last_name text, email text, phone text, phone_raw text, country text,
   region text, city text, postal_code text, source_id bigint, campaign_id bigint, stage_id bigint,
@@ -305,8 +310,8 @@ export async function insertLeadRecords(db: Executor, batch: LeadBatch, records:
   return result.rows.map((row) => ({ id: Number(row.id), importRow: Number(row.import_row) }));
 }
 
-/** Activities of many leads in one statement, as insertLeadRecords writes their leads. */
-export async function insertActivityRows(db: Executor, rows: (typeof leadActivities.$inferInsert)[]) {
+/** Activities of one lead or of a whole import batch, in one statement (one JSON parameter, as for leads). */
+export async function insertActivities(db: Executor, rows: (typeof leadActivities.$inferInsert)[]) {
   if (rows.length === 0) return;
   const records = rows.map((r) => ({
     company_id: r.companyId,
@@ -379,4 +384,36 @@ export function prepareLeadReads(db: Db, options: { named: boolean }) {
     },
     answers: (leadId: number) => answers.execute({ leadId }),
   };
+}
+
+/** Gives leads of the company one assignee (null: none), in one statement. */
+export async function setAssignee(db: Executor, companyId: number, leadIds: number[], userAccessId: number | null) {
+  if (leadIds.length === 0) return;
+  await db
+    .update(leads)
+    .set({ assignedUserAccessId: userAccessId, updatedAt: sql`now()` })
+    .where(and(eq(leads.companyId, companyId), inArray(leads.id, leadIds)));
+}
+
+/** Open (not won or lost), live leads assigned to a user access, locked for reassignment. */
+export async function lockOpenLeadsOf(db: Executor, companyId: number, userAccessId: number) {
+  const result = await db.execute<{
+    id: number;
+    country: string | null;
+    region: string | null;
+    postal_code: string | null;
+    source_id: number | null;
+  }>(sql`select l.id, l.country, l.region, l.postal_code, l.source_id
+      from leads l join stages s on s.id = l.stage_id
+      where l.company_id = ${companyId} and l.assigned_user_access_id = ${userAccessId}
+        and l.deleted_at is null and s.kind = 'open'
+      order by l.id
+      for update of l`);
+  return result.rows.map((row) => ({
+    id: Number(row.id),
+    country: row.country,
+    region: row.region,
+    postalCode: row.postal_code,
+    sourceId: row.source_id === null ? null : Number(row.source_id),
+  }));
 }

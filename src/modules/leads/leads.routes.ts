@@ -4,8 +4,8 @@ import { PageMeta } from '../../lib/pagination.ts';
 import { accessOf, principalOf } from '../../plugins/auth.ts';
 import { problemResponse } from '../../plugins/docs.ts';
 import { CompanyParams } from '../companies/companies.schemas.ts';
-import { presentNote } from '../lead-notes/lead-notes.schemas.ts';
-import type { LeadNotesService } from '../lead-notes/lead-notes.service.ts';
+import { presentNote } from './lead-notes.schemas.ts';
+import type { LeadNotesService } from './lead-notes.service.ts';
 import {
   ActivityJson,
   CreateLeadBody,

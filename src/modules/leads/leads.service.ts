@@ -1,27 +1,22 @@
 import type { Db, Executor } from '../../db/client.ts';
-import { lockLeadIntake } from '../../db/locks.ts';
 import type { Clock } from '../../lib/clock.ts';
 import { assertValid, conflict, forbidden, notFound } from '../../lib/errors.ts';
 import { decodeCursor, toPage } from '../../lib/pagination.ts';
 import { can } from '../../lib/permissions.ts';
 import type { EffectiveAccess } from '../authz/authz.service.ts';
-import { assignmentActivity, chooseAssignee } from '../distribution/distribution.service.ts';
+import { chooseAssignee } from '../distribution/distribution.service.ts';
 import type { LimitsService } from '../limits/limits.service.ts';
 import { listStages } from '../reference/reference.repository.ts';
 import { validateAnswers } from './lead-answers.ts';
 import { contactErrors, normalizeLeadInput } from './lead-input.ts';
+import { type Activity, createLead, deleteLead, recordActivities, updateLead } from './lead-intake.ts';
 import { checkReferences } from './lead-references.ts';
 import {
   answersOf,
-  bumpMonthlyUsage,
-  cancelUpcomingAppointments,
   countLeads,
-  deleteAnswers,
   duplicateGroups,
   findLeadView,
   findLeadViews,
-  insertActivities,
-  insertLead,
   type LeadFilter,
   type LeadRow,
   type LeadScope,
@@ -32,8 +27,6 @@ import {
   lockLead,
   metricsByStage,
   prepareLeadReads,
-  updateLeadRow,
-  upsertAnswers,
 } from './leads.repository.ts';
 import type { LeadInput, ListLeadsInput } from './leads.schemas.ts';
 
@@ -58,10 +51,15 @@ function isUniqueViolation(error: unknown, constraint: string): boolean {
 
 /** Attaches each lead's answers (one query for the whole page). */
 async function withAnswers(db: Executor, views: LeadView[]) {
-  const answers = await answersOf(
-    db,
-    views.map((view) => view.lead.id),
-  );
+  const companyId = views[0]?.lead.companyId;
+  const answers =
+    companyId === undefined
+      ? []
+      : await answersOf(
+          db,
+          companyId,
+          views.map((view) => view.lead.id),
+        );
   const byLead = new Map<number, { question_id: number; value: unknown }[]>();
   for (const answer of answers) {
     const list = byLead.get(answer.leadId) ?? [];
@@ -131,10 +129,9 @@ export function createLeadsService(deps: {
 
       return db
         .transaction(async (tx) => {
-          // Lock order (src/db/locks.ts): the intake, the month's usage, then rotations in chooseAssignee.
-          await lockLeadIntake(tx, scope.companyId);
-          const used = await bumpMonthlyUsage(tx, scope.companyId, deps.clock.now(), 1);
-          await deps.limits.assertMonthlyLeads(tx, scope.companyId, used - 1, 1);
+          // Lock order (src/db/locks.ts): the intake and the month's usage (reserve), then rotations (chooseAssignee).
+          const room = await deps.limits.reserveMonthlyLeads(tx, scope.companyId, 1);
+          if (room.granted < 1) throw room.full();
           // No explicit assignee (agents always have one): the distribution rules decide, when cycles are on.
           const assignment =
             values.assignedUserAccessId == null
@@ -145,23 +142,17 @@ export function createLeadsService(deps: {
                   sourceId: values.sourceId ?? null,
                 })
               : undefined;
-          const lead = await insertLead(tx, {
-            ...values,
-            ...(assignment ? { assignedUserAccessId: assignment.userAccessId } : {}),
-            companyId: scope.companyId,
-            stageId: values.stageId ?? refs.defaultStageId,
-            createdByUserId: actor.userId,
+          const lead = await createLead(tx, {
+            values: {
+              ...values,
+              companyId: scope.companyId,
+              stageId: values.stageId ?? refs.defaultStageId,
+              createdByUserId: actor.userId,
+            },
+            answers: answers.set,
+            assignment,
           });
-          await upsertAnswers(tx, scope.companyId, lead.id, answers.set);
-          const base = { companyId: scope.companyId, leadId: lead.id, actorUserId: actor.userId };
-          await insertActivities(tx, [
-            { ...base, kind: 'created', data: {} },
-            ...(assignment
-              ? [{ ...base, kind: 'assigned', data: assignmentActivity(assignment) }]
-              : lead.assignedUserAccessId === null
-                ? []
-                : [{ ...base, kind: 'assigned', data: { from: null, to: lead.assignedUserAccessId, rule: 'manual' } }]),
-          ]);
+          await room.record(1);
           return view(tx, { companyId: scope.companyId }, lead.id);
         })
         .catch((error: unknown) => {
@@ -193,10 +184,14 @@ export function createLeadsService(deps: {
           const answers = await validateAnswers(tx, scope.companyId, campaignId ?? null, input.answers ?? [], false);
           assertValid([...refs.errors, ...errors, ...contactErrors({ ...before, ...values }), ...answers.errors]);
 
-          const after = (await updateLeadRow(tx, scope.companyId, leadId, values))!;
-          await upsertAnswers(tx, scope.companyId, leadId, answers.set);
-          await deleteAnswers(tx, leadId, answers.cleared);
-          await insertActivities(tx, activitiesFor(actor, before, after, input));
+          const after = await updateLead(tx, scope.companyId, leadId, {
+            values,
+            answers: answers.set,
+            clearedAnswers: answers.cleared,
+            activities: [],
+          });
+          if (!after) throw notFound('Lead');
+          await recordActivities(tx, activitiesFor(actor, before, after, input));
           return view(tx, { companyId: scope.companyId }, leadId);
         })
         .catch((error: unknown) => {
@@ -211,19 +206,7 @@ export function createLeadsService(deps: {
       await db.transaction(async (tx) => {
         const lead = await lockLead(tx, scope, leadId);
         if (!lead) throw notFound('Lead');
-        const now = deps.clock.now();
-        await updateLeadRow(tx, scope.companyId, leadId, { deletedAt: now });
-        // A deleted lead keeps no agent's time: its upcoming appointments are canceled (the past ones stay).
-        const canceled = await cancelUpcomingAppointments(tx, scope.companyId, leadId, now);
-        await insertActivities(tx, [
-          {
-            companyId: scope.companyId,
-            leadId,
-            actorUserId: actor.userId,
-            kind: 'deleted',
-            data: canceled.length ? { canceled_appointments: canceled } : {},
-          },
-        ]);
+        await deleteLead(tx, scope.companyId, leadId, actor.userId, deps.clock.now());
       });
     },
 
@@ -289,7 +272,7 @@ export function createLeadsService(deps: {
       await view(db, leadScope(access), leadId);
       const limit = query.limit ?? 50;
       const after = decodeCursor(query.cursor, ['id'])?.[0] ?? 0;
-      const rows = await listActivities(db, leadId, after, limit);
+      const rows = await listActivities(db, access.companyId, leadId, after, limit);
       return toPage(rows, limit, (row) => [row.id]);
     },
   };
@@ -313,13 +296,7 @@ function activitiesFor(actor: Actor, before: LeadRow, after: LeadRow, input: Lea
   const base = { companyId: after.companyId, leadId: after.id, actorUserId: actor.userId };
   const diff = changes(before, after);
   const { stageId, assignedUserAccessId, ...rest } = diff;
-  const rows: {
-    companyId: number;
-    leadId: number;
-    actorUserId: number;
-    kind: string;
-    data: Record<string, unknown>;
-  }[] = [];
+  const rows: Activity[] = [];
   if (stageId) rows.push({ ...base, kind: 'stage_changed', data: { from: stageId[0], to: stageId[1] } });
   if (assignedUserAccessId) {
     rows.push({

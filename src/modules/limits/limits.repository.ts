@@ -74,3 +74,16 @@ export async function storageUsed(db: Executor, companyId: number): Promise<numb
 
 /** Serializes seat-consuming writes of one company (grants, invitations) so two cannot both take the last seat. */
 export const lockCompanyForLimits = lockCompanyRow;
+
+/**
+ * Counts `adding` new leads against the company's month (UTC) and returns the month's total. Called under the
+ * company's lead intake lock (src/db/locks.ts), so the plan limit holds under any concurrency.
+ */
+export async function bumpMonthlyUsage(db: Executor, companyId: number, now: Date, adding: number): Promise<number> {
+  const month = `${now.toISOString().slice(0, 7)}-01`;
+  const result = await db.execute<{ count: number }>(sql`
+    insert into lead_monthly_usage (company_id, month, count) values (${companyId}, ${month}, ${adding})
+    on conflict (company_id, month) do update set count = lead_monthly_usage.count + excluded.count
+    returning count`);
+  return Number(result.rows[0]?.count ?? adding);
+}

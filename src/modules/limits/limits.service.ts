@@ -1,7 +1,9 @@
 import type { Executor } from '../../db/client.ts';
+import { lockLeadIntake } from '../../db/locks.ts';
 import type { Clock } from '../../lib/clock.ts';
 import { AppError } from '../../lib/errors.ts';
 import {
+  bumpMonthlyUsage,
   currentPlan,
   currentPlans,
   lockCompanyForLimits,
@@ -114,12 +116,30 @@ export function createLimitsService(deps: { clock: Clock }) {
       return max === null ? Number.POSITIVE_INFINITY : Math.max(0, max - (await storageUsed(tx, companyId)));
     },
 
-    /** For later modules (leads): throws when `used + adding` would cross the plan's monthly lead limit. */
-    async assertMonthlyLeads(tx: Executor, companyId: number, used: number, adding = 1): Promise<void> {
-      const plan = await planOf(tx, companyId);
-      if (plan.maxLeadsPerMonth !== null && used + adding > plan.maxLeadsPerMonth) {
-        throw limitReached('max_leads_per_month', plan.maxLeadsPerMonth);
-      }
+    /**
+     * Room for `wanted` new leads in the company's month (UTC) under its plan, for one lead (the API) or a batch (an
+     * import): takes the company's lead intake (step 3 of the lock order in src/db/locks.ts), so what it grants
+     * stays free until the transaction ends. `granted` may be less than `wanted` (0 when the month is full); the
+     * caller inserts at most that many and then calls `record` with how many it did insert. The month's usage is
+     * read only on a plan with a limit.
+     */
+    async reserveMonthlyLeads(tx: Executor, companyId: number, wanted: number) {
+      await lockLeadIntake(tx, companyId);
+      // One instant for the reservation and its record: both count against the same month, even across midnight.
+      const now = deps.clock.now();
+      const { maxLeadsPerMonth: limit } = await planOf(tx, companyId);
+      const used = limit === null ? 0 : await bumpMonthlyUsage(tx, companyId, now, 0);
+      const granted = limit === null ? wanted : Math.max(0, Math.min(wanted, limit - used));
+      return {
+        granted,
+        limit,
+        /** Counts the leads inserted against the month. */
+        record: async (inserted: number) => {
+          if (inserted > 0) await bumpMonthlyUsage(tx, companyId, now, inserted);
+        },
+        /** The refusal when not even one lead fits. */
+        full: () => limitReached('max_leads_per_month', limit ?? 0),
+      };
     },
   };
 }

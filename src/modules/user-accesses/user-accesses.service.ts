@@ -11,7 +11,7 @@ import {
 } from '../authz/authz.policies.ts';
 import { companiesWithAccess } from '../authz/authz.repository.ts';
 import type { Principal } from '../authz/authz.service.ts';
-import { lockOpenLeadsOf, redistribute } from '../distribution/distribution.service.ts';
+import { redistribute, takeOpenLeadsOf } from '../leads/lead-intake.ts';
 import type { LimitsService } from '../limits/limits.service.ts';
 import { findUserById } from '../users/users.repository.ts';
 import type { UsersService } from '../users/users.service.ts';
@@ -122,7 +122,7 @@ export function createUserAccessesService(deps: { db: Db; users: UsersService; l
         // then the rotations redistribute() draws from.
         await lockCompany(tx, current.companyId);
         await lockLeadIntake(tx, current.companyId);
-        const openLeads = await lockOpenLeadsOf(tx, current.companyId, userAccessId);
+        const openLeads = await takeOpenLeadsOf(tx, current.companyId, userAccessId);
         await deleteUserAccess(tx, userAccessId);
         await assertStillAdministered(tx, current.companyId);
         await redistribute(tx, current.companyId, userAccessId, openLeads, principal.userId);

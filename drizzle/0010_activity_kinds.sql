@@ -1,0 +1,1 @@
+ALTER TABLE "lead_activities" ADD CONSTRAINT "lead_activities_kind_check" CHECK ("lead_activities"."kind" in ('created', 'assigned', 'updated', 'stage_changed', 'deleted', 'note_added', 'note_deleted'));
