@@ -96,11 +96,53 @@ function constraintField(constraint: string | undefined): string {
 }
 
 /**
+ * Constraints whose violation has an answer of its own, by name: what the services that rely on them would answer
+ * had they checked first (and do answer when they do). Consulted before the generic mapping below.
+ */
+const CONSTRAINT_ERRORS: Record<string, () => AppError> = {
+  // Two sign-ups racing for one address: the unique index decides (users.service checks first).
+  users_email_unique: () =>
+    new AppError(409, 'email_taken', 'Conflict', 'An account with this email already exists.', [
+      { field: 'email', code: 'taken', message: 'is already registered' },
+    ]),
+  // The cycles lock makes these two unreachable; mapped anyway, so that no race can ever answer 500.
+  cycles_one_per_source: () =>
+    new AppError(409, 'source_has_cycle', 'Conflict', 'Another cycle of the company is bound to this source.', [
+      { field: 'source_id', code: 'taken', message: 'already has a cycle' },
+    ]),
+  cycles_one_default: () =>
+    new AppError(409, 'default_cycle_changed', 'Conflict', 'Another cycle became the default at the same time; retry.'),
+  leads_company_external_id_unique: () =>
+    new AppError(409, 'external_id_taken', 'Conflict', 'Another lead of this company has this external_id.', [
+      { field: 'external_id', code: 'taken', message: 'is already used by another lead' },
+    ]),
+  // The exclusion constraint is the real guard against double booking: it holds under any concurrency.
+  appointments_no_overlap: () =>
+    new AppError(
+      422,
+      'appointment_overlap',
+      'Unprocessable Content',
+      'The agent already has a scheduled appointment at this time.',
+      [
+        {
+          field: 'starts_at',
+          code: 'appointment_overlap',
+          message: 'The agent already has a scheduled appointment at this time.',
+        },
+      ],
+    ),
+};
+
+/**
  * Database constraint violations are bad input, never a 500. Mapped once, here. Any data exception (SQLSTATE
  * class 22: a value out of range, a bad date, a NUL, …) is a 422 too: input is checked before it gets there, so
  * this is the last line of defence, not the way values are validated.
  */
 function fromDatabase(error: PgError): AppError | undefined {
+  const constraint = error.constraint;
+  if (error.code?.startsWith('23') && constraint !== undefined && Object.hasOwn(CONSTRAINT_ERRORS, constraint)) {
+    return CONSTRAINT_ERRORS[constraint]!();
+  }
   if (error.code?.startsWith('22')) {
     return new AppError(422, 'validation_failed', 'Unprocessable Content', 'The request has an invalid value.');
   }

@@ -2,7 +2,6 @@ import { and, asc, count, eq, gt, ne, type SQL, sql } from 'drizzle-orm';
 import type { Executor } from '../../db/client.ts';
 import { lockCompanyList } from '../../db/locks.ts';
 import { cycles, sources } from '../../db/schema/index.ts';
-import type { CycleWithSource } from './cycles.schemas.ts';
 
 export type CycleValues = { name?: string; sourceId?: number | null; isDefault?: boolean };
 
@@ -12,23 +11,33 @@ export type CycleValues = { name?: string; sourceId?: number | null; isDefault?:
  */
 export const lockCycles = (db: Executor, companyId: number) => lockCompanyList(db, 'cycles', companyId);
 
+export type CycleRow = typeof cycles.$inferSelect;
+export type CycleWithSource = { cycle: CycleRow; source: { id: number; name: string } | null };
+
 /** Cycles with their source's id and name (a soft-deleted source still shows: the binding remains). */
-export function selectCycles(db: Executor, companyId: number, where?: SQL, limit?: number): Promise<CycleWithSource[]> {
-  const query = db
+function selectCycles(db: Executor, companyId: number, where?: SQL) {
+  return db
     .select({ cycle: cycles, source: { id: sources.id, name: sources.name } })
     .from(cycles)
     .leftJoin(sources, and(eq(sources.id, cycles.sourceId), eq(sources.companyId, cycles.companyId)))
     .where(and(eq(cycles.companyId, companyId), where))
     .orderBy(asc(cycles.id));
-  return limit === undefined ? query : query.limit(limit);
 }
 
-export async function findCycle(db: Executor, companyId: number, id: number) {
+export async function findCycle(db: Executor, companyId: number, id: number): Promise<CycleWithSource | undefined> {
   const [row] = await selectCycles(db, companyId, eq(cycles.id, id));
   return row;
 }
 
-export const afterId = (id: number) => gt(cycles.id, id);
+/** One keyset page by id: limit + 1 rows after `afterId`. */
+export function listCycles(
+  db: Executor,
+  companyId: number,
+  page: { afterId?: number | undefined; limit: number },
+): Promise<CycleWithSource[]> {
+  const after = page.afterId === undefined ? undefined : gt(cycles.id, page.afterId);
+  return selectCycles(db, companyId, after).limit(page.limit + 1);
+}
 
 export async function countCycles(db: Executor, companyId: number): Promise<number> {
   const [row] = await db.select({ total: count() }).from(cycles).where(eq(cycles.companyId, companyId));

@@ -1,5 +1,4 @@
 import { type Static, Type } from 'typebox';
-import type { cycles } from '../../db/schema/index.ts';
 import { PageMeta, PageQuery } from '../../lib/pagination.ts';
 import {
   MemberJson,
@@ -8,6 +7,7 @@ import {
   UserAccessIds,
   Weights,
 } from '../rotation-members/rotation-members.schemas.ts';
+import type { CycleWithSource } from './cycles.repository.ts';
 
 /** A company's cycles are capped, like every list a tenant can grow. */
 export const MAX_CYCLES = 200;
@@ -73,8 +73,6 @@ export type CreateCycleInput = Static<typeof CreateCycleBody>;
 export type UpdateCycleInput = Static<typeof UpdateCycleBody>;
 export type PageInput = Static<typeof ListCyclesQuery>;
 
-export type CycleRow = typeof cycles.$inferSelect;
-export type CycleWithSource = { cycle: CycleRow; source: { id: number; name: string } | null };
 export type CycleView = CycleWithSource & { members: MemberView[] };
 
 export function presentCycle({ cycle, source, members }: CycleView) {

@@ -1,5 +1,5 @@
 import type { Db, Executor } from '../../db/client.ts';
-import { AppError, conflict, type FieldError, fieldError, invalid, notFound, unprocessable } from '../../lib/errors.ts';
+import { AppError, type FieldError, fieldError, invalid, notFound, unprocessable } from '../../lib/errors.ts';
 import { decodeCursor, toPage } from '../../lib/pagination.ts';
 import { updateCompany } from '../companies/companies.repository.ts';
 import {
@@ -11,53 +11,30 @@ import {
 import { memberErrors, memberRows, membersByOwner } from '../rotation-members/rotation-members.service.ts';
 import { findSource } from '../sources/sources.repository.ts';
 import {
-  afterId,
+  type CycleWithSource,
   clearDefault,
   countCycles,
   cycleOfSource,
   deleteCycle,
   findCycle,
   insertCycle,
+  listCycles,
   lockCycles,
-  selectCycles,
   updateCycle,
 } from './cycles.repository.ts';
 import {
   type CreateCycleInput,
   type CycleView,
-  type CycleWithSource,
   MAX_CYCLES,
   type PageInput,
   type UpdateCycleInput,
 } from './cycles.schemas.ts';
 
+// The same answer as a race on cycles_one_per_source gets (src/plugins/errors.ts).
 const sourceTaken = () =>
   new AppError(409, 'source_has_cycle', 'Conflict', 'Another cycle of the company is bound to this source.', [
     { field: 'source_id', code: 'taken', message: 'already has a cycle' },
   ]);
-
-function uniqueConstraintOf(error: unknown): string | undefined {
-  for (let current = error as { cause?: unknown } | undefined, depth = 0; current && depth < 4; depth++) {
-    const pg = current as { code?: unknown; constraint?: unknown };
-    if (pg.code === '23505' && typeof pg.constraint === 'string') return pg.constraint;
-    current = current.cause as { cause?: unknown } | undefined;
-  }
-  return undefined;
-}
-
-/** The lock makes these unreachable; mapped anyway, so that no race can ever answer 500. */
-async function mappingUniqueViolations<T>(work: Promise<T>): Promise<T> {
-  try {
-    return await work;
-  } catch (error) {
-    const constraint = uniqueConstraintOf(error);
-    if (constraint === 'cycles_one_per_source') throw sourceTaken();
-    if (constraint === 'cycles_one_default') {
-      throw conflict('default_cycle_changed', 'Another cycle became the default at the same time; retry.');
-    }
-    throw error;
-  }
-}
 
 /** Cycle rows with their members: one extra query for any number of cycles. */
 async function withMembers(db: Executor, companyId: number, rows: CycleWithSource[]): Promise<CycleView[]> {
@@ -101,7 +78,8 @@ export function createCyclesService(deps: { db: Db }) {
     },
 
     async create(companyId: number, input: CreateCycleInput): Promise<CycleView> {
-      const work = db.transaction(async (tx) => {
+      // The lock makes the unique indexes unreachable; a race on them still answers 409 (src/plugins/errors.ts).
+      return db.transaction(async (tx) => {
         await lockCycles(tx, companyId);
         if ((await countCycles(tx, companyId)) >= MAX_CYCLES) {
           throw unprocessable('too_many_cycles', `A company has at most ${MAX_CYCLES} cycles.`, 'name');
@@ -116,13 +94,12 @@ export function createCyclesService(deps: { db: Db }) {
         await upsertMembers(tx, 'cycle', companyId, memberRows(id, input));
         return view(tx, companyId, id);
       });
-      return mappingUniqueViolations(work);
     },
 
     async list(companyId: number, query: PageInput) {
       const limit = query.limit ?? 25;
       const after = decodeCursor(query.cursor, ['id'])?.[0];
-      const rows = await selectCycles(db, companyId, after === undefined ? undefined : afterId(after), limit + 1);
+      const rows = await listCycles(db, companyId, { afterId: after, limit });
       const total = query.count ? await countCycles(db, companyId) : undefined;
       const page = toPage(rows, limit, (row) => [row.cycle.id], total);
       return { items: await withMembers(db, companyId, page.items), meta: page.meta };
@@ -132,7 +109,7 @@ export function createCyclesService(deps: { db: Db }) {
 
     /** A new member list replaces the old; members who stay keep their running weight and their count. */
     async update(companyId: number, id: number, input: UpdateCycleInput): Promise<CycleView> {
-      const work = db.transaction(async (tx) => {
+      return db.transaction(async (tx) => {
         await lockCycles(tx, companyId);
         if (!(await findCycle(tx, companyId, id))) throw notFound('Cycle');
         await checkInput(tx, companyId, input, id);
@@ -151,7 +128,6 @@ export function createCyclesService(deps: { db: Db }) {
         }
         return view(tx, companyId, id);
       });
-      return mappingUniqueViolations(work);
     },
 
     async remove(companyId: number, id: number) {
