@@ -91,6 +91,35 @@ describe('authorization cache', () => {
     expect(ctx.app.authzCache.stats().invalidations).toBe(invalidations + 1);
   });
 
+  it('answers only grants from memory: a newer token or a new access is read again, never refused', async () => {
+    const { company } = await companyWithTeam(ctx);
+    const user = await createUser(ctx);
+    const url = `/api/v1/companies/${company.id}`;
+    await warm(user, validate);
+    expect(await status(user.token, url)).toBe(404);
+    const agentAccess = await accessId(ctx, 'agent');
+    // With the triggers off, nothing tells the cache: only the rule "a refusal is read again" can let these through.
+    await ctx.database.db.transaction(async (tx) => {
+      await tx.execute(sql`alter table users disable trigger users_authz_update`);
+      await tx.execute(sql`alter table user_accesses disable trigger user_accesses_authz_insert_delete`);
+      await tx.execute(sql`update users set token_version = token_version + 1 where id = ${user.id}`);
+      await tx.execute(sql`insert into user_accesses (user_id, company_id, access_id)
+        values (${user.id}, ${company.id}, ${agentAccess})`);
+      await tx.execute(sql`alter table users enable trigger users_authz_update`);
+      await tx.execute(sql`alter table user_accesses enable trigger user_accesses_authz_insert_delete`);
+    });
+    // Unnotified, the cache still holds the old row: the old token passes from memory.
+    expect(await status(user.token, validate)).toBe(200);
+    const login = await call(ctx.app, 'POST', '/api/v1/users/login', {
+      body: { email: user.email, password: PASSWORD },
+    });
+    const renewed = { ...user, token: login.body_json.token as string };
+    expect(await status(renewed.token, validate)).toBe(200);
+    expect(await status(renewed.token, url)).toBe(200);
+    // That read stored the current row: now the old token is refused.
+    expect(await status(user.token, validate)).toBe(401);
+  });
+
   it('refuses the old token at once after a password change', async () => {
     const user = await createUser(ctx);
     await warm(user, validate);

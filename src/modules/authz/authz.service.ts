@@ -55,20 +55,30 @@ function principalIfValid(userId: number, tokenVersion: number, user: PrincipalR
 }
 
 /**
- * The request-level checks. With a cache, they read the database only on a miss; a missing user or company is
- * never stored (a new company id must not stay "not found"). `effectiveAccessIn` stays uncached: policies run it
- * inside a change's transaction, after its locks.
+ * The request-level checks. With a cache, only a grant is answered from memory: a refusal (no such user, a
+ * revoked token, no access) is always read again, so a token or an access newer than the cached rows (a login or
+ * an invitation accepted on another node a moment ago) is never refused from memory, and a missing user or company
+ * is never stored. `effectiveAccessIn` stays uncached: policies run it inside a change's transaction, after its
+ * locks.
  */
 export function createAuthzService(deps: { db: Db; cache?: AuthzCache | undefined }) {
   const cache = deps.cache;
 
-  async function chainOf(userId: number, companyId: number): Promise<ChainRow[]> {
-    const ticket = cache?.ticket() ?? 0;
-    const cached = cache?.get<ChainRow[]>(chainKey(userId, companyId));
-    if (cached) return cached;
-    const chain = await accessChain(deps.db, userId, companyId);
+  function cachedPrincipal(userId: number, tokenVersion: number) {
+    return principalIfValid(userId, tokenVersion, cache?.get<PrincipalRow>(principalKey(userId)));
+  }
+
+  function cachedAccess(principal: Principal, companyId: number) {
+    const chain = cache?.get<ChainRow[]>(chainKey(principal.userId, companyId));
+    return chain && fromChain(principal, companyId, chain);
+  }
+
+  function store(ticket: number, userId: number, user: PrincipalRow | undefined) {
+    if (user) cache?.set(ticket, principalKey(userId), userId, user);
+  }
+
+  function storeChain(ticket: number, userId: number, companyId: number, chain: ChainRow[]) {
     if (chain.length > 0) cache?.set(ticket, chainKey(userId, companyId), userId, chain);
-    return chain;
   }
 
   return {
@@ -78,18 +88,17 @@ export function createAuthzService(deps: { db: Db; cache?: AuthzCache | undefine
      */
     async principalWithAccess(userId: number, tokenVersion: number, companyId: number) {
       const ticket = cache?.ticket() ?? 0;
-      let user = cache?.get<PrincipalRow>(principalKey(userId));
-      let chain = user && cache?.get<ChainRow[]>(chainKey(userId, companyId));
-      if (!user || !chain) {
-        const rows = await principalAndChain(deps.db, userId, companyId);
-        const row = rows[0];
-        user = row && { status: row.status, tokenVersion: row.token_version, superadmin: row.superadmin };
-        chain = rows
-          .filter((each) => each.company_id !== null)
-          .map(({ company_id, depth, user_access_id, code }) => ({ company_id, depth, user_access_id, code }));
-        if (user) cache?.set(ticket, principalKey(userId), userId, user);
-        if (chain.length > 0) cache?.set(ticket, chainKey(userId, companyId), userId, chain);
-      }
+      const hit = cachedPrincipal(userId, tokenVersion);
+      const access = hit && cachedAccess(hit, companyId);
+      if (hit && access) return { principal: hit, access };
+      const rows = await principalAndChain(deps.db, userId, companyId);
+      const row = rows[0];
+      const user = row && { status: row.status, tokenVersion: row.token_version, superadmin: row.superadmin };
+      const chain = rows
+        .filter((each) => each.company_id !== null)
+        .map(({ company_id, depth, user_access_id, code }) => ({ company_id, depth, user_access_id, code }));
+      store(ticket, userId, user);
+      storeChain(ticket, userId, companyId, chain);
       const principal = principalIfValid(userId, tokenVersion, user);
       if (!principal) return undefined;
       return { principal, access: fromChain(principal, companyId, chain) ?? null };
@@ -98,18 +107,23 @@ export function createAuthzService(deps: { db: Db; cache?: AuthzCache | undefine
     /** The signed-in user, if the token's user still exists, is not deactivated and the token version matches. */
     async principal(userId: number, tokenVersion: number): Promise<Principal | undefined> {
       const ticket = cache?.ticket() ?? 0;
-      let user = cache?.get<PrincipalRow>(principalKey(userId));
-      if (!user) {
-        const row = await findPrincipal(deps.db, userId);
-        user = row && { status: row.status, tokenVersion: row.tokenVersion, superadmin: row.superadmin };
-        if (user) cache?.set(ticket, principalKey(userId), userId, user);
-      }
+      const hit = cachedPrincipal(userId, tokenVersion);
+      if (hit) return hit;
+      const row = await findPrincipal(deps.db, userId);
+      const user = row && { status: row.status, tokenVersion: row.tokenVersion, superadmin: row.superadmin };
+      store(ticket, userId, user);
       return principalIfValid(userId, tokenVersion, user);
     },
 
     /** Undefined when the company does not exist or the caller has no access there (both answer 404). */
-    effectiveAccess: async (principal: Principal, companyId: number) =>
-      fromChain(principal, companyId, await chainOf(principal.userId, companyId)),
+    async effectiveAccess(principal: Principal, companyId: number): Promise<EffectiveAccess | undefined> {
+      const ticket = cache?.ticket() ?? 0;
+      const hit = cachedAccess(principal, companyId);
+      if (hit) return hit;
+      const chain = await accessChain(deps.db, principal.userId, companyId);
+      storeChain(ticket, principal.userId, companyId, chain);
+      return fromChain(principal, companyId, chain);
+    },
   };
 }
 
