@@ -1,20 +1,18 @@
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import { Type } from 'typebox';
 import { principalOf } from '../../plugins/auth.ts';
-import { presentUser, UserJson } from '../users/users.schemas.ts';
 import {
   AcceptLegalTermBody,
   LegalTermAcceptanceEnvelope,
   LegalTermJson,
   LegalTermParams,
-  OnboardingBody,
   presentAcceptance,
   presentLegalTerm,
   UserParams,
 } from './legal-terms.schemas.ts';
 import type { LegalTermsService } from './legal-terms.service.ts';
 
-/** Legal Terms (public documents) and the User Onboarding steps: accepting them, finishing the onboarding. */
+/** Legal Terms (public documents) and accepting them, a User Onboarding step (finishing it is the users module's). */
 export const legalTermsRoutes: FastifyPluginAsyncTypebox<{ service: LegalTermsService }> = async (app, { service }) => {
   app.get(
     '/api/v1/legal_terms/current',
@@ -80,32 +78,6 @@ export const legalTermsRoutes: FastifyPluginAsyncTypebox<{ service: LegalTermsSe
         { ip: request.ip, userAgent },
       );
       return reply.code(created ? 201 : 200).send({ legal_term_acceptance: presentAcceptance(acceptance, term) });
-    },
-  );
-
-  app.put(
-    '/api/v1/users/:user_id/onboarding',
-    {
-      config: { policy: 'user' },
-      schema: {
-        operationId: 'completeOnboarding',
-        tags: ['User Onboarding'],
-        summary: 'Mark as completed the onboarding',
-        description:
-          'Stores when you completed the onboarding (`onboarding_completed_at`); doing it again keeps the first ' +
-          'time. It cannot be undone: `completed: false` answers 422. Only for yourself: 403 for another user you ' +
-          'can see, 404 for one you cannot.',
-        params: UserParams,
-        body: OnboardingBody,
-        response: { 200: Type.Object({ user: UserJson }) },
-      },
-    },
-    async (request) => {
-      const { user, legalTermsAccepted } = await service.completeOnboarding(
-        principalOf(request),
-        request.params.user_id,
-      );
-      return { user: presentUser(user, legalTermsAccepted) };
     },
   );
 };

@@ -1,8 +1,5 @@
 import { type Static, Type } from 'typebox';
-import type { legalTermAcceptances, legalTerms } from '../../db/schema/index.ts';
-
-type LegalTermRow = typeof legalTerms.$inferSelect;
-type AcceptanceRow = typeof legalTermAcceptances.$inferSelect;
+import type { AcceptanceRow, LegalTermRow } from './legal-terms.repository.ts';
 
 const Id = Type.Integer({ minimum: 1 });
 const Kind = Type.Union([Type.Literal('terms_of_service'), Type.Literal('privacy')]);
@@ -35,15 +32,6 @@ export const LegalTermParams = Type.Object({ legal_term_id: Id });
 export const UserParams = Type.Object({ user_id: Id });
 
 export const AcceptLegalTermBody = Type.Object({ legal_term_id: Id }, { additionalProperties: false });
-
-export const OnboardingBody = Type.Object(
-  {
-    completed: Type.Literal(true, {
-      description: 'Only `true`: completing the onboarding cannot be undone (`false` is a 422).',
-    }),
-  },
-  { additionalProperties: false },
-);
 
 export type AcceptLegalTermInput = Static<typeof AcceptLegalTermBody>;
 

@@ -1,11 +1,7 @@
-import { sql } from 'drizzle-orm';
 import type { Db } from '../../db/client.ts';
-import { users } from '../../db/schema/index.ts';
 import type { Clock } from '../../lib/clock.ts';
-import { forbidden, notFound, unprocessable } from '../../lib/errors.ts';
+import { notFound, unprocessable } from '../../lib/errors.ts';
 import type { Principal } from '../authz/authz.service.ts';
-import { type UserRow, updateUser } from '../users/users.repository.ts';
-import type { UsersService } from '../users/users.service.ts';
 import {
   currentTerms,
   findAcceptance,
@@ -18,15 +14,14 @@ import { USER_AGENT_MAX } from './legal-terms.schemas.ts';
 /** Where an acceptance came from, as the request tells it. */
 export type AcceptanceSource = { ip: string | undefined; userAgent: string | undefined };
 
-export function createLegalTermsService(deps: { db: Db; clock: Clock; users: UsersService }) {
-  const { db, clock } = deps;
+/**
+ * The users service's check that the caller is the user themself (404 for someone invisible, 403 for someone
+ * visible): the users module shows whether a user accepted the terms, so this one does not import it.
+ */
+export type SelfCheck = { self(principal: Principal, userId: number): Promise<unknown> };
 
-  /** Only the user themself: someone invisible answers 404 (as everywhere), someone visible 403. */
-  async function self(principal: Principal, userId: number): Promise<UserRow> {
-    const user = await deps.users.visible(principal, userId);
-    if (principal.userId !== userId) throw forbidden('Only the user themself may do this.');
-    return user;
-  }
+export function createLegalTermsService(deps: { db: Db; clock: Clock; users: SelfCheck }) {
+  const { db, clock } = deps;
 
   /** A version dated in the future is scheduled, not published: it looks like one that does not exist. */
   async function published(legalTermId: number): Promise<LegalTermRow> {
@@ -45,7 +40,7 @@ export function createLegalTermsService(deps: { db: Db; clock: Clock; users: Use
      * returns the first acceptance unchanged (`created: false`); a superseded version cannot be accepted.
      */
     async accept(principal: Principal, userId: number, legalTermId: number, source: AcceptanceSource) {
-      await self(principal, userId);
+      await deps.users.self(principal, userId);
       const term = await published(legalTermId);
       const existing = await findAcceptance(db, userId, term.id);
       if (existing) return { acceptance: existing, term, created: false };
@@ -67,21 +62,6 @@ export function createLegalTermsService(deps: { db: Db; clock: Clock; users: Use
       // Two identical requests racing: the unique key keeps the first, and both answer it.
       if (!inserted) return { acceptance: (await findAcceptance(db, userId, term.id))!, term, created: false };
       return { acceptance: inserted, term, created: true };
-    },
-
-    /** Stores when the onboarding was first completed; completing it again keeps that time. */
-    async completeOnboarding(principal: Principal, userId: number) {
-      let user = await self(principal, userId);
-      if (user.onboardingCompletedAt === null) {
-        const now = clock.now().toISOString();
-        const updated = await updateUser(db, userId, {
-          onboardingCompletedAt: sql`coalesce(${users.onboardingCompletedAt}, ${now}::timestamptz)`,
-        });
-        if (!updated) throw notFound('User');
-        user = updated;
-      }
-      const accepted = await deps.users.legalTermsAccepted([user.id]);
-      return { user, legalTermsAccepted: accepted.has(user.id) };
     },
   };
 }

@@ -1,7 +1,7 @@
 import { and, asc, eq, gt, ilike, inArray, or, sql } from 'drizzle-orm';
 import type { PgUpdateSetSource } from 'drizzle-orm/pg-core';
 import type { Executor } from '../../db/client.ts';
-import { userAccesses, users } from '../../db/schema/index.ts';
+import { accesses, userAccesses, users } from '../../db/schema/index.ts';
 import { containsPattern } from '../../lib/like.ts';
 import { MANAGING_ACCESSES } from '../../lib/permissions.ts';
 import { companiesWithAccess } from '../authz/authz.repository.ts';
@@ -65,27 +65,48 @@ export async function findVisibleUserByEmail(
   return row;
 }
 
-export type UserListFilter = { viewerId?: number; q?: string; afterId?: number; limit: number };
+export type UserListFilter = { viewerId?: number | undefined; q?: string | undefined };
 
-/** Keyset page by id. `viewerId` undefined lists everyone (platform staff). */
-export async function listUsers(db: Executor, filter: UserListFilter) {
+/** What a list shows: the users `viewerId` manages (everyone when undefined: platform staff), matching `q`. */
+function listed(filter: UserListFilter) {
   const pattern = filter.q ? containsPattern(filter.q) : undefined;
-  const where = and(
+  return and(
     filter.viewerId === undefined ? undefined : managedBy(filter.viewerId),
     pattern
       ? or(ilike(users.firstName, pattern), ilike(users.lastName, pattern), ilike(users.email, pattern))
       : undefined,
   );
-  const rows = await db
-    .select()
-    .from(users)
-    .where(and(where, filter.afterId === undefined ? undefined : gt(users.id, filter.afterId)))
-    .orderBy(asc(users.id))
-    .limit(filter.limit + 1);
-  return { rows, where };
 }
 
-export async function countUsers(db: Executor, where: ReturnType<typeof and>) {
-  const [row] = await db.select({ total: sql<number>`count(*)::int` }).from(users).where(where);
+/** Keyset page by id: limit + 1 rows after `afterId`. */
+export function listUsers(db: Executor, filter: UserListFilter, page: { afterId?: number | undefined; limit: number }) {
+  return db
+    .select()
+    .from(users)
+    .where(and(listed(filter), page.afterId === undefined ? undefined : gt(users.id, page.afterId)))
+    .orderBy(asc(users.id))
+    .limit(page.limit + 1);
+}
+
+export async function countUsers(db: Executor, filter: UserListFilter) {
+  const [row] = await db.select({ total: sql<number>`count(*)::int` }).from(users).where(listed(filter));
   return Number(row?.total ?? 0);
+}
+
+/** Whether the user holds an admin or manager access in some company. */
+export async function managesSomeCompany(db: Executor, userId: number): Promise<boolean> {
+  const [row] = await db
+    .select({ id: userAccesses.id })
+    .from(userAccesses)
+    .innerJoin(accesses, eq(accesses.id, userAccesses.accessId))
+    .where(and(eq(userAccesses.userId, userId), sql`${accesses.code} in ${[...MANAGING_ACCESSES]}`))
+    .limit(1);
+  return row !== undefined;
+}
+
+/** Stores when the onboarding was first completed; a time already there stays (a concurrent completion wins). */
+export function markOnboardingCompleted(db: Executor, id: number, at: Date): Promise<UserRow | undefined> {
+  return updateUser(db, id, {
+    onboardingCompletedAt: sql`coalesce(${users.onboardingCompletedAt}, ${at.toISOString()}::timestamptz)`,
+  });
 }

@@ -7,6 +7,7 @@ import type { UserRow } from './users.repository.ts';
 import {
   FindByEmailQuery,
   ListUsersQuery,
+  OnboardingBody,
   presentUser,
   SignupBody,
   UpdateUserBody,
@@ -133,4 +134,26 @@ export const usersRoutes: FastifyPluginAsyncTypebox<{ service: UsersService; rat
       }),
     });
   }
+
+  app.put(
+    '/api/v1/users/:user_id/onboarding',
+    {
+      config: { policy: 'user' },
+      schema: {
+        operationId: 'completeOnboarding',
+        tags: ['User Onboarding'],
+        summary: 'Mark as completed the onboarding',
+        description:
+          'Stores when you completed the onboarding (`onboarding_completed_at`); doing it again keeps the first ' +
+          'time. It cannot be undone: `completed: false` answers 422. Only for yourself: 403 for another user you ' +
+          'can see, 404 for one you cannot.',
+        params: UserParams,
+        body: OnboardingBody,
+        response: { 200: UserEnvelope },
+      },
+    },
+    async (request) => ({
+      user: await present(await service.completeOnboarding(principalOf(request), request.params.user_id)),
+    }),
+  );
 };

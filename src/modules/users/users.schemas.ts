@@ -1,9 +1,7 @@
 import { type Static, Type } from 'typebox';
-import type { users } from '../../db/schema/index.ts';
 import { PASSWORD_MAX, PASSWORD_MIN } from '../../lib/passwords.ts';
 import { Nullable } from '../../lib/schema.ts';
-
-type UserRow = typeof users.$inferSelect;
+import type { UserRow } from './users.repository.ts';
 
 export const Email = Type.String({ format: 'email', minLength: 3, maxLength: 254 });
 export const Password = Type.String({ minLength: PASSWORD_MIN, maxLength: PASSWORD_MAX });
@@ -105,6 +103,15 @@ export const ListUsersQuery = Type.Object({
 });
 
 export const FindByEmailQuery = Type.Object({ email: Email });
+
+export const OnboardingBody = Type.Object(
+  {
+    completed: Type.Literal(true, {
+      description: 'Only `true`: completing the onboarding cannot be undone (`false` is a 422).',
+    }),
+  },
+  { additionalProperties: false },
+);
 
 export type SignupInput = Static<typeof SignupBody>;
 export type UpdateUserInput = Static<typeof UpdateUserBody>;

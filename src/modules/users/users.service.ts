@@ -1,13 +1,10 @@
-import { and, eq, sql } from 'drizzle-orm';
 import type { Db, Executor } from '../../db/client.ts';
-import { accesses, userAccesses } from '../../db/schema/index.ts';
 import type { Clock } from '../../lib/clock.ts';
 import { normalizeEmail } from '../../lib/email.ts';
 import { assertValid, conflict, fieldError, forbidden, notFound } from '../../lib/errors.ts';
 import { localeErrors } from '../../lib/locale.ts';
 import { decodeCursor, toPage } from '../../lib/pagination.ts';
 import { hashPassword, verifyPassword } from '../../lib/passwords.ts';
-import { MANAGING_ACCESSES } from '../../lib/permissions.ts';
 import { revokeCredentials } from '../auth/credentials.repository.ts';
 import type { Principal } from '../authz/authz.service.ts';
 import type { EmailVerificationService } from '../email-verification/email-verification.service.ts';
@@ -20,12 +17,15 @@ import {
   insertUser,
   isUserVisibleTo,
   listUsers,
+  managesSomeCompany,
+  markOnboardingCompleted,
   type NewUser,
   type UserRow,
   updateUser,
 } from './users.repository.ts';
 import type { SignupInput, UpdateUserInput } from './users.schemas.ts';
 
+// The same answer as a race on users_email_unique gets (src/plugins/errors.ts).
 const emailTaken = () => {
   const error = conflict('email_taken', 'An account with this email already exists.');
   return Object.assign(error, { errors: [fieldError('email', 'taken', 'is already registered')] });
@@ -53,18 +53,17 @@ export function createUsersService(deps: {
     return user;
   }
 
-  async function managesSomeCompany(userId: number): Promise<boolean> {
-    const [row] = await db
-      .select({ id: userAccesses.id })
-      .from(userAccesses)
-      .innerJoin(accesses, eq(accesses.id, userAccesses.accessId))
-      .where(and(eq(userAccesses.userId, userId), sql`${accesses.code} in ${[...MANAGING_ACCESSES]}`))
-      .limit(1);
-    return row !== undefined;
+  /** Only the user themself: someone invisible answers 404 (as everywhere), someone visible 403. */
+  async function self(principal: Principal, userId: number): Promise<UserRow> {
+    const user = await visible(principal, userId);
+    if (principal.userId !== userId) throw forbidden('Only the user themself may do this.');
+    return user;
   }
 
   return {
     visible,
+
+    self,
 
     /** The users (of these ids) who accepted the current legal terms: one query for a whole page. */
     legalTermsAccepted: (userIds: number[]) => usersWithCurrentTermsAccepted(db, userIds, deps.clock.now()),
@@ -87,7 +86,8 @@ export function createUsersService(deps: {
       };
       // One transaction: a refused invitation code leaves no user behind, and the verification mail exists exactly
       // when the user does.
-      const created = db.transaction(async (tx) => {
+      // Two sign-ups racing for one address: the unique index decides (409 email_taken, src/plugins/errors.ts).
+      return db.transaction(async (tx) => {
         let user = await insertUser(tx, values);
         if (code !== undefined) {
           if (!deps.joinInvitation) throw new Error('invitations are not wired into the users service');
@@ -98,15 +98,10 @@ export function createUsersService(deps: {
         if (!user.emailVerifiedAt) await deps.verification.issue(tx, user, user.email);
         return user;
       });
-      return created.catch((error: unknown) => {
-        // Two sign-ups racing for one address: the unique index decides.
-        if ((error as { cause?: { code?: string } }).cause?.code === '23505') throw emailTaken();
-        throw error;
-      });
     },
 
     async findByEmail(principal: Principal, email: string): Promise<UserRow> {
-      if (!principal.superadmin && !(await managesSomeCompany(principal.userId))) {
+      if (!principal.superadmin && !(await managesSomeCompany(db, principal.userId))) {
         throw forbidden('Only administrators and managers may look users up by email.');
       }
       const address = normalizeEmail(email);
@@ -122,13 +117,9 @@ export function createUsersService(deps: {
     async list(principal: Principal, query: { q?: string; limit?: number; cursor?: string; count?: boolean }) {
       const limit = query.limit ?? 25;
       const after = decodeCursor(query.cursor, ['id']);
-      const { rows, where } = await listUsers(db, {
-        viewerId: principal.superadmin ? undefined : principal.userId,
-        q: query.q,
-        afterId: after?.[0],
-        limit,
-      });
-      const total = query.count ? await countUsers(db, where) : undefined;
+      const filter = { viewerId: principal.superadmin ? undefined : principal.userId, q: query.q };
+      const rows = await listUsers(db, filter, { afterId: after?.[0], limit });
+      const total = query.count ? await countUsers(db, filter) : undefined;
       return toPage(rows, limit, (row) => [row.id], total);
     },
 
@@ -173,6 +164,15 @@ export function createUsersService(deps: {
         if (changesEmail) await deps.verification.issue(tx, updated, email);
         return updated;
       });
+    },
+
+    /** Stores when the onboarding was first completed; completing it again keeps that time. */
+    async completeOnboarding(principal: Principal, userId: number): Promise<UserRow> {
+      const user = await self(principal, userId);
+      if (user.onboardingCompletedAt !== null) return user;
+      const updated = await markOnboardingCompleted(db, userId, deps.clock.now());
+      if (!updated) throw notFound('User');
+      return updated;
     },
   };
 }
