@@ -2,22 +2,27 @@ import { and, asc, eq, gt, isNull, type SQL, sql } from 'drizzle-orm';
 import { alias } from 'drizzle-orm/pg-core';
 import type { Executor } from '../../db/client.ts';
 import { accesses, companies, invitations, userAccesses, users } from '../../db/schema/index.ts';
-import type { InvitationView } from './invitations.schemas.ts';
 
 export type InvitationRow = typeof invitations.$inferSelect;
 export type NewInvitation = typeof invitations.$inferInsert;
+export type InvitationView = {
+  invitation: InvitationRow;
+  company: typeof companies.$inferSelect;
+  access: typeof accesses.$inferSelect;
+  inviter: typeof users.$inferSelect | null;
+};
 
 const inviters = alias(users, 'inviter');
 
 /** Pending: not accepted, not deleted, not expired. */
-export const pending = (now: Date) =>
+const pending = (now: Date) =>
   and(isNull(invitations.acceptedAt), isNull(invitations.deletedAt), gt(invitations.expiresAt, now));
 
 /** Invitations joined with what their JSON shows, one keyset page by id (limit + 1 rows). */
-export function selectViews(
+function selectViews(
   db: Executor,
   where: SQL | undefined,
-  page: { afterId?: number; limit?: number } = {},
+  page: { afterId?: number | undefined; limit?: number } = {},
 ): Promise<InvitationView[]> {
   const query = db
     .select({ invitation: invitations, company: companies, access: accesses, inviter: inviters })
@@ -30,8 +35,42 @@ export function selectViews(
   return page.limit === undefined ? query : query.limit(page.limit + 1);
 }
 
-export async function countInvitations(db: Executor, where: SQL | undefined): Promise<number> {
-  const [row] = await db.select({ total: sql<number>`count(*)::int` }).from(invitations).where(where);
+export async function findView(db: Executor, companyId: number, id: number): Promise<InvitationView | undefined> {
+  const [row] = await selectViews(db, and(eq(invitations.companyId, companyId), eq(invitations.id, id)));
+  return row;
+}
+
+export async function findPendingView(db: Executor, companyId: number, id: number, now: Date) {
+  const [row] = await selectViews(db, and(eq(invitations.companyId, companyId), eq(invitations.id, id), pending(now)));
+  return row;
+}
+
+/** By code, whatever the company: the code is the addressee's only handle on the invitation. */
+export async function findPendingByCode(db: Executor, codeHash: string, now: Date) {
+  const [row] = await selectViews(db, and(eq(invitations.codeHash, codeHash), pending(now)));
+  return row;
+}
+
+/** A company's pending invitations, or those sent to one address across companies (its owner's list). */
+export type InvitationScope = { companyId: number } | { email: string };
+
+const inScope = (scope: InvitationScope, now: Date) =>
+  and(
+    'companyId' in scope ? eq(invitations.companyId, scope.companyId) : eq(invitations.email, scope.email),
+    pending(now),
+  );
+
+export function listPending(
+  db: Executor,
+  scope: InvitationScope,
+  now: Date,
+  page: { afterId?: number | undefined; limit: number },
+): Promise<InvitationView[]> {
+  return selectViews(db, inScope(scope, now), page);
+}
+
+export async function countPending(db: Executor, scope: InvitationScope, now: Date): Promise<number> {
+  const [row] = await db.select({ total: sql<number>`count(*)::int` }).from(invitations).where(inScope(scope, now));
   return Number(row?.total ?? 0);
 }
 
@@ -56,8 +95,11 @@ export async function findOpenByEmail(db: Executor, companyId: number, email: st
   return row;
 }
 
-export async function markDeleted(db: Executor, id: number, now: Date): Promise<void> {
-  await db.update(invitations).set({ deletedAt: now, updatedAt: now }).where(eq(invitations.id, id));
+export async function markDeleted(db: Executor, companyId: number, id: number, now: Date): Promise<void> {
+  await db
+    .update(invitations)
+    .set({ deletedAt: now, updatedAt: now })
+    .where(and(eq(invitations.companyId, companyId), eq(invitations.id, id)));
 }
 
 /**

@@ -1,13 +1,8 @@
 import { type Static, Type } from 'typebox';
-import type { accesses, companies, invitations, users } from '../../db/schema/index.ts';
 import { maskEmail } from '../../lib/email.ts';
 import { PageQuery } from '../../lib/pagination.ts';
 import { avatarRoute, Email } from '../users/users.schemas.ts';
-
-type InvitationRow = typeof invitations.$inferSelect;
-type CompanyRow = typeof companies.$inferSelect;
-type AccessRow = typeof accesses.$inferSelect;
-type UserRow = typeof users.$inferSelect;
+import type { InvitationRow, InvitationView } from './invitations.repository.ts';
 
 const Id = Type.Integer({ minimum: 1 });
 // Loose on purpose: a malformed code must answer the same 404 as an unknown one, not a telling 422.
@@ -72,13 +67,6 @@ export const ByEmailQuery = Type.Object({ email: Email, ...PageQuery });
 export type CreateInvitationInput = Static<typeof CreateInvitationBody>;
 export type AcceptInput = Static<typeof AcceptBody>;
 export type PageInput = { limit?: number; cursor?: string; count?: boolean };
-
-export type InvitationView = {
-  invitation: InvitationRow;
-  company: CompanyRow;
-  access: AccessRow;
-  inviter: UserRow | null;
-};
 
 export function invitationStatus(row: InvitationRow, now: Date): Static<typeof Status> {
   if (row.acceptedAt) return 'accepted';

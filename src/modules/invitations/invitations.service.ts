@@ -1,7 +1,5 @@
-import { and, eq } from 'drizzle-orm';
 import type { Config } from '../../config.ts';
 import type { Db, Executor } from '../../db/client.ts';
-import { invitations, userAccesses } from '../../db/schema/index.ts';
 import type { Clock } from '../../lib/clock.ts';
 import { normalizeEmail } from '../../lib/email.ts';
 import { AppError, forbidden, notFound, tooManyRequests, unprocessable } from '../../lib/errors.ts';
@@ -11,27 +9,27 @@ import type { EffectiveAccess, Principal } from '../authz/authz.service.ts';
 import { lockCompanyForLimits } from '../limits/limits.repository.ts';
 import type { LimitsService } from '../limits/limits.service.ts';
 import type { MailQueue } from '../mail/mail.queue.ts';
-import {
-  clearPrimary,
-  findAccess,
-  selectViews as selectUserAccessViews,
-} from '../user-accesses/user-accesses.repository.ts';
+import { clearPrimary, findAccess, findView as findUserAccessView } from '../user-accesses/user-accesses.repository.ts';
 import { findUserById, type UserRow, updateUser } from '../users/users.repository.ts';
 import {
   claim,
-  countInvitations,
+  countPending,
   findMembership,
   findOpenByEmail,
+  findPendingByCode,
+  findPendingView,
+  findView,
   hasPrimaryAccess,
+  type InvitationScope,
+  type InvitationView,
   insertInvitation,
   insertUserAccess,
   invitationsSentSince,
   isMemberByEmail,
+  listPending,
   markDeleted,
-  pending,
-  selectViews,
 } from './invitations.repository.ts';
-import type { AcceptInput, CreateInvitationInput, InvitationView, PageInput } from './invitations.schemas.ts';
+import type { AcceptInput, CreateInvitationInput, PageInput } from './invitations.schemas.ts';
 
 const alreadyMember = (field: string) =>
   unprocessable('already_member', 'This person already has an access in this company.', field);
@@ -63,16 +61,12 @@ export function createInvitationsService(deps: {
 }) {
   const { db, clock } = deps;
 
-  async function view(executor: Executor, id: number): Promise<InvitationView> {
-    const [row] = await selectViews(executor, eq(invitations.id, id));
-    return row!;
-  }
-
-  async function page(where: ReturnType<typeof and>, query: PageInput) {
+  async function page(scope: InvitationScope, query: PageInput) {
     const limit = query.limit ?? 25;
     const after = decodeCursor(query.cursor, ['id']);
-    const rows = await selectViews(db, where, { afterId: after?.[0], limit });
-    const total = query.count ? await countInvitations(db, where) : undefined;
+    const now = clock.now();
+    const rows = await listPending(db, scope, now, { afterId: after?.[0], limit });
+    const total = query.count ? await countPending(db, scope, now) : undefined;
     return toPage(rows, limit, (row) => [row.invitation.id], total);
   }
 
@@ -115,7 +109,10 @@ export function createInvitationsService(deps: {
     }
   }
 
-  /** Claims the invitation and creates the access; the caller's transaction commits or undoes both together. */
+  /**
+   * Claims the invitation and creates the access (its id and company); the caller's transaction commits or undoes
+   * both together.
+   */
   async function join(tx: Executor, code: string, user: UserRow, primary?: boolean) {
     const claimed = await claim(tx, sha256(code), user.email, user.id, clock.now());
     if (!claimed) return undefined;
@@ -131,7 +128,7 @@ export function createInvitationsService(deps: {
       accessId: claimed.accessId,
       primary: makePrimary,
     });
-    return id;
+    return { id, companyId: claimed.companyId };
   }
 
   return {
@@ -151,7 +148,7 @@ export function createInvitationsService(deps: {
           const previousAccess = await findAccess(tx, previous.accessId);
           assertMayHandle(caller, previousAccess!.code);
           // Replaced before the seat check, so re-inviting does not count the address twice.
-          await markDeleted(tx, previous.id, clock.now());
+          await markDeleted(tx, companyId, previous.id, clock.now());
         }
         await deps.limits.assertSeats(tx, companyId);
         const now = clock.now();
@@ -167,7 +164,7 @@ export function createInvitationsService(deps: {
           createdAt: now,
           updatedAt: now,
         });
-        const created = await view(tx, row.id);
+        const created = (await findView(tx, companyId, row.id))!;
         await queueInvitationMail(tx, created, code);
         return created;
       });
@@ -175,17 +172,14 @@ export function createInvitationsService(deps: {
     },
 
     list(companyId: number, query: PageInput) {
-      return page(and(eq(invitations.companyId, companyId), pending(clock.now())), query);
+      return page({ companyId }, query);
     },
 
     async remove(caller: EffectiveAccess, invitationId: number) {
-      const [current] = await selectViews(
-        db,
-        and(eq(invitations.id, invitationId), eq(invitations.companyId, caller.companyId), pending(clock.now())),
-      );
+      const current = await findPendingView(db, caller.companyId, invitationId, clock.now());
       if (!current) throw notFound('Invitation');
       assertMayHandle(caller, current.access.code);
-      await markDeleted(db, invitationId, clock.now());
+      await markDeleted(db, caller.companyId, invitationId, clock.now());
     },
 
     /** The owner of the address (or platform staff) only: invitations reveal who is being recruited where. */
@@ -196,12 +190,12 @@ export function createInvitationsService(deps: {
       if (!principal.superadmin && (user?.email !== email || !user.emailVerifiedAt)) {
         throw forbidden('You may only list the invitations sent to your own, verified email address.');
       }
-      return page(and(eq(invitations.email, email), pending(clock.now())), query);
+      return page({ email }, query);
     },
 
     /** Unknown, expired, used and deleted codes all answer the same 404. */
     async lookup(code: string): Promise<InvitationView> {
-      const [found] = await selectViews(db, and(eq(invitations.codeHash, sha256(code)), pending(clock.now())));
+      const found = await findPendingByCode(db, sha256(code), clock.now());
       if (!found) throw notFound('Invitation');
       return found;
     },
@@ -210,11 +204,10 @@ export function createInvitationsService(deps: {
       const user = await findUserById(db, principal.userId);
       if (!user) throw notFound('Invitation');
       return db.transaction(async (tx) => {
-        const userAccessId = await join(tx, code, user, input.primary);
+        const joined = await join(tx, code, user, input.primary);
         // 404 also for someone else's code: whether a code exists is not for its non-addressees to learn.
-        if (userAccessId === undefined) throw notFound('Invitation');
-        const [created] = await selectUserAccessViews(tx, eq(userAccesses.id, userAccessId));
-        return created!;
+        if (joined === undefined) throw notFound('Invitation');
+        return (await findUserAccessView(tx, joined.companyId, joined.id))!;
       });
     },
 

@@ -1,14 +1,19 @@
-import { and, asc, eq, ne, type SQL, sql } from 'drizzle-orm';
+import { and, asc, eq, inArray, ne, type SQL, sql } from 'drizzle-orm';
 import type { Executor } from '../../db/client.ts';
 import { lockCompanyRow } from '../../db/locks.ts';
 import { accesses, companies, userAccesses, users } from '../../db/schema/index.ts';
-import { MAX_COMPANY_DEPTH } from '../authz/authz.repository.ts';
-import type { UserAccessView } from './user-accesses.schemas.ts';
+import { companiesWithAccess, MAX_COMPANY_DEPTH } from '../authz/authz.repository.ts';
 
 export type UserAccessRow = typeof userAccesses.$inferSelect;
+export type UserAccessView = {
+  ua: UserAccessRow;
+  company: typeof companies.$inferSelect;
+  access: typeof accesses.$inferSelect;
+  user: typeof users.$inferSelect;
+};
 
 /** user_accesses joined with what their JSON shows, in one query. */
-export function selectViews(db: Executor, where: SQL | undefined): Promise<UserAccessView[]> {
+function selectViews(db: Executor, where: SQL | undefined): Promise<UserAccessView[]> {
   return db
     .select({ ua: userAccesses, company: companies, access: accesses, user: users })
     .from(userAccesses)
@@ -17,6 +22,25 @@ export function selectViews(db: Executor, where: SQL | undefined): Promise<UserA
     .innerJoin(users, eq(users.id, userAccesses.userId))
     .where(where)
     .orderBy(asc(userAccesses.id));
+}
+
+export async function findView(db: Executor, companyId: number, id: number): Promise<UserAccessView | undefined> {
+  const [row] = await selectViews(db, and(eq(userAccesses.companyId, companyId), eq(userAccesses.id, id)));
+  return row;
+}
+
+/**
+ * A user's accesses across companies: all of them, or with `adminId` only those in the companies that user
+ * administers (directly or by inheritance).
+ */
+export function listViewsOfUser(db: Executor, userId: number, adminId?: number): Promise<UserAccessView[]> {
+  return selectViews(
+    db,
+    and(
+      eq(userAccesses.userId, userId),
+      adminId === undefined ? undefined : inArray(userAccesses.companyId, companiesWithAccess(adminId, ['admin'])),
+    ),
+  );
 }
 
 export async function findUserAccess(db: Executor, userId: number, id: number): Promise<UserAccessRow | undefined> {
@@ -41,15 +65,20 @@ export async function insertUserAccess(db: Executor, values: typeof userAccesses
   return row!.id;
 }
 
-export async function updateUserAccess(db: Executor, id: number, values: { accessId?: number; primary?: boolean }) {
+export async function updateUserAccess(
+  db: Executor,
+  companyId: number,
+  id: number,
+  values: { accessId?: number | undefined; primary?: boolean | undefined },
+) {
   await db
     .update(userAccesses)
     .set({ ...values, updatedAt: sql`now()` })
-    .where(eq(userAccesses.id, id));
+    .where(and(eq(userAccesses.companyId, companyId), eq(userAccesses.id, id)));
 }
 
-export async function deleteUserAccess(db: Executor, id: number) {
-  await db.delete(userAccesses).where(eq(userAccesses.id, id));
+export async function deleteUserAccess(db: Executor, companyId: number, id: number) {
+  await db.delete(userAccesses).where(and(eq(userAccesses.companyId, companyId), eq(userAccesses.id, id)));
 }
 
 export async function findAccess(db: Executor, id: number) {

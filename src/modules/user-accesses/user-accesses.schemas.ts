@@ -1,6 +1,6 @@
 import { type Static, Type } from 'typebox';
-import type { accesses, companies, userAccesses, users } from '../../db/schema/index.ts';
 import { presentSeedUser, SeedUserJson } from '../users/users.schemas.ts';
+import type { UserAccessView } from './user-accesses.repository.ts';
 
 const Id = Type.Integer({ minimum: 1 });
 
@@ -40,13 +40,6 @@ export const UpdateUserAccessBody = Type.Object(
 
 export type CreateUserAccessInput = Static<typeof CreateUserAccessBody>;
 export type UpdateUserAccessInput = Static<typeof UpdateUserAccessBody>;
-
-export type UserAccessView = {
-  ua: typeof userAccesses.$inferSelect;
-  company: typeof companies.$inferSelect;
-  access: typeof accesses.$inferSelect;
-  user: typeof users.$inferSelect;
-};
 
 export function presentUserAccess(view: UserAccessView) {
   return {

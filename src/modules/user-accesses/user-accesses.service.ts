@@ -1,7 +1,5 @@
-import { and, eq, inArray } from 'drizzle-orm';
 import type { Db, Executor } from '../../db/client.ts';
 import { lockLeadIntake } from '../../db/locks.ts';
-import { userAccesses } from '../../db/schema/index.ts';
 import { conflict, invalid, notFound, unprocessable } from '../../lib/errors.ts';
 import {
   assertMayChangeAccess,
@@ -9,7 +7,6 @@ import {
   assertMayRemoveAccess,
   assertNotBelowInheritedAdmin,
 } from '../authz/authz.policies.ts';
-import { companiesWithAccess } from '../authz/authz.repository.ts';
 import type { Principal } from '../authz/authz.service.ts';
 import { redistribute, takeOpenLeadsOf } from '../leads/lead-intake.ts';
 import type { LimitsService } from '../limits/limits.service.ts';
@@ -22,9 +19,10 @@ import {
   findAccess,
   findUserAccess,
   findUserAccessIn,
+  findView,
   insertUserAccess,
+  listViewsOfUser,
   lockCompany,
-  selectViews,
   updateUserAccess,
 } from './user-accesses.repository.ts';
 import type { CreateUserAccessInput, UpdateUserAccessInput } from './user-accesses.schemas.ts';
@@ -35,9 +33,8 @@ const lastAdmin = () => conflict('last_admin', 'A company must keep at least one
 export function createUserAccessesService(deps: { db: Db; users: UsersService; limits: LimitsService }) {
   const { db } = deps;
 
-  async function view(tx: Executor, id: number) {
-    const [row] = await selectViews(tx, eq(userAccesses.id, id));
-    return row!;
+  async function view(tx: Executor, companyId: number, id: number) {
+    return (await findView(tx, companyId, id))!;
   }
 
   async function assertAccessExists(tx: Executor, accessId: number) {
@@ -74,7 +71,7 @@ export function createUserAccessesService(deps: { db: Db; users: UsersService; l
           accessId: input.access_id,
           primary: input.primary ?? false,
         });
-        return view(tx, id);
+        return view(tx, input.company_id, id);
       });
     },
 
@@ -82,17 +79,11 @@ export function createUserAccessesService(deps: { db: Db; users: UsersService; l
     async list(principal: Principal, userId: number) {
       if (principal.superadmin || principal.userId === userId) {
         if (!(await findUserById(db, userId))) throw notFound('User');
-        return selectViews(db, eq(userAccesses.userId, userId));
+        return listViewsOfUser(db, userId);
       }
       // Only users the caller can see at all; an invisible user answers 404 like a missing one.
       await deps.users.visible(principal, userId);
-      return selectViews(
-        db,
-        and(
-          eq(userAccesses.userId, userId),
-          inArray(userAccesses.companyId, companiesWithAccess(principal.userId, ['admin'])),
-        ),
-      );
+      return listViewsOfUser(db, userId, principal.userId);
     },
 
     async update(principal: Principal, userId: number, userAccessId: number, input: UpdateUserAccessInput) {
@@ -103,9 +94,12 @@ export function createUserAccessesService(deps: { db: Db; users: UsersService; l
         await lockCompany(tx, current.companyId);
         if (input.access_id !== undefined) await assertAccessExists(tx, input.access_id);
         if (input.primary) await clearPrimary(tx, userId, userAccessId);
-        await updateUserAccess(tx, userAccessId, { accessId: input.access_id, primary: input.primary });
+        await updateUserAccess(tx, current.companyId, userAccessId, {
+          accessId: input.access_id,
+          primary: input.primary,
+        });
         if (input.access_id !== undefined) await assertStillAdministered(tx, current.companyId);
-        return view(tx, userAccessId);
+        return view(tx, current.companyId, userAccessId);
       });
     },
 
@@ -123,7 +117,7 @@ export function createUserAccessesService(deps: { db: Db; users: UsersService; l
         await lockCompany(tx, current.companyId);
         await lockLeadIntake(tx, current.companyId);
         const openLeads = await takeOpenLeadsOf(tx, current.companyId, userAccessId);
-        await deleteUserAccess(tx, userAccessId);
+        await deleteUserAccess(tx, current.companyId, userAccessId);
         await assertStillAdministered(tx, current.companyId);
         await redistribute(tx, current.companyId, userAccessId, openLeads, principal.userId);
       });
