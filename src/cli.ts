@@ -1,8 +1,6 @@
 import { parseArgs } from 'node:util';
-import { eq } from 'drizzle-orm';
 import { IMPORT_USAGE, importCommand } from './commands/import.ts';
 import { runWorker } from './commands/worker.ts';
-import { users } from './db/schema/index.ts';
 import { openDatabase } from './db/setup.ts';
 import { normalizeEmail } from './lib/email.ts';
 import { resolveJwtSecret } from './lib/installation-secret.ts';
@@ -10,6 +8,7 @@ import { hashPassword, PASSWORD_MAX, PASSWORD_MIN } from './lib/passwords.ts';
 import { revokeCredentials } from './modules/auth/credentials.repository.ts';
 import { createMailQueue } from './modules/mail/mail.queue.ts';
 import { newestMailJobs } from './modules/mail/mail.repository.ts';
+import { findUserByEmail, insertUser } from './modules/users/users.repository.ts';
 import { configFromEnv, serve } from './server.ts';
 
 const USAGE = `Usage: npm run cli -- <command> [options]
@@ -51,7 +50,7 @@ async function createSuperadmin(args: string[]) {
   const email = normalizeEmail(values.email);
   const passwordHash = await hashPassword(values.password);
   await withDatabase(async ({ db }) => {
-    const [existing] = await db.select({ id: users.id }).from(users).where(eq(users.email, email));
+    const existing = await findUserByEmail(db, email);
     if (existing) {
       // A new password: whatever sessions, feeds and tokens the account had (someone may have signed up with this
       // address before the operator) end here, as with any password change. The operator vouches for the address.
@@ -64,18 +63,15 @@ async function createSuperadmin(args: string[]) {
       });
       console.log(`User ${email} (id ${existing.id}) is now a superadmin.`);
     } else {
-      const [row] = await db
-        .insert(users)
-        .values({
-          email,
-          passwordHash,
-          firstName: values['first-name'],
-          lastName: values['last-name'],
-          superadmin: true,
-          emailVerifiedAt: new Date(),
-        })
-        .returning({ id: users.id });
-      console.log(`Superadmin ${email} created (id ${row!.id}).`);
+      const row = await insertUser(db, {
+        email,
+        passwordHash,
+        firstName: values['first-name'],
+        lastName: values['last-name'],
+        superadmin: true,
+        emailVerifiedAt: new Date(),
+      });
+      console.log(`Superadmin ${email} created (id ${row.id}).`);
     }
   });
 }

@@ -1,10 +1,8 @@
 import { type Static, Type } from 'typebox';
-import type { companies, memberships } from '../../db/schema/index.ts';
+import type { PlanRow } from '../memberships/memberships.repository.ts';
 import { MembershipJson, presentMembership } from '../memberships/memberships.schemas.ts';
 import { avatarRoute } from '../users/users.schemas.ts';
-
-type CompanyRow = typeof companies.$inferSelect;
-type PlanRow = typeof memberships.$inferSelect;
+import type { CompanyRow } from './companies.repository.ts';
 
 const Country = Type.String({
   pattern: '^[A-Z]{2}$',

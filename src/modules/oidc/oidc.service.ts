@@ -19,6 +19,7 @@ import {
   updateUserProviderEmail,
 } from '../user-providers/user-providers.repository.ts';
 import { findUserByEmail, findUserById, insertUser, type UserRow } from '../users/users.repository.ts';
+import { lostSignInRace } from './oidc.repository.ts';
 
 /** Asymmetric algorithms only: an HS* token would be "signed" with the client id, which is not a secret. */
 const ALGORITHMS = ['RS256', 'RS384', 'RS512', 'PS256', 'PS384', 'PS512', 'ES256', 'ES384', 'ES512', 'EdDSA'];
@@ -135,16 +136,6 @@ function identityOf(payload: JWTPayload, clientId: string): OidcIdentity {
   return { subject, email, ...namesOf(payload, email) };
 }
 
-/** Drivers and Drizzle wrap the PostgreSQL error; its code may sit a few causes deep. */
-function isUniqueViolation(error: unknown): boolean {
-  let current = error as { code?: unknown; cause?: unknown } | undefined;
-  for (let depth = 0; current && depth < 4; depth++) {
-    if (current.code === '23505') return true;
-    current = current.cause as typeof current;
-  }
-  return false;
-}
-
 /** Verifies an ID token of the configured provider; the only place that touches the network. */
 function createIdTokenVerifier(config: OidcConfig, clock: Clock) {
   const keys = createKeyResolver(config);
@@ -223,7 +214,7 @@ export function createOidcService(deps: {
       const identity = await verify(idToken);
       const user = await linkOrCreate(config.providerName, identity).catch((error: unknown) => {
         // Two first sign-ins raced to create the same user or link: the second finds what the first made.
-        if (isUniqueViolation(error)) return linkOrCreate(config.providerName, identity);
+        if (lostSignInRace(error)) return linkOrCreate(config.providerName, identity);
         throw error;
       });
       const { token, expiresAt } = await deps.tokens.sign(user.id, user.tokenVersion);

@@ -1,9 +1,9 @@
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
-import { sql } from 'drizzle-orm';
 import { Type } from 'typebox';
 import type { Database } from '../../db/client.ts';
 import { migrationsApplied } from '../../db/migrate.ts';
 import { AppError } from '../../lib/errors.ts';
+import { ping } from './system.repository.ts';
 
 const Status = Type.Object({ status: Type.String() });
 
@@ -30,8 +30,7 @@ export const systemRoutes: FastifyPluginAsyncTypebox<{ database: Database }> = a
       },
     },
     async (request) => {
-      const ready = await database.db
-        .execute(sql`select 1`)
+      const ready = await ping(database.db)
         .then(() => migrationsApplied(database))
         .catch((error: unknown) => {
           request.log.warn({ err: error }, 'readiness check failed');
