@@ -1,6 +1,6 @@
 import { and, asc, desc, eq, inArray, isNull, lt, type SQL, sql } from 'drizzle-orm';
 import type { Executor } from '../../db/client.ts';
-import { campaignQuestions, campaigns, questions, sources } from '../../db/schema/index.ts';
+import { campaignQuestions, campaigns, questionOptions, questions, sources } from '../../db/schema/index.ts';
 
 export type CampaignRow = typeof campaigns.$inferSelect;
 export type CampaignStatus = CampaignRow['status'];
@@ -100,13 +100,26 @@ export function questionIdsOf(db: Executor, companyId: number, campaignIds: read
     .orderBy(asc(campaignQuestions.campaignId), asc(campaignQuestions.position));
 }
 
-/** The campaign's question set becomes `questionIds`, position = array order (1-based). Returns the removed ids. */
+/** Which of `ids` are live questions of the company (others' and deleted ones are not). */
+export async function liveQuestionIdsAmong(db: Executor, companyId: number, ids: readonly number[]): Promise<number[]> {
+  if (ids.length === 0) return [];
+  const rows = await db
+    .select({ id: questions.id })
+    .from(questions)
+    .where(and(eq(questions.companyId, companyId), isNull(questions.deletedAt), inArray(questions.id, [...ids])));
+  return rows.map((row) => row.id);
+}
+
+/**
+ * The campaign's question set becomes `questionIds`, position = array order (1-based). The options the campaign set
+ * for a question it no longer asks would linger unseen: they go with it.
+ */
 export async function replaceQuestions(
   db: Executor,
   companyId: number,
   campaignId: number,
   questionIds: readonly number[],
-): Promise<number[]> {
+): Promise<void> {
   const removed = await db
     .delete(campaignQuestions)
     .where(and(eq(campaignQuestions.companyId, companyId), eq(campaignQuestions.campaignId, campaignId)))
@@ -117,5 +130,15 @@ export async function replaceQuestions(
       .values(questionIds.map((questionId, index) => ({ companyId, campaignId, questionId, position: index + 1 })));
   }
   const kept = new Set(questionIds);
-  return removed.map((row) => row.questionId).filter((id) => !kept.has(id));
+  const dropped = removed.map((row) => row.questionId).filter((id) => !kept.has(id));
+  if (dropped.length === 0) return;
+  await db
+    .delete(questionOptions)
+    .where(
+      and(
+        eq(questionOptions.companyId, companyId),
+        eq(questionOptions.campaignId, campaignId),
+        inArray(questionOptions.questionId, dropped),
+      ),
+    );
 }

@@ -1,7 +1,6 @@
 import type { Db, Executor } from '../../db/client.ts';
 import { type FieldError, fieldError, invalid, notFound } from '../../lib/errors.ts';
 import { decodeCursor, toPage } from '../../lib/pagination.ts';
-import { deleteCampaignOptions, liveQuestionsAmong } from '../questions/questions.repository.ts';
 import { findSource } from '../sources/sources.repository.ts';
 import {
   type CampaignValues,
@@ -10,6 +9,7 @@ import {
   findCampaign,
   insertCampaign,
   listCampaigns,
+  liveQuestionIdsAmong,
   lockCampaign,
   questionIdsOf,
   replaceQuestions,
@@ -48,7 +48,7 @@ async function checkInput(tx: Executor, companyId: number, input: References, da
     errors.push(fieldError('source_id', 'invalid_reference', 'is not a live source of this company'));
   }
   const ids = input.question_ids ?? [];
-  const found = new Set((await liveQuestionsAmong(tx, companyId, ids)).map((row) => row.id));
+  const found = new Set(await liveQuestionIdsAmong(tx, companyId, ids));
   const seen = new Set<number>();
   ids.forEach((id, index) => {
     if (!found.has(id)) {
@@ -120,11 +120,7 @@ export function createCampaignsService(deps: { db: Db }) {
         ];
         await checkInput(tx, companyId, input, dates);
         await updateCampaign(tx, companyId, id, values);
-        if (input.question_ids !== undefined) {
-          // Options a campaign set for a question it no longer asks would linger unseen: they go with it.
-          const removed = await replaceQuestions(tx, companyId, id, input.question_ids);
-          await deleteCampaignOptions(tx, companyId, id, removed);
-        }
+        if (input.question_ids !== undefined) await replaceQuestions(tx, companyId, id, input.question_ids);
         return view(tx, companyId, id);
       });
     },

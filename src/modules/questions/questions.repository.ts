@@ -28,15 +28,6 @@ export async function findQuestion(db: Executor, companyId: number, id: number):
   return row;
 }
 
-/** The live questions of the company among `ids` (others' and deleted ones are absent). */
-export function liveQuestionsAmong(db: Executor, companyId: number, ids: readonly number[]) {
-  if (ids.length === 0) return Promise.resolve([]);
-  return db
-    .select({ id: questions.id, kind: questions.kind })
-    .from(questions)
-    .where(and(live(companyId), inArray(questions.id, [...ids])));
-}
-
 export async function insertQuestion(
   db: Executor,
   companyId: number,
@@ -122,25 +113,6 @@ export async function deleteAllOptions(db: Executor, companyId: number, question
   await db
     .delete(questionOptions)
     .where(and(eq(questionOptions.companyId, companyId), eq(questionOptions.questionId, questionId)));
-}
-
-/** Campaign-specific options of questions a campaign no longer asks. */
-export async function deleteCampaignOptions(
-  db: Executor,
-  companyId: number,
-  campaignId: number,
-  questionIds: readonly number[],
-) {
-  if (questionIds.length === 0) return;
-  await db
-    .delete(questionOptions)
-    .where(
-      and(
-        eq(questionOptions.companyId, companyId),
-        eq(questionOptions.campaignId, campaignId),
-        inArray(questionOptions.questionId, [...questionIds]),
-      ),
-    );
 }
 
 export async function hasAnswers(db: Executor, companyId: number, questionId: number): Promise<boolean> {
