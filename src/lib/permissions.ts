@@ -81,3 +81,20 @@ export function can(code: AccessCode, permission: Permission): boolean {
 
 /** The accesses that may manage other members (see and administer users of the company). */
 export const MANAGING_ACCESSES: readonly AccessCode[] = ['admin', 'manager'];
+
+/** A signed-in person, as every policy sees them. */
+export type Principal = { userId: number; superadmin: boolean };
+
+/** The caller's effective access in one company: direct, inherited from an ancestor, or platform staff. */
+export type EffectiveAccess = {
+  companyId: number;
+  code: AccessCode;
+  /** The user_access that grants it; null for superadmins without one. */
+  userAccessId: number | null;
+  inherited: boolean;
+  /** The company of that user_access (this one, or the ancestor it is inherited from); null for staff without one. */
+  sourceCompanyId: number | null;
+};
+
+/** Who acts inside a company: the person and their effective access there. */
+export type Actor = { userId: number; access: EffectiveAccess };

@@ -1,8 +1,7 @@
 import { sql } from 'drizzle-orm';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { listenPostgres } from '../../src/db/listen.ts';
-import { createAuthzCache } from '../../src/modules/authz/authz.cache.ts';
 import { buildTestApp, call, type TestContext } from '../helpers/app.ts';
+import { cacheProbes, until } from '../helpers/cache-probes.ts';
 import {
   accessId,
   companyWithTeam,
@@ -12,7 +11,6 @@ import {
   member,
   PASSWORD,
   subscribe,
-  type TestUser,
 } from '../helpers/factories.ts';
 
 /**
@@ -27,39 +25,8 @@ beforeAll(async () => {
 });
 afterAll(() => ctx.close());
 
-/** Polls `check` until it holds or `ms` have passed; then fails with `what`. */
-async function until(check: () => boolean | Promise<boolean>, ms = 1_000, what = 'the condition') {
-  const deadline = performance.now() + ms;
-  while (!(await check())) {
-    if (performance.now() > deadline) throw new Error(`${what} did not hold within ${ms} ms`);
-    await new Promise((resolve) => setTimeout(resolve, 5));
-  }
-}
-
-const status = async (token: string, url: string) => (await call(ctx.app, 'GET', url, { token })).statusCode;
+const { status, warm, becomes, hits } = cacheProbes(() => ctx);
 const validate = '/api/v1/users/validate_jwt';
-const hits = () => ctx.app.authzCache.stats().hits;
-
-/** Asks twice: the second answer must come from the cache, so the test after it is about a warm cache. */
-async function warm(user: TestUser, url: string, expected = 200) {
-  expect(await status(user.token, url)).toBe(expected);
-  const before = hits();
-  expect(await status(user.token, url)).toBe(expected);
-  expect(hits()).toBeGreaterThan(before);
-}
-
-/** The answer to `url` becomes `expected` within a second. */
-async function becomes(user: TestUser, url: string, expected: number) {
-  let last = 0;
-  await until(
-    async () => {
-      last = await status(user.token, url);
-      return last === expected;
-    },
-    1_000,
-    `${url} answering ${expected} (last: ${last})`,
-  );
-}
 
 describe('authorization cache', () => {
   it('turns on once its listener hears the probe', () => {
@@ -197,50 +164,5 @@ describe('authorization cache', () => {
     await warm(inheritor, url);
     await ctx.database.db.execute(sql`update companies set parent_company_id = null where id = ${child.id}`);
     await becomes(inheritor, url, 404);
-  });
-});
-
-describe.skipIf(!process.env.DATABASE_URL)('authorization cache on PostgreSQL', () => {
-  it('survives the loss of its listener connection: off at once, then on again, nothing missed', async () => {
-    const { company, agent, manager } = await companyWithTeam(ctx);
-    const url = `/api/v1/companies/${company.id}`;
-    await warm(agent, url);
-    const { listens } = ctx.app.authzCache.stats();
-    const killed = await ctx.database.db.execute<{ killed: boolean }>(sql`
-      select pg_terminate_backend(pid) as killed from pg_stat_activity
-      where datname = current_database() and query = 'LISTEN "leadsy_authz"'`);
-    expect(killed.rows).toEqual([{ killed: true }]);
-    // Made while the listener may be down: its notification can be lost, so the cache must not answer for it.
-    await ctx.database.db.execute(sql`update users set token_version = token_version + 1 where id = ${agent.id}`);
-    await becomes(agent, url, 401);
-    const stats = ctx.app.authzCache.stats;
-    await until(() => stats().listens > listens && stats().enabled, 5_000, 'the listener back and proven');
-    await warm(manager, url);
-    await ctx.database.db.execute(sql`delete from user_accesses where id = ${manager.userAccessId}`);
-    await becomes(manager, url, 404);
-  });
-
-  it('stays off, with one warning, when its listener does not hear the pool (as behind PgBouncer)', async () => {
-    const warnings: string[] = [];
-    const log = { warn: (_: object, message: string) => warnings.push(message), info: () => {} };
-    // LISTEN on another database: NOTIFY is per database, so the pool's probes never reach it, as with a pooler in
-    // transaction mode, whose LISTEN lands on a server connection that then serves others.
-    const cache = createAuthzCache({
-      db: ctx.database.db,
-      listen: listenPostgres(process.env.DATABASE_URL!),
-      log,
-      probeTimeoutMs: 200,
-    });
-    cache.start();
-    try {
-      await until(() => warnings.length > 0, 5_000, 'the warning');
-      cache.set(cache.ticket(), 'c:1:1', 1, []);
-      expect(cache.get('c:1:1')).toBeUndefined();
-      expect(cache.stats()).toMatchObject({ enabled: false, size: 0 });
-      expect(warnings).toHaveLength(1);
-      expect(warnings[0]).toContain('authorization cache off');
-    } finally {
-      await cache.close();
-    }
   });
 });

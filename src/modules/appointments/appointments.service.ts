@@ -2,10 +2,9 @@ import type { Db, Executor } from '../../db/client.ts';
 import type { Clock } from '../../lib/clock.ts';
 import { conflict, fieldError, forbidden, invalid, notFound, unprocessable } from '../../lib/errors.ts';
 import { decodeCursor, toPage } from '../../lib/pagination.ts';
-import { can } from '../../lib/permissions.ts';
+import type { Actor, EffectiveAccess } from '../../lib/permissions.ts';
 import { randomToken, sha256 } from '../../lib/secrets.ts';
-import type { EffectiveAccess } from '../authz/authz.service.ts';
-import { leadScope } from '../leads/leads.service.ts';
+import { leadScope, managesLeads as manages, mayHandleAppointment } from '../authz/authz.policies.ts';
 import { renderCalendar } from './appointments.calendar.ts';
 import {
   type AppointmentRow,
@@ -34,8 +33,6 @@ import {
   type UpdateAppointmentInput,
 } from './appointments.schemas.ts';
 
-export type Actor = { userId: number; access: EffectiveAccess };
-
 /** A feed shows the last 30 days and what comes next, at most this many events. */
 const FEED_PAST_MS = 30 * 86_400_000;
 const FEED_MAX_EVENTS = 1000;
@@ -43,9 +40,7 @@ const FEED_MAX_EVENTS = 1000;
 const MAX_FEEDS = 10;
 
 /** Admins and managers handle every appointment of the company; agents only those of their own user access. */
-const manages = (access: EffectiveAccess) => can(access.code, 'leads:manage');
-const sees = (access: EffectiveAccess, row: AppointmentRow) =>
-  manages(access) || row.userAccessId === access.userAccessId;
+const sees = (access: EffectiveAccess, row: AppointmentRow) => mayHandleAppointment(access, row);
 
 const overlap = () =>
   unprocessable('appointment_overlap', 'The agent already has a scheduled appointment at this time.', 'starts_at');

@@ -1,15 +1,41 @@
 import type { Executor } from '../../db/client.ts';
 import { AppError, forbidden, notFound } from '../../lib/errors.ts';
-import { can, type Permission } from '../../lib/permissions.ts';
+import { type Actor, can, type EffectiveAccess, type Permission, type Principal } from '../../lib/permissions.ts';
 import { findPrincipal, isMemberOfAdministeredCompany, parentOf } from './authz.repository.ts';
-import { type EffectiveAccess, effectiveAccessIn, type Principal } from './authz.service.ts';
+import { effectiveAccessIn } from './authz.service.ts';
 
 /**
- * The resource rules about people and company trees, in one place: who may give, change or take away an access,
- * and who may move a company in the hierarchy. Route policies (src/plugins/auth.ts) check one permission in one
- * company; these rules need more than one company or a person, so the services call them. Each takes the
- * executor of the change it guards, so it can run inside that change's transaction.
+ * Every resource rule, in one place (as Immich keeps them in its access.ts). Route policies (src/plugins/auth.ts)
+ * check one permission of the table in src/lib/permissions.ts in one company; the rules here need more — a person,
+ * a resource's owner, several companies — so the services call them: whose profile and own resources a caller
+ * reaches, which leads, notes and appointments an agent handles, who may give, change or take away an access, who
+ * may move a company. The rules that read the database take the executor of the change they guard, so they run
+ * inside that change's transaction.
  */
+
+/** A person's own resources (profile, avatar, sign-in providers, accepted terms, accesses): they and platform staff. */
+export const isSelfOrStaff = (principal: Principal, userId: number) =>
+  principal.superadmin || principal.userId === userId;
+
+/** Admins and managers handle every lead of the company, with its notes and appointments; agents only their own. */
+export const managesLeads = (access: EffectiveAccess) => can(access.code, 'leads:manage');
+
+/** What every lead query starts from: the company, live rows, and the agent's own leads when `ownerId` is set. */
+export type LeadScope = { companyId: number; ownerId?: number | undefined };
+
+/** The leads a reader reaches: every lead of the company, or (agents) those assigned to them. */
+export function leadScope(access: EffectiveAccess): LeadScope {
+  // An agent without a user access here (inherited from a parent company) owns no lead of this company.
+  return { companyId: access.companyId, ownerId: managesLeads(access) ? undefined : (access.userAccessId ?? -1) };
+}
+
+/** A note is deleted by its author, or by someone who manages the company's leads. */
+export const mayDeleteNote = (actor: Actor, note: { authorUserId: number | null }) =>
+  note.authorUserId === actor.userId || managesLeads(actor.access);
+
+/** An appointment is handled by the agent it belongs to, or by someone who manages the company's leads. */
+export const mayHandleAppointment = (access: EffectiveAccess, appointment: { userAccessId: number | null }) =>
+  managesLeads(access) || appointment.userAccessId === access.userAccessId;
 
 /** Changing a direct access in a child would override an admin access inherited from above (see README). */
 const inheritedAdmin = () =>

@@ -1,7 +1,5 @@
 import { setImmediate as nextTurn } from 'node:timers/promises';
-import { type Column, type SQL, sql } from 'drizzle-orm';
 import type { Executor } from '../../db/client.ts';
-import { leads } from '../../db/schema/index.ts';
 import type { FieldError } from '../../lib/errors.ts';
 import { applyMapping, type HeaderMapping } from '../../lib/spreadsheet/index.ts';
 import { hasNul, withoutNul } from '../../lib/text.ts';
@@ -10,7 +8,7 @@ import { type AnswerRules, checkAnswers } from '../leads/lead-answers.ts';
 import { contactErrors, normalizeLeadInput } from '../leads/lead-input.ts';
 import { createLeads, updateLead } from '../leads/lead-intake.ts';
 import { insertNotes } from '../leads/lead-notes.repository.ts';
-import { type LeadRecord, leadRecord, type NewLead } from '../leads/leads.repository.ts';
+import { type LeadRecord, leadRecord, liveLeadsByKeys, type NewLead } from '../leads/leads.repository.ts';
 import { type ImportLookups, rowToLeadInput } from './import-rows.ts';
 
 export type SheetRow = { rowNumber: number; values: Record<string, string> };
@@ -86,56 +84,15 @@ export async function prepareRows(rows: SheetRow[], settings: ImportSettings) {
 }
 
 /**
- * Live leads of the company sharing an email, phone or external_id with the batch: key → lead id. Each value probes
- * its index through a LATERAL join kept as such by `offset 0` (otherwise PostgreSQL flattens it and, expecting a
- * thousand matches, may hash the company's leads): with `= any(...)` it scanned them, 33 ms a batch at 100k leads
- * and growing with the table, where the probes take 3.
- */
-async function existingByKey(tx: Executor, companyId: number, prepared: Prepared[]) {
-  const probe = (column: Column, values: (string | null | undefined)[]) => {
-    const wanted = values.filter((v): v is string => !!v);
-    if (wanted.length === 0) return undefined;
-    return sql`select l.id, l.email, l.phone, l.external_id from unnest(${sql.param(wanted)}::text[]) as k(value)
-      cross join lateral (select id, email, phone, external_id from leads
-        where company_id = ${companyId} and deleted_at is null and ${column} = k.value offset 0) as l`;
-  };
-  const found = new Map<string, number>();
-  const parts = [
-    probe(
-      leads.email,
-      prepared.map((p) => p.values.email),
-    ),
-    probe(
-      leads.phone,
-      prepared.map((p) => p.values.phone),
-    ),
-    probe(
-      leads.externalId,
-      prepared.map((p) => p.values.externalId),
-    ),
-  ].filter((part): part is SQL => part !== undefined);
-  if (parts.length === 0) return found;
-  const { rows } = await tx.execute<{
-    id: number;
-    email: string | null;
-    phone: string | null;
-    external_id: string | null;
-  }>(sql.join(parts, sql` union all `));
-  for (const row of rows) {
-    const id = Number(row.id);
-    if (row.email) found.set(`email:${row.email}`, id);
-    if (row.phone) found.set(`phone:${row.phone}`, id);
-    if (row.external_id) found.set(`external_id:${row.external_id}`, id);
-  }
-  return found;
-}
-
-/**
  * Splits a batch into new leads, duplicates (of earlier rows of the file — committed batches are in the table
  * already — or of existing leads) and updates (`on_duplicate=update`).
  */
 export async function classify(tx: Executor, prepared: Prepared[], settings: ImportSettings) {
-  const existing = await existingByKey(tx, settings.companyId, prepared);
+  const existing = await liveLeadsByKeys(tx, settings.companyId, {
+    emails: prepared.map((p) => p.values.email),
+    phones: prepared.map((p) => p.values.phone),
+    externalIds: prepared.map((p) => p.values.externalId),
+  });
   const seen = new Map<string, number>();
   const fresh: Prepared[] = [];
   const updates: { prepared: Prepared; leadId: number }[] = [];

@@ -1,37 +1,13 @@
-import { and, eq, isNull } from 'drizzle-orm';
 import type { Executor } from '../../db/client.ts';
-import { campaigns, questionOptions, questions, sources, stages } from '../../db/schema/index.ts';
 import type { ImportLookups } from './import-rows.ts';
+import { lookupRows } from './imports.repository.ts';
 
 /**
  * Names a spreadsheet may use for references, loaded once per import: stages by code or name, the company's live
  * sources and campaigns by name, each question's kind and its options by value or label (case-insensitive).
  */
 export async function loadLookups(db: Executor, companyId: number, campaignId: number | null): Promise<ImportLookups> {
-  const [stageRows, sourceRows, campaignRows, questionRows, optionRows] = await Promise.all([
-    db.select({ id: stages.id, code: stages.code, name: stages.name }).from(stages),
-    db
-      .select({ id: sources.id, name: sources.name })
-      .from(sources)
-      .where(and(eq(sources.companyId, companyId), isNull(sources.deletedAt))),
-    db
-      .select({ id: campaigns.id, name: campaigns.name })
-      .from(campaigns)
-      .where(and(eq(campaigns.companyId, companyId), isNull(campaigns.deletedAt))),
-    db
-      .select({ id: questions.id, kind: questions.kind })
-      .from(questions)
-      .where(and(eq(questions.companyId, companyId), isNull(questions.deletedAt))),
-    db
-      .select({
-        questionId: questionOptions.questionId,
-        campaignId: questionOptions.campaignId,
-        label: questionOptions.label,
-        value: questionOptions.value,
-      })
-      .from(questionOptions)
-      .where(eq(questionOptions.companyId, companyId)),
-  ]);
+  const { stageRows, sourceRows, campaignRows, questionRows, optionRows } = await lookupRows(db, companyId);
   const stagesByName = new Map<string, number>();
   for (const stage of stageRows) {
     stagesByName.set(stage.code.toLowerCase(), stage.id);

@@ -5,8 +5,7 @@ import { loadAnswerRules } from '../leads/lead-answers.ts';
 import { checkReferences } from '../leads/lead-references.ts';
 import type { ImportSettings } from './import-batch.ts';
 import { loadLookups } from './import-lookups.ts';
-import { listQuestionTitles } from './import-questions.ts';
-import type { ImportRow } from './imports.repository.ts';
+import { type ImportRow, listQuestionTitles } from './imports.repository.ts';
 
 /**
  * Opens an import's file (format from the upload's sniffing) and everything its rows are checked against: the header

@@ -1,5 +1,4 @@
 import { setImmediate as nextTurn } from 'node:timers/promises';
-import { sql } from 'drizzle-orm';
 import type { Db, Executor } from '../../db/client.ts';
 import { isDatabaseUnavailable } from '../../db/faults.ts';
 import type { Job, JobContext } from '../../jobs/runner.ts';
@@ -20,7 +19,14 @@ import {
 } from './import-batch.ts';
 import { cut, excerpt, IMPORT_MAX_STORED_ERRORS, REASON_CHARS, storedSize } from './import-excerpt.ts';
 import { openImport } from './import-reader.ts';
-import { type ImportRow, importById, insertImportErrors, updateImport } from './imports.repository.ts';
+import {
+  analyzeLeads,
+  type ImportRow,
+  importById,
+  insertImportErrors,
+  tuneBatchTransaction,
+  updateImport,
+} from './imports.repository.ts';
 import { FIRST_ERRORS } from './imports.schemas.ts';
 
 export const IMPORT_JOB = 'import';
@@ -34,14 +40,6 @@ export const IMPORT_BATCH = 1000;
 export const IMPORT_MAX_ATTEMPTS = 25;
 const ANALYZE_EVERY = 100;
 const READ_SLICE = 25;
-
-/**
- * For the batch's transaction only. No parallel workers: launching them cost 12 ms for index probes that take 3.
- * Asynchronous commit: the batch's checkpoint commits with its rows, so a commit lost to a PostgreSQL crash is
- * simply redone from the previous checkpoint, and the batch does not wait for the WAL flush.
- */
-const BATCH_SETTINGS = sql`select set_config('max_parallel_workers_per_gather', '0', true),
-  set_config('synchronous_commit', 'off', true)`;
 
 type Deps = { db: Db; storage: Storage; clock: Clock; limits: LimitsService };
 
@@ -88,7 +86,7 @@ export function createImportJob(deps: Deps) {
     bytesRead: number,
   ) {
     return db.transaction(async (tx) => {
-      await tx.execute(BATCH_SETTINGS);
+      await tuneBatchTransaction(tx);
       const current = (await importById(tx, settings.importId, true))!;
       if (current.cancelRequestedAt) return 'canceled' as const;
       // Under the import row's lock: rows another worker committed meanwhile are not counted twice.
@@ -158,7 +156,7 @@ export function createImportJob(deps: Deps) {
       // An import can take a company from no leads to a million in a minute, faster than autovacuum re-analyzes
       // (when it runs at all): planned on the statistics of a small table, the duplicate probes cost 105 ms a batch
       // at a million leads instead of 3.
-      if (batches === 1 || (batches > 0 && batches % ANALYZE_EVERY === 0)) await db.execute(sql`analyze leads`);
+      if (batches === 1 || (batches > 0 && batches % ANALYZE_EVERY === 0)) await analyzeLeads(db);
       batches++;
       inFlight = writeBatch(rows, prepared, settings, sheet.progress.bytesRead);
       // Surfaced by the next settle(); until then nobody awaits it.

@@ -1,10 +1,11 @@
 import multipart from '@fastify/multipart';
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
+import type { FastifyRequest } from 'fastify';
 import { Type } from 'typebox';
 import { PageMeta } from '../../lib/pagination.ts';
 import { accessOf, principalOf } from '../../plugins/auth.ts';
 import { problemResponse } from '../../plugins/docs.ts';
-import { streamedBody } from '../../plugins/multipart.ts';
+import { multipartClientError, streamedBody } from '../../plugins/multipart.ts';
 import { CompanyParams } from '../companies/companies.schemas.ts';
 import {
   IMPORT_MAX_BYTES,
@@ -15,9 +16,17 @@ import {
   presentImport,
   TemplateQuery,
 } from './imports.schemas.ts';
-import type { ImportsService } from './imports.service.ts';
+import { type ImportsService, tooLarge, type UploadPart, unsupported } from './imports.service.ts';
 
 const tags = ['Import'];
+
+/** The multipart body as the service takes it: plain fields and file streams, in order. */
+async function* uploadParts(request: FastifyRequest): AsyncGenerator<UploadPart> {
+  for await (const part of request.parts()) {
+    if (part.type === 'field') yield { kind: 'field', name: part.fieldname, value: String(part.value) };
+    else yield { kind: 'file', name: part.fieldname, filename: part.filename, stream: part.file };
+  }
+}
 const ImportEnvelope = Type.Object({ import_file: ImportFileJson });
 const CSV = { 200: { description: 'text/csv', content: { 'text/csv': { schema: Type.String() } } } };
 
@@ -56,7 +65,11 @@ export const importsRoutes: FastifyPluginAsyncTypebox<{ service: ImportsService 
     },
     async (request, reply) => {
       const actor = { userId: principalOf(request).userId, companyId: accessOf(request).companyId };
-      const row = await service.upload(actor, request);
+      if (!request.isMultipart()) throw unsupported();
+      const row = await service.upload(actor, uploadParts(request)).catch((error: unknown) => {
+        // Busboy's own errors (a broken body, the size limit) become 400 and 413 here, where HTTP is known.
+        throw multipartClientError(error, tooLarge);
+      });
       return reply.code(202).send({ import_file: presentImport(row) });
     },
   );

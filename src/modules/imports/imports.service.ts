@@ -1,7 +1,6 @@
 import { createReadStream } from 'node:fs';
 import { basename } from 'node:path';
 import { Readable, Transform, type TransformCallback } from 'node:stream';
-import type { FastifyRequest } from 'fastify';
 import type { Db, Executor } from '../../db/client.ts';
 import { cancel as cancelJob, enqueue, findJob } from '../../jobs/queue.ts';
 import type { Clock } from '../../lib/clock.ts';
@@ -10,11 +9,9 @@ import { decodeCursor, toPage } from '../../lib/pagination.ts';
 import { randomToken } from '../../lib/secrets.ts';
 import { detectFormat, errorsCsv, writeTemplate } from '../../lib/spreadsheet/index.ts';
 import type { Storage } from '../../lib/storage/index.ts';
-import { multipartClientError, payloadTooLarge } from '../../plugins/multipart.ts';
 import { checkReferences } from '../leads/lead-references.ts';
 import type { LimitsService } from '../limits/limits.service.ts';
 import { IMPORT_JOB, IMPORT_MAX_ATTEMPTS } from './import.job.ts';
-import { listQuestionTitles } from './import-questions.ts';
 import {
   countStoredErrors,
   errorsPage,
@@ -23,12 +20,19 @@ import {
   importById,
   insertImport,
   listImports,
+  listQuestionTitles,
   updateImport,
 } from './imports.repository.ts';
 import { IMPORT_MAX_BYTES } from './imports.schemas.ts';
 
-const tooLarge = () => payloadTooLarge(`The file must be at most ${IMPORT_MAX_BYTES / 1024 / 1024} MB.`);
-const unsupported = () =>
+export const tooLarge = () =>
+  new AppError(
+    413,
+    'payload_too_large',
+    'Payload Too Large',
+    `The file must be at most ${IMPORT_MAX_BYTES / 1024 / 1024} MB.`,
+  );
+export const unsupported = () =>
   new AppError(415, 'unsupported_media_type', 'Unsupported Media Type', 'The file is neither a CSV nor an XLSX file.');
 
 /** Keeps the first bytes of a stream that passes through, for sniffing the format, and counts the rest. */
@@ -43,7 +47,17 @@ class Head extends Transform {
 }
 
 export type Fields = Record<string, string>;
-type Actor = { userId: number | null; companyId: number };
+
+/**
+ * An upload's form parts, in the order they arrive, as plain values and streams (the route turns the HTTP body into
+ * these). A file part's stream must be read or resumed before the next part comes; `truncated` says the transport
+ * cut it at its size limit.
+ */
+export type UploadPart =
+  | { kind: 'field'; name: string; value: string }
+  | { kind: 'file'; name: string; filename: string; stream: Readable & { truncated?: boolean } };
+/** Whom an import is for: its company, and the person who uploaded it (none from the command line). */
+type Uploader = { userId: number | null; companyId: number };
 
 const newKey = (companyId: number) =>
   `imports/${companyId}/${randomToken()
@@ -87,8 +101,7 @@ export function createImportsService(deps: {
   const { db, storage, limits } = deps;
 
   /** Streams the `file` part to storage (never whole in memory) and collects the other fields, in any order. */
-  async function receive(request: FastifyRequest, companyId: number): Promise<Upload> {
-    if (!request.isMultipart()) throw unsupported();
+  async function receive(parts: AsyncIterable<UploadPart>, companyId: number): Promise<Upload> {
     const key = newKey(companyId);
     const fields: Fields = {};
     let stored: Omit<Upload, 'fields' | 'format'> & { head: Buffer } = {
@@ -99,27 +112,27 @@ export function createImportsService(deps: {
     };
     let sawFile = false;
     try {
-      for await (const part of request.parts()) {
-        if (part.type === 'field') {
-          fields[part.fieldname] = String(part.value);
+      for await (const part of parts) {
+        if (part.kind === 'field') {
+          fields[part.name] = part.value;
           continue;
         }
-        if (part.fieldname !== 'file' || sawFile) {
-          part.file.resume();
+        if (part.name !== 'file' || sawFile) {
+          part.stream.resume();
           continue;
         }
         sawFile = true;
         const head = new Head();
         // pipe() does not pass errors on: a cut request must fail the write (and remove its temporary file), not
         // leave it waiting forever.
-        part.file.once('error', (error) => head.destroy(error));
-        await storage.put(key, part.file.pipe(head), 'application/octet-stream');
-        if (part.file.truncated) throw tooLarge();
+        part.stream.once('error', (error) => head.destroy(error));
+        await storage.put(key, part.stream.pipe(head), 'application/octet-stream');
+        if (part.stream.truncated) throw tooLarge();
         stored = { key, fileName: part.filename || 'upload', size: head.bytes, head: head.head };
       }
     } catch (error) {
       await storage.delete(key).catch(() => {});
-      throw multipartClientError(error, tooLarge);
+      throw error;
     }
     if (!sawFile) throw invalid([fieldError('file', 'required', 'must be a file part named file')]);
     const format = detectFormat(stored.head);
@@ -131,7 +144,7 @@ export function createImportsService(deps: {
   }
 
   /** Checks the other fields, then records the import and queues its job in one transaction. */
-  async function accept(actor: Actor, upload: Upload): Promise<ImportRow> {
+  async function accept(uploader: Uploader, upload: Upload): Promise<ImportRow> {
     const errors: FieldError[] = [];
     const sourceId = optionalId(upload.fields.source_id, 'source_id', errors);
     const campaignId = optionalId(upload.fields.campaign_id, 'campaign_id', errors);
@@ -140,7 +153,7 @@ export function createImportsService(deps: {
     if (onDuplicate !== 'skip' && onDuplicate !== 'update') {
       errors.push(fieldError('on_duplicate', 'enum', 'must be skip or update'));
     }
-    errors.push(...(await checkReferences(db, actor.companyId, { sourceId, campaignId })).errors);
+    errors.push(...(await checkReferences(db, uploader.companyId, { sourceId, campaignId })).errors);
     if (errors.length > 0) {
       await storage.delete(upload.key);
       throw invalid(errors);
@@ -148,8 +161,8 @@ export function createImportsService(deps: {
     const row = await db
       .transaction(async (tx) => {
         // The file is in storage already (its size is known only once streamed): over the quota, it is removed.
-        await limits.assertStorage(tx, actor.companyId, upload.size);
-        return record(tx, actor, upload, { sourceId, campaignId, mapping, onDuplicate });
+        await limits.assertStorage(tx, uploader.companyId, upload.size);
+        return record(tx, uploader, upload, { sourceId, campaignId, mapping, onDuplicate });
       })
       .catch(async (error: unknown) => {
         await storage.delete(upload.key).catch(() => {});
@@ -162,14 +175,14 @@ export function createImportsService(deps: {
   /** The import row and its job, in the caller's transaction. */
   async function record(
     tx: Executor,
-    actor: Actor,
+    uploader: Uploader,
     upload: Upload,
     fields: { sourceId?: number; campaignId?: number; mapping: Record<string, string> | null; onDuplicate: string },
   ): Promise<ImportRow> {
     const { sourceId, campaignId, mapping, onDuplicate } = fields;
     const created = await insertImport(tx, {
-      companyId: actor.companyId,
-      createdByUserId: actor.userId,
+      companyId: uploader.companyId,
+      createdByUserId: uploader.userId,
       fileKey: upload.key,
       fileName: upload.fileName,
       fileSize: upload.size,
@@ -189,16 +202,16 @@ export function createImportsService(deps: {
 
   return {
     /** Stores the file, then records the import and queues its job: 202, `pending`. */
-    async upload(actor: Actor & { userId: number }, request: FastifyRequest): Promise<ImportRow> {
-      return accept(actor, await receive(request, actor.companyId));
+    async upload(uploader: Uploader & { userId: number }, parts: AsyncIterable<UploadPart>): Promise<ImportRow> {
+      return accept(uploader, await receive(parts, uploader.companyId));
     },
 
     /**
      * The command line's way in: a file on disk, streamed to storage and sniffed like an upload (an operator's file
      * has no size cap; the row cap still applies). Fields as the upload's form fields.
      */
-    async importFile(actor: Actor, path: string, fields: Fields): Promise<ImportRow> {
-      const key = newKey(actor.companyId);
+    async importFile(uploader: Uploader, path: string, fields: Fields): Promise<ImportRow> {
+      const key = newKey(uploader.companyId);
       const head = new Head();
       await storage.put(key, createReadStream(path).pipe(head), 'application/octet-stream');
       const format = detectFormat(head.head);
@@ -206,7 +219,7 @@ export function createImportsService(deps: {
         await storage.delete(key);
         throw unsupported();
       }
-      return accept(actor, { key, fileName: basename(path).slice(0, 255), size: head.bytes, format, fields });
+      return accept(uploader, { key, fileName: basename(path).slice(0, 255), size: head.bytes, format, fields });
     },
 
     async list(companyId: number, query: { limit?: number; cursor?: string }) {

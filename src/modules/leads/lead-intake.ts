@@ -1,7 +1,7 @@
 import type { Executor } from '../../db/client.ts';
-import type { ActivityKind } from '../../db/schema/index.ts';
 import { type Assignment, assignmentActivity, createAssigner } from '../distribution/distribution.service.ts';
 import {
+  type ActivityKind,
   cancelUpcomingAppointments,
   deleteAnswers,
   insertActivities,

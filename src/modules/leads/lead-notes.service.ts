@@ -1,13 +1,11 @@
 import type { Db } from '../../db/client.ts';
 import { forbidden, notFound } from '../../lib/errors.ts';
 import { decodeCursor, toPage } from '../../lib/pagination.ts';
-import { can } from '../../lib/permissions.ts';
-import type { EffectiveAccess } from '../authz/authz.service.ts';
+import type { Actor, EffectiveAccess } from '../../lib/permissions.ts';
+import { mayDeleteNote } from '../authz/authz.policies.ts';
 import type { LeadsService } from '../leads/leads.service.ts';
 import { recordActivities } from './lead-intake.ts';
 import { deleteNote, findNote, insertNote, listNotes } from './lead-notes.repository.ts';
-
-type Actor = { userId: number; access: EffectiveAccess };
 
 /** Notes on a lead: whoever may read the lead writes them; the author, admins and managers delete them. */
 export function createLeadNotesService(deps: { db: Db; leads: LeadsService }) {
@@ -54,7 +52,7 @@ export function createLeadNotesService(deps: { db: Db; leads: LeadsService }) {
       await deps.leads.view(actor.access, leadId);
       const note = await findNote(db, actor.access.companyId, leadId, noteId);
       if (!note) throw notFound('Note');
-      if (note.authorUserId !== actor.userId && !can(actor.access.code, 'leads:manage')) {
+      if (!mayDeleteNote(actor, note)) {
         throw forbidden('Only its author, admins and managers delete a note.');
       }
       await db.transaction(async (tx) => {

@@ -13,13 +13,24 @@ import {
   users,
 } from '../../db/schema/index.ts';
 import { containsPattern } from '../../lib/like.ts';
+import type { LeadScope } from '../authz/authz.policies.ts';
 import type { LeadSort } from './leads.schemas.ts';
 
+export type { ActivityKind } from '../../db/schema/index.ts';
 export type LeadRow = typeof leads.$inferSelect;
+
+/** Ids a lead refers to; `null` and undefined need no check. */
+export type LeadRefs = {
+  sourceId?: number | null | undefined;
+  campaignId?: number | null | undefined;
+  stageId?: number | undefined;
+  assignedUserAccessId?: number | null | undefined;
+};
+
+const absent = (id: number | null | undefined) => id === undefined || id === null;
 export type NewLead = typeof leads.$inferInsert;
 
-/** What every lead query starts from: the company, live rows, and the agent's own leads when `ownerId` is set. */
-export type LeadScope = { companyId: number; ownerId?: number | undefined };
+export type { LeadScope };
 
 export type LeadFilter = {
   stageId?: number | undefined;
@@ -416,4 +427,70 @@ export async function lockOpenLeadsOf(db: Executor, companyId: number, userAcces
     postalCode: row.postal_code,
     sourceId: row.source_id === null ? null : Number(row.source_id),
   }));
+}
+
+/**
+ * Live leads of the company sharing an email, phone or external_id with the batch: key → lead id. Each value probes
+ * its index through a LATERAL join kept as such by `offset 0` (otherwise PostgreSQL flattens it and, expecting a
+ * thousand matches, may hash the company's leads): with `= any(...)` it scanned them, 33 ms a batch at 100k leads
+ * and growing with the table, where the probes take 3.
+ */
+export async function liveLeadsByKeys(
+  db: Executor,
+  companyId: number,
+  keys: {
+    emails: (string | null | undefined)[];
+    phones: (string | null | undefined)[];
+    externalIds: (string | null | undefined)[];
+  },
+) {
+  const probe = (column: AnyColumn, values: (string | null | undefined)[]) => {
+    const wanted = values.filter((v): v is string => !!v);
+    if (wanted.length === 0) return undefined;
+    return sql`select l.id, l.email, l.phone, l.external_id from unnest(${sql.param(wanted)}::text[]) as k(value)
+      cross join lateral (select id, email, phone, external_id from leads
+        where company_id = ${companyId} and deleted_at is null and ${column} = k.value offset 0) as l`;
+  };
+  const found = new Map<string, number>();
+  const parts = [
+    probe(leads.email, keys.emails),
+    probe(leads.phone, keys.phones),
+    probe(leads.externalId, keys.externalIds),
+  ].filter((part): part is SQL => part !== undefined);
+  if (parts.length === 0) return found;
+  const { rows } = await db.execute<{
+    id: number;
+    email: string | null;
+    phone: string | null;
+    external_id: string | null;
+  }>(sql.join(parts, sql` union all `));
+  for (const row of rows) {
+    const id = Number(row.id);
+    if (row.email) found.set(`email:${row.email}`, id);
+    if (row.phone) found.set(`phone:${row.phone}`, id);
+    if (row.external_id) found.set(`external_id:${row.external_id}`, id);
+  }
+  return found;
+}
+
+/**
+ * In one query: the company's default country and first open stage, and whether each referenced id is a live
+ * resource of this company (lead-references.ts turns it into field errors).
+ */
+export async function referenceChecks(db: Executor, companyId: number, refs: LeadRefs) {
+  const result = await db.execute<{
+    company_country: string | null;
+    default_stage_id: number | string;
+    source_ok: boolean;
+    campaign_ok: boolean;
+    stage_ok: boolean;
+    assignee_ok: boolean;
+  }>(sql`select
+    (select country from companies where id = ${companyId}) as company_country,
+    (select id from stages where kind = 'open' order by position, id limit 1) as default_stage_id,
+    ${absent(refs.sourceId) ? sql`true` : sql`exists (select 1 from sources where id = ${refs.sourceId} and company_id = ${companyId} and deleted_at is null)`} as source_ok,
+    ${absent(refs.campaignId) ? sql`true` : sql`exists (select 1 from campaigns where id = ${refs.campaignId} and company_id = ${companyId} and deleted_at is null)`} as campaign_ok,
+    ${refs.stageId === undefined ? sql`true` : sql`exists (select 1 from stages where id = ${refs.stageId})`} as stage_ok,
+    ${absent(refs.assignedUserAccessId) ? sql`true` : sql`exists (select 1 from user_accesses ua join users u on u.id = ua.user_id where ua.id = ${refs.assignedUserAccessId} and ua.company_id = ${companyId} and u.status <> 'inactive')`} as assignee_ok`);
+  return result.rows[0]!;
 }

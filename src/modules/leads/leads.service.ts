@@ -2,8 +2,8 @@ import type { Db, Executor } from '../../db/client.ts';
 import type { Clock } from '../../lib/clock.ts';
 import { assertValid, conflict, forbidden, notFound } from '../../lib/errors.ts';
 import { decodeCursor, toPage } from '../../lib/pagination.ts';
-import { can } from '../../lib/permissions.ts';
-import type { EffectiveAccess } from '../authz/authz.service.ts';
+import type { Actor, EffectiveAccess } from '../../lib/permissions.ts';
+import { type LeadScope, leadScope } from '../authz/authz.policies.ts';
 import { chooseAssignee } from '../distribution/distribution.service.ts';
 import type { LimitsService } from '../limits/limits.service.ts';
 import { listStages } from '../reference/reference.repository.ts';
@@ -19,7 +19,6 @@ import {
   findLeadViews,
   type LeadFilter,
   type LeadRow,
-  type LeadScope,
   type LeadView,
   leadConditions,
   listActivities,
@@ -29,15 +28,6 @@ import {
   prepareLeadReads,
 } from './leads.repository.ts';
 import type { LeadInput, ListLeadsInput } from './leads.schemas.ts';
-
-export type Actor = { userId: number; access: EffectiveAccess };
-
-/** Admins and managers see every lead of the company; agents only the leads assigned to them. */
-export function leadScope(access: EffectiveAccess): LeadScope {
-  const ownOnly = !can(access.code, 'leads:manage');
-  // An agent without a user access here (inherited from a parent company) owns no lead of this company.
-  return { companyId: access.companyId, ownerId: ownOnly ? (access.userAccessId ?? -1) : undefined };
-}
 
 const externalIdTaken = () =>
   Object.assign(conflict('external_id_taken', 'Another lead of this company has this external_id.'), {
