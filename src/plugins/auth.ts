@@ -1,8 +1,7 @@
 import type { FastifyInstance, FastifyRequest, RouteOptions } from 'fastify';
 import { forbidden, notFound, unauthorized } from '../lib/errors.ts';
-import { can, type Permission } from '../lib/permissions.ts';
+import { can, type EffectiveAccess, type Permission, type Principal } from '../lib/permissions.ts';
 import type { TokenService } from '../lib/tokens.ts';
-import type { AuthzService, EffectiveAccess, Principal } from '../modules/authz/authz.service.ts';
 
 /**
  * Every route declares one policy:
@@ -13,6 +12,17 @@ import type { AuthzService, EffectiveAccess, Principal } from '../modules/authz/
  */
 export type CompanyResolver = (request: FastifyRequest) => number | undefined | Promise<number | undefined>;
 export type Policy = 'public' | 'user' | { permission: Permission; company?: CompanyResolver };
+
+/** What authentication asks of the authorization service (modules/authz), wired by the composition root. */
+export type Authorizer = {
+  principal(userId: number, tokenVersion: number): Promise<Principal | undefined>;
+  principalWithAccess(
+    userId: number,
+    tokenVersion: number,
+    companyId: number,
+  ): Promise<{ principal: Principal; access: EffectiveAccess | null } | undefined>;
+  effectiveAccess(principal: Principal, companyId: number): Promise<EffectiveAccess | undefined>;
+};
 
 declare module 'fastify' {
   interface FastifyContextConfig {
@@ -48,7 +58,7 @@ const BEARER = /^Bearer ([A-Za-z0-9_-]+\.[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+)$/;
 // Routes added by third-party plugins (the interactive docs) carry no policy; they are public and static.
 const PLUGIN_ROUTE = /^\/docs(\/|$)/;
 
-export function registerAuth(app: FastifyInstance, deps: { tokens: TokenService; authz: AuthzService }): void {
+export function registerAuth(app: FastifyInstance, deps: { tokens: TokenService; authz: Authorizer }): void {
   const routeTable: FastifyInstance['routeTable'] = [];
   app.decorate('routeTable', routeTable);
   app.decorateRequest('principal', null);

@@ -1,20 +1,10 @@
 import type { Db, Executor } from '../../db/client.ts';
-import type { AccessCode } from '../../lib/permissions.ts';
+import type { EffectiveAccess, Principal } from '../../lib/permissions.ts';
 import type { AuthzCache } from './authz.cache.ts';
 import { accessChain, type ChainRow, findPrincipal, principalAndChain } from './authz.repository.ts';
 
-export type Principal = { userId: number; superadmin: boolean };
-
-/** The caller's effective access in one company: direct, inherited from an ancestor, or platform staff. */
-export type EffectiveAccess = {
-  companyId: number;
-  code: AccessCode;
-  /** The user_access that grants it; null for superadmins without one. */
-  userAccessId: number | null;
-  inherited: boolean;
-  /** The company of that user_access (this one, or the ancestor it is inherited from); null for staff without one. */
-  sourceCompanyId: number | null;
-};
+// The types every layer shares live with the permission table; modules that still name them here keep working.
+export type { EffectiveAccess, Principal };
 
 /** The nearest access up the chain decides; platform staff administer every company. */
 function fromChain(principal: Principal, companyId: number, chain: ChainRow[]): EffectiveAccess | undefined {

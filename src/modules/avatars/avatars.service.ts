@@ -1,8 +1,8 @@
 import { randomBytes } from 'node:crypto';
 import type { Db, Executor } from '../../db/client.ts';
 import { forbidden, notFound } from '../../lib/errors.ts';
+import type { Principal } from '../../lib/permissions.ts';
 import type { Storage, StoredObject } from '../../lib/storage/index.ts';
-import type { Principal } from '../authz/authz.service.ts';
 import type { UsersService } from '../users/users.service.ts';
 import { AVATAR_TYPES, reencodeAvatar } from './avatars.image.ts';
 import { swapCompanyAvatar, swapUserAvatar } from './avatars.repository.ts';

@@ -1,6 +1,6 @@
 import type { Db } from '../../db/client.ts';
 import { forbidden } from '../../lib/errors.ts';
-import type { Principal } from '../authz/authz.service.ts';
+import type { Principal } from '../../lib/permissions.ts';
 import type { UsersService } from '../users/users.service.ts';
 import { listUserProviders } from './user-providers.repository.ts';
 
