@@ -3,6 +3,7 @@ import type { Db, Executor } from '../../db/client.ts';
 import { forbidden, notFound } from '../../lib/errors.ts';
 import type { Principal } from '../../lib/permissions.ts';
 import type { Storage, StoredObject } from '../../lib/storage/index.ts';
+import { isSelfOrStaff } from '../authz/authz.policies.ts';
 import type { UsersService } from '../users/users.service.ts';
 import { AVATAR_TYPES, reencodeAvatar } from './avatars.image.ts';
 import { swapCompanyAvatar, swapUserAvatar } from './avatars.repository.ts';
@@ -62,7 +63,7 @@ export function createAvatarsService(deps: {
   /** Self or platform staff; 404 when the user is not even visible (usersService.visible), else 403. */
   async function assertMayEditUser(principal: Principal, userId: number) {
     await users.visible(principal, userId);
-    if (principal.userId !== userId && !principal.superadmin) {
+    if (!isSelfOrStaff(principal, userId)) {
       throw forbidden("Only the user and platform staff may change a user's avatar.");
     }
   }

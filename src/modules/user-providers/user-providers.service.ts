@@ -1,6 +1,7 @@
 import type { Db } from '../../db/client.ts';
 import { forbidden } from '../../lib/errors.ts';
 import type { Principal } from '../../lib/permissions.ts';
+import { isSelfOrStaff } from '../authz/authz.policies.ts';
 import type { UsersService } from '../users/users.service.ts';
 import { listUserProviders } from './user-providers.repository.ts';
 
@@ -9,7 +10,7 @@ export function createUserProvidersService(deps: { db: Db; users: Pick<UsersServ
     /** Self and platform staff. A manager who can see the user gets 403; anyone else 404 (see users.visible). */
     async list(principal: Principal, userId: number) {
       const user = await deps.users.visible(principal, userId);
-      if (!principal.superadmin && principal.userId !== userId) {
+      if (!isSelfOrStaff(principal, userId)) {
         throw forbidden('Only the user and platform staff may see how a user signs in.');
       }
       return { user, links: await listUserProviders(deps.db, userId) };
