@@ -3,7 +3,7 @@ import { type ServerResponse, STATUS_CODES } from 'node:http';
 import type { Socket } from 'node:net';
 import type { FastifyError, FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { isDatabaseUnavailable, isTransactionCollision } from '../db/faults.ts';
-import { AppError, type FieldError } from '../lib/errors.ts';
+import { AppError, type ErrorCode, type FieldError } from '../lib/errors.ts';
 import { INPUT_LIMITS } from '../lib/input-limits.ts';
 
 export type Problem = {
@@ -11,7 +11,7 @@ export type Problem = {
   title: string;
   status: number;
   detail: string;
-  code: string;
+  code: ErrorCode;
   request_id: string;
   errors?: FieldError[];
   /** Present (true) when `errors` holds only the first INPUT_LIMITS.problemErrors entries. */
@@ -202,7 +202,7 @@ function fromFastify(error: FastifyError): AppError | undefined {
   }
   const status = error.statusCode ?? 500;
   if (status >= 400 && status < 500) {
-    const codes: Record<number, string> = { 413: 'payload_too_large', 415: 'unsupported_media_type' };
+    const codes: Record<number, ErrorCode> = { 413: 'payload_too_large', 415: 'unsupported_media_type' };
     const detail = status === 400 ? 'The request body could not be parsed.' : error.message;
     return new AppError(status, codes[status] ?? 'bad_request', STATUS_CODES[status] ?? 'Bad Request', detail);
   }
@@ -290,7 +290,7 @@ function allowedMethods(app: FastifyInstance, path: string): string[] {
   });
 }
 
-type RawProblem = { status: number; code: string; detail: string };
+type RawProblem = { status: number; code: ErrorCode; detail: string };
 
 const CLIENT_ERRORS = {
   ERR_HTTP_REQUEST_TIMEOUT: { status: 408, code: 'request_timeout', detail: 'The request was not received in time.' },
