@@ -5,9 +5,9 @@ import { openDatabase } from './db/setup.ts';
 import { normalizeEmail } from './lib/email.ts';
 import { resolveJwtSecret } from './lib/installation-secret.ts';
 import { hashPassword, PASSWORD_MAX, PASSWORD_MIN } from './lib/passwords.ts';
-import { revokeCredentials } from './modules/auth/credentials.repository.ts';
 import { createMailQueue } from './modules/mail/mail.queue.ts';
 import { newestMailJobs } from './modules/mail/mail.repository.ts';
+import { revokeCredentials } from './modules/users/credentials.repository.ts';
 import { findUserByEmail, insertUser } from './modules/users/users.repository.ts';
 import { configFromEnv, serve } from './server.ts';
 

@@ -42,28 +42,11 @@ const MAX_FEEDS = 10;
 /** Admins and managers handle every appointment of the company; agents only those of their own user access. */
 const sees = (access: EffectiveAccess, row: AppointmentRow) => mayHandleAppointment(access, row);
 
-const overlap = () =>
-  unprocessable('appointment_overlap', 'The agent already has a scheduled appointment at this time.', 'starts_at');
 const notBookable = () =>
   invalid([fieldError('user_access_id', 'not_found', 'is not an active member of this company')]);
 
-/** The exclusion constraint is the real guard against double booking: it holds under any concurrency. */
-function isOverlap(error: unknown): boolean {
-  for (
-    let current = error as { code?: string; cause?: unknown } | undefined, depth = 0;
-    current && depth < 4;
-    depth++
-  ) {
-    if (current.code === '23P01') return true;
-    current = current.cause as typeof current;
-  }
-  return false;
-}
-
-function rethrow(error: unknown): never {
-  throw isOverlap(error) ? overlap() : error;
-}
-
+// Double booking is refused by the exclusion constraint appointments_no_overlap (migration 0003), under any
+// concurrency; the error plugin's constraint table answers it (422 appointment_overlap).
 function assertRange(startsAt: Date, endsAt: Date) {
   if (endsAt <= startsAt) throw invalid([fieldError('ends_at', 'before_start', 'must be after starts_at')]);
   if (endsAt.getTime() - startsAt.getTime() > MAX_DURATION_MS) {
@@ -107,22 +90,20 @@ export function createAppointmentsService(deps: { db: Db; clock: Clock; publicUr
       const endsAt = new Date(input.ends_at);
       assertRange(startsAt, endsAt);
       const userAccessId = await bookedFor(actor, lead.assignedUserAccessId, input.user_access_id);
-      return db
-        .transaction(async (tx) => {
-          const row = await insertAppointment(tx, {
-            companyId: lead.companyId,
-            leadId: lead.id,
-            userAccessId,
-            startsAt,
-            endsAt,
-            title: text(input.title),
-            location: text(input.location),
-            notes: text(input.notes),
-            createdByUserId: actor.userId,
-          });
-          return view(tx, row.companyId, row.id);
-        })
-        .catch(rethrow);
+      return db.transaction(async (tx) => {
+        const row = await insertAppointment(tx, {
+          companyId: lead.companyId,
+          leadId: lead.id,
+          userAccessId,
+          startsAt,
+          endsAt,
+          title: text(input.title),
+          location: text(input.location),
+          notes: text(input.notes),
+          createdByUserId: actor.userId,
+        });
+        return view(tx, row.companyId, row.id);
+      });
     },
 
     async show(access: EffectiveAccess, id: number) {
@@ -133,31 +114,29 @@ export function createAppointmentsService(deps: { db: Db; clock: Clock; publicUr
 
     async update(actor: Actor, id: number, input: UpdateAppointmentInput) {
       const { access } = actor;
-      return db
-        .transaction(async (tx) => {
-          const current = await lockAppointment(tx, access.companyId, id);
-          if (!current || !sees(access, current)) throw notFound('Appointment');
-          if (current.status === 'canceled') {
-            throw conflict('appointment_canceled', 'A canceled appointment cannot be changed; book a new one.');
-          }
-          const reassigned = input.user_access_id !== undefined && input.user_access_id !== current.userAccessId;
-          if (reassigned && !manages(access)) throw forbidden('Only admins and managers reassign appointments.');
-          if (reassigned && !(await isBookable(tx, access.companyId, input.user_access_id!))) throw notBookable();
-          const startsAt = input.starts_at ? new Date(input.starts_at) : current.startsAt;
-          const endsAt = input.ends_at ? new Date(input.ends_at) : current.endsAt;
-          assertRange(startsAt, endsAt);
-          await updateAppointment(tx, access.companyId, id, {
-            startsAt,
-            endsAt,
-            title: text(input.title),
-            location: text(input.location),
-            notes: text(input.notes),
-            userAccessId: input.user_access_id,
-            updatedAt: clock.now(),
-          });
-          return view(tx, access.companyId, id);
-        })
-        .catch(rethrow);
+      return db.transaction(async (tx) => {
+        const current = await lockAppointment(tx, access.companyId, id);
+        if (!current || !sees(access, current)) throw notFound('Appointment');
+        if (current.status === 'canceled') {
+          throw conflict('appointment_canceled', 'A canceled appointment cannot be changed; book a new one.');
+        }
+        const reassigned = input.user_access_id !== undefined && input.user_access_id !== current.userAccessId;
+        if (reassigned && !manages(access)) throw forbidden('Only admins and managers reassign appointments.');
+        if (reassigned && !(await isBookable(tx, access.companyId, input.user_access_id!))) throw notBookable();
+        const startsAt = input.starts_at ? new Date(input.starts_at) : current.startsAt;
+        const endsAt = input.ends_at ? new Date(input.ends_at) : current.endsAt;
+        assertRange(startsAt, endsAt);
+        await updateAppointment(tx, access.companyId, id, {
+          startsAt,
+          endsAt,
+          title: text(input.title),
+          location: text(input.location),
+          notes: text(input.notes),
+          userAccessId: input.user_access_id,
+          updatedAt: clock.now(),
+        });
+        return view(tx, access.companyId, id);
+      });
     },
 
     /** Idempotent: canceling a canceled appointment answers it unchanged. The slot is free again at once. */

@@ -9,9 +9,9 @@ import type { Principal } from '../../lib/permissions.ts';
 import { sha256 } from '../../lib/secrets.ts';
 import type { TokenService } from '../../lib/tokens.ts';
 import type { MailQueue } from '../mail/mail.queue.ts';
+import { revokeCredentials } from '../users/credentials.repository.ts';
 import { findUserByEmail, findUserById, type UserRow } from '../users/users.repository.ts';
 import { claimPasswordReset, clearLoginFailures, lockLogin, recordLoginFailure } from './auth.repository.ts';
-import { revokeCredentials } from './credentials.repository.ts';
 import { LOCK_AFTER, lockMsAfter } from './login-throttle.ts';
 import { PASSWORD_RESET_JOB, passwordResetSealer } from './password-reset.job.ts';
 

@@ -3,9 +3,6 @@ import type { EffectiveAccess, Principal } from '../../lib/permissions.ts';
 import type { AuthzCache } from './authz.cache.ts';
 import { accessChain, type ChainRow, findPrincipal, principalAndChain } from './authz.repository.ts';
 
-// The types every layer shares live with the permission table; modules that still name them here keep working.
-export type { EffectiveAccess, Principal };
-
 /** The nearest access up the chain decides; platform staff administer every company. */
 function fromChain(principal: Principal, companyId: number, chain: ChainRow[]): EffectiveAccess | undefined {
   if (chain.length === 0) return undefined;

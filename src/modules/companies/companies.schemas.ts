@@ -1,7 +1,7 @@
 import { type Static, Type } from 'typebox';
+import { avatarRoute } from '../../lib/avatar-route.ts';
 import type { PlanRow } from '../memberships/memberships.repository.ts';
 import { MembershipJson, presentMembership } from '../memberships/memberships.schemas.ts';
-import { avatarRoute } from '../users/users.schemas.ts';
 import type { CompanyRow } from './companies.repository.ts';
 
 const Country = Type.String({

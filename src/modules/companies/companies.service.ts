@@ -1,10 +1,11 @@
 import type { Db } from '../../db/client.ts';
 import { assertValid, fieldError, notFound } from '../../lib/errors.ts';
 import { decodeCursor, toPage } from '../../lib/pagination.ts';
+import type { EffectiveAccess, Principal } from '../../lib/permissions.ts';
 import { regionErrors } from '../../lib/region.ts';
 import { assertMayMoveCompany } from '../authz/authz.policies.ts';
 import { MAX_COMPANY_DEPTH } from '../authz/authz.repository.ts';
-import type { AuthzService, EffectiveAccess, Principal } from '../authz/authz.service.ts';
+import type { AuthzService } from '../authz/authz.service.ts';
 import type { LimitsService } from '../limits/limits.service.ts';
 import {
   companyDepth,

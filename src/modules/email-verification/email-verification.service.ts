@@ -4,8 +4,8 @@ import type { Clock } from '../../lib/clock.ts';
 import { AppError, conflict, fieldError, notFound, tooManyRequests } from '../../lib/errors.ts';
 import type { Principal } from '../../lib/permissions.ts';
 import { randomToken, sha256 } from '../../lib/secrets.ts';
-import { revokeCredentials } from '../auth/credentials.repository.ts';
 import type { MailQueue } from '../mail/mail.queue.ts';
+import { revokeCredentials } from '../users/credentials.repository.ts';
 import { findUserByEmail, findUserById, type UserRow, updateUser } from '../users/users.repository.ts';
 import { claimVerification, countVerificationsSince, insertVerification } from './email-verification.repository.ts';
 

@@ -1,7 +1,8 @@
 import { type Static, Type } from 'typebox';
+import { avatarRoute } from '../../lib/avatar-route.ts';
 import { maskEmail } from '../../lib/email.ts';
 import { PageQuery } from '../../lib/pagination.ts';
-import { avatarRoute, Email } from '../users/users.schemas.ts';
+import { Email } from '../users/users.schemas.ts';
 import type { InvitationRow, InvitationView } from './invitations.repository.ts';
 
 const Id = Type.Integer({ minimum: 1 });

@@ -1,6 +1,6 @@
 import type { Db, Executor } from '../../db/client.ts';
 import type { Clock } from '../../lib/clock.ts';
-import { assertValid, conflict, forbidden, notFound } from '../../lib/errors.ts';
+import { assertValid, forbidden, notFound } from '../../lib/errors.ts';
 import { decodeCursor, toPage } from '../../lib/pagination.ts';
 import type { Actor, EffectiveAccess } from '../../lib/permissions.ts';
 import { type LeadScope, leadScope } from '../authz/authz.policies.ts';
@@ -28,16 +28,6 @@ import {
   prepareLeadReads,
 } from './leads.repository.ts';
 import type { LeadInput, ListLeadsInput } from './leads.schemas.ts';
-
-const externalIdTaken = () =>
-  Object.assign(conflict('external_id_taken', 'Another lead of this company has this external_id.'), {
-    errors: [{ field: 'external_id', code: 'taken', message: 'is already used by another lead' }],
-  });
-
-function isUniqueViolation(error: unknown, constraint: string): boolean {
-  const cause = (error as { cause?: { code?: string; constraint?: string } }).cause ?? (error as { code?: string });
-  return (cause as { code?: string }).code === '23505' && (cause as { constraint?: string }).constraint === constraint;
-}
 
 /** Attaches each lead's answers (one query for the whole page). */
 async function withAnswers(db: Executor, views: LeadView[]) {
@@ -117,38 +107,33 @@ export function createLeadsService(deps: {
       const answers = await validateAnswers(db, scope.companyId, input.campaign_id ?? null, input.answers ?? [], true);
       assertValid([...refs.errors, ...errors, ...contactErrors(values), ...answers.errors]);
 
-      return db
-        .transaction(async (tx) => {
-          // Lock order (src/db/locks.ts): the intake and the month's usage (reserve), then rotations (chooseAssignee).
-          const room = await deps.limits.reserveMonthlyLeads(tx, scope.companyId, 1);
-          if (room.granted < 1) throw room.full();
-          // No explicit assignee (agents always have one): the distribution rules decide, when cycles are on.
-          const assignment =
-            values.assignedUserAccessId == null
-              ? await chooseAssignee(tx, scope.companyId, {
-                  country: values.country ?? null,
-                  region: values.region ?? null,
-                  postalCode: values.postalCode ?? null,
-                  sourceId: values.sourceId ?? null,
-                })
-              : undefined;
-          const lead = await createLead(tx, {
-            values: {
-              ...values,
-              companyId: scope.companyId,
-              stageId: values.stageId ?? refs.defaultStageId,
-              createdByUserId: actor.userId,
-            },
-            answers: answers.set,
-            assignment,
-          });
-          await room.record(1);
-          return view(tx, { companyId: scope.companyId }, lead.id);
-        })
-        .catch((error: unknown) => {
-          if (isUniqueViolation(error, 'leads_company_external_id_unique')) throw externalIdTaken();
-          throw error;
+      return db.transaction(async (tx) => {
+        // Lock order (src/db/locks.ts): the intake and the month's usage (reserve), then rotations (chooseAssignee).
+        const room = await deps.limits.reserveMonthlyLeads(tx, scope.companyId, 1);
+        if (room.granted < 1) throw room.full();
+        // No explicit assignee (agents always have one): the distribution rules decide, when cycles are on.
+        const assignment =
+          values.assignedUserAccessId == null
+            ? await chooseAssignee(tx, scope.companyId, {
+                country: values.country ?? null,
+                region: values.region ?? null,
+                postalCode: values.postalCode ?? null,
+                sourceId: values.sourceId ?? null,
+              })
+            : undefined;
+        const lead = await createLead(tx, {
+          values: {
+            ...values,
+            companyId: scope.companyId,
+            stageId: values.stageId ?? refs.defaultStageId,
+            createdByUserId: actor.userId,
+          },
+          answers: answers.set,
+          assignment,
         });
+        await room.record(1);
+        return view(tx, { companyId: scope.companyId }, lead.id);
+      });
     },
 
     async update(actor: Actor, leadId: number, input: LeadInput): Promise<LeadWithAnswers> {
@@ -162,32 +147,27 @@ export function createLeadsService(deps: {
         stageId: input.stage_id,
         assignedUserAccessId: input.assigned_user_access_id,
       });
-      return db
-        .transaction(async (tx) => {
-          const before = await lockLead(tx, scope, leadId);
-          if (!before) throw notFound('Lead');
-          const { values, errors } = normalizeLeadInput(input, {
-            companyCountry: refs.companyCountry,
-            currentCountry: before.country,
-          });
-          const campaignId = values.campaignId === undefined ? before.campaignId : values.campaignId;
-          const answers = await validateAnswers(tx, scope.companyId, campaignId ?? null, input.answers ?? [], false);
-          assertValid([...refs.errors, ...errors, ...contactErrors({ ...before, ...values }), ...answers.errors]);
-
-          const after = await updateLead(tx, scope.companyId, leadId, {
-            values,
-            answers: answers.set,
-            clearedAnswers: answers.cleared,
-            activities: [],
-          });
-          if (!after) throw notFound('Lead');
-          await recordActivities(tx, activitiesFor(actor, before, after, input));
-          return view(tx, { companyId: scope.companyId }, leadId);
-        })
-        .catch((error: unknown) => {
-          if (isUniqueViolation(error, 'leads_company_external_id_unique')) throw externalIdTaken();
-          throw error;
+      return db.transaction(async (tx) => {
+        const before = await lockLead(tx, scope, leadId);
+        if (!before) throw notFound('Lead');
+        const { values, errors } = normalizeLeadInput(input, {
+          companyCountry: refs.companyCountry,
+          currentCountry: before.country,
         });
+        const campaignId = values.campaignId === undefined ? before.campaignId : values.campaignId;
+        const answers = await validateAnswers(tx, scope.companyId, campaignId ?? null, input.answers ?? [], false);
+        assertValid([...refs.errors, ...errors, ...contactErrors({ ...before, ...values }), ...answers.errors]);
+
+        const after = await updateLead(tx, scope.companyId, leadId, {
+          values,
+          answers: answers.set,
+          clearedAnswers: answers.cleared,
+          activities: [],
+        });
+        if (!after) throw notFound('Lead');
+        await recordActivities(tx, activitiesFor(actor, before, after, input));
+        return view(tx, { companyId: scope.companyId }, leadId);
+      });
     },
 
     /** Soft delete: the lead leaves every list, its history stays. */

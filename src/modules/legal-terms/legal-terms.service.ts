@@ -1,7 +1,7 @@
 import type { Db } from '../../db/client.ts';
 import type { Clock } from '../../lib/clock.ts';
 import { notFound, unprocessable } from '../../lib/errors.ts';
-import type { Principal } from '../authz/authz.service.ts';
+import type { Principal } from '../../lib/permissions.ts';
 import {
   currentTerms,
   findAcceptance,

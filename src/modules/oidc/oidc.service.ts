@@ -12,12 +12,12 @@ import type { Clock } from '../../lib/clock.ts';
 import { normalizeEmail } from '../../lib/email.ts';
 import { AppError } from '../../lib/errors.ts';
 import type { TokenService } from '../../lib/tokens.ts';
-import { revokeCredentials } from '../auth/credentials.repository.ts';
 import {
   findUserProvider,
   insertUserProvider,
   updateUserProviderEmail,
 } from '../user-providers/user-providers.repository.ts';
+import { revokeCredentials } from '../users/credentials.repository.ts';
 import { findUserByEmail, findUserById, insertUser, type UserRow } from '../users/users.repository.ts';
 import { lostSignInRace } from './oidc.repository.ts';
 

@@ -1,4 +1,4 @@
-import { and, asc, count, eq, gt, inArray, type SQL, sql } from 'drizzle-orm';
+import { and, asc, count, eq, gt, inArray, sql } from 'drizzle-orm';
 import type { Executor } from '../../db/client.ts';
 import { lockCompanyList } from '../../db/locks.ts';
 import { territories } from '../../db/schema/index.ts';
@@ -7,17 +7,25 @@ import type { TerritoryFields } from './territory-input.ts';
 /** Serializes territory creation in one company, so that the cap is checked against a stable count. */
 export const lockTerritories = (db: Executor, companyId: number) => lockCompanyList(db, 'territories', companyId);
 
-export function selectTerritories(db: Executor, companyId: number, where?: SQL, limit?: number) {
+/** The company's territories in id order: those of `ids`, or a keyset page (limit rows after `afterId`). */
+export function selectTerritories(
+  db: Executor,
+  companyId: number,
+  options: { ids?: number[]; afterId?: number | undefined; limit?: number },
+) {
   const query = db
     .select()
     .from(territories)
-    .where(and(eq(territories.companyId, companyId), where))
+    .where(
+      and(
+        eq(territories.companyId, companyId),
+        options.ids === undefined ? undefined : inArray(territories.id, options.ids),
+        options.afterId === undefined ? undefined : gt(territories.id, options.afterId),
+      ),
+    )
     .orderBy(asc(territories.id));
-  return limit === undefined ? query : query.limit(limit);
+  return options.limit === undefined ? query : query.limit(options.limit);
 }
-
-export const afterId = (id: number) => gt(territories.id, id);
-export const amongIds = (ids: number[]) => inArray(territories.id, ids);
 
 export async function findTerritory(db: Executor, companyId: number, id: number, lock = false) {
   const query = db

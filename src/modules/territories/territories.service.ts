@@ -9,8 +9,6 @@ import {
 } from '../rotation-members/rotation-members.repository.ts';
 import { memberErrors, memberRows, membersByOwner } from '../rotation-members/rotation-members.service.ts';
 import {
-  afterId,
-  amongIds,
   countTerritories,
   deleteTerritory,
   findTerritory,
@@ -85,14 +83,14 @@ export function createTerritoriesService(deps: { db: Db }) {
           companyId,
           items.flatMap((item, index) => memberRows(ids[index]!, item)),
         );
-        return withMembers(tx, companyId, await selectTerritories(tx, companyId, amongIds(ids)));
+        return withMembers(tx, companyId, await selectTerritories(tx, companyId, { ids }));
       });
     },
 
     async list(companyId: number, query: PageInput) {
       const limit = query.limit ?? 25;
       const after = decodeCursor(query.cursor, ['id'])?.[0];
-      const rows = await selectTerritories(db, companyId, after === undefined ? undefined : afterId(after), limit + 1);
+      const rows = await selectTerritories(db, companyId, { afterId: after, limit: limit + 1 });
       const total = query.count ? await countTerritories(db, companyId) : undefined;
       const page = toPage(rows, limit, (row) => [row.id], total);
       return { items: await withMembers(db, companyId, page.items), meta: page.meta };

@@ -1,13 +1,14 @@
 import type { Db, Executor } from '../../db/client.ts';
 import { lockLeadIntake } from '../../db/locks.ts';
 import { conflict, invalid, notFound, unprocessable } from '../../lib/errors.ts';
+import type { Principal } from '../../lib/permissions.ts';
 import {
   assertMayChangeAccess,
   assertMayGrantTo,
   assertMayRemoveAccess,
   assertNotBelowInheritedAdmin,
+  isSelfOrStaff,
 } from '../authz/authz.policies.ts';
-import type { Principal } from '../authz/authz.service.ts';
 import { redistribute, takeOpenLeadsOf } from '../leads/lead-intake.ts';
 import type { LimitsService } from '../limits/limits.service.ts';
 import { findUserById } from '../users/users.repository.ts';
@@ -77,7 +78,7 @@ export function createUserAccessesService(deps: { db: Db; users: UsersService; l
 
     /** Self and staff see every row; admins see the rows of the companies they administer. */
     async list(principal: Principal, userId: number) {
-      if (principal.superadmin || principal.userId === userId) {
+      if (isSelfOrStaff(principal, userId)) {
         if (!(await findUserById(db, userId))) throw notFound('User');
         return listViewsOfUser(db, userId);
       }

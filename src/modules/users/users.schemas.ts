@@ -1,4 +1,5 @@
 import { type Static, Type } from 'typebox';
+import { avatarRoute } from '../../lib/avatar-route.ts';
 import { PASSWORD_MAX, PASSWORD_MIN } from '../../lib/passwords.ts';
 import { Nullable } from '../../lib/schema.ts';
 import type { UserRow } from './users.repository.ts';
@@ -115,9 +116,6 @@ export const OnboardingBody = Type.Object(
 
 export type SignupInput = Static<typeof SignupBody>;
 export type UpdateUserInput = Static<typeof UpdateUserBody>;
-
-export const avatarRoute = (kind: 'users' | 'companies', key: string | null) =>
-  key === null ? null : `/api/v1/avatars/${kind}/${key}`;
 
 export function presentSeedUser(row: UserRow) {
   return {

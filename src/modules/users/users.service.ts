@@ -5,10 +5,10 @@ import { assertValid, conflict, fieldError, forbidden, notFound } from '../../li
 import { localeErrors } from '../../lib/locale.ts';
 import { decodeCursor, toPage } from '../../lib/pagination.ts';
 import { hashPassword, verifyPassword } from '../../lib/passwords.ts';
-import { revokeCredentials } from '../auth/credentials.repository.ts';
-import type { Principal } from '../authz/authz.service.ts';
-import type { EmailVerificationService } from '../email-verification/email-verification.service.ts';
+import type { Principal } from '../../lib/permissions.ts';
+import { isSelfOrStaff } from '../authz/authz.policies.ts';
 import { usersWithCurrentTermsAccepted } from '../legal-terms/legal-terms.repository.ts';
+import { revokeCredentials } from './credentials.repository.ts';
 import {
   countUsers,
   findUserByEmail,
@@ -38,7 +38,8 @@ export function createUsersService(deps: {
   db: Db;
   clock: Clock;
   joinInvitation?: JoinInvitation;
-  verification: Pick<EmailVerificationService, 'issue'>;
+  /** Mails a verification token to `email`, in the caller's transaction (the email-verification module). */
+  verification: { issue(tx: Executor, user: Pick<UserRow, 'id' | 'firstName'>, email: string): Promise<void> };
 }) {
   const { db } = deps;
 
@@ -46,8 +47,7 @@ export function createUsersService(deps: {
   async function visible(principal: Principal, userId: number): Promise<UserRow> {
     const user = await findUserById(db, userId);
     const allowed =
-      user !== undefined &&
-      (principal.superadmin || principal.userId === userId || (await isUserVisibleTo(db, principal.userId, userId)));
+      user !== undefined && (isSelfOrStaff(principal, userId) || (await isUserVisibleTo(db, principal.userId, userId)));
     // 404, not 403: whether a user id exists is not for outsiders to learn.
     if (!user || !allowed) throw notFound('User');
     return user;
@@ -126,7 +126,7 @@ export function createUsersService(deps: {
     async update(principal: Principal, userId: number, input: UpdateUserInput): Promise<UserRow> {
       const user = await visible(principal, userId);
       const self = principal.userId === userId;
-      if (!self && !principal.superadmin) throw forbidden('Only the user and platform staff may change a profile.');
+      if (!isSelfOrStaff(principal, userId)) throw forbidden('Only the user and platform staff may change a profile.');
       const errors = localeErrors(input);
       if (input.status !== undefined && self) {
         errors.push(fieldError('status', 'not_allowed', 'cannot be changed on your own account'));

@@ -3,7 +3,7 @@ import type { PgUpdateSetSource } from 'drizzle-orm/pg-core';
 import type { Executor } from '../../db/client.ts';
 import { emailVerifications, passwordResets, users } from '../../db/schema/index.ts';
 import { revokeFeeds } from '../appointments/appointments.repository.ts';
-import type { UserRow } from '../users/users.repository.ts';
+import type { UserRow } from './users.repository.ts';
 
 /**
  * Ends every credential of the user's old state, with `values` written in the same statement: issued JWTs (the
