@@ -51,8 +51,8 @@ type Deps = { db: Db; storage: Storage; clock: Clock; limits: LimitsService };
 export function createImportJob(deps: Deps) {
   const { db, clock } = deps;
 
-  async function finish(id: number, values: Parameters<typeof updateImport>[2]) {
-    await updateImport(db, id, { ...values, finishedAt: clock.now() });
+  async function finish(row: ImportRow, values: Parameters<typeof updateImport>[3]) {
+    await updateImport(db, row.companyId, row.id, { ...values, finishedAt: clock.now() });
   }
 
   /**
@@ -119,7 +119,7 @@ export function createImportJob(deps: Deps) {
         .map((e) => ({ ...e, reason: cut(e.reason, REASON_CHARS) }));
       const kept = await keepErrors(tx, current, errors, settings);
       const firstErrors = [...current.firstErrors, ...errors.map((e) => ({ row: e.rowNumber, reason: e.reason }))];
-      await updateImport(tx, settings.importId, {
+      await updateImport(tx, settings.companyId, settings.importId, {
         processedRows: current.processedRows + rows.length,
         importedRows: current.importedRows + imported,
         updatedRows: current.updatedRows + updated,
@@ -174,25 +174,25 @@ export function createImportJob(deps: Deps) {
         // Rows already parsed come through as microtasks, which hold back the write in flight; let it go on.
         if (batch.length % READ_SLICE === 0) await nextTurn();
         if (batch.length < IMPORT_BATCH) continue;
-        if ((await write(batch)) === 'canceled') return finish(row.id, { status: 'canceled' });
+        if ((await write(batch)) === 'canceled') return finish(row, { status: 'canceled' });
         batch = [];
       }
-      if (batch.length > 0 && (await write(batch)) === 'canceled') return finish(row.id, { status: 'canceled' });
+      if (batch.length > 0 && (await write(batch)) === 'canceled') return finish(row, { status: 'canceled' });
     } catch (error) {
       // No write may outlive the run that started it.
       await inFlight?.catch(() => {});
       throw error;
     }
-    if ((await settle()) === 'canceled') return finish(row.id, { status: 'canceled' });
-    await finish(row.id, { status: 'completed', totalRows: last, bytesRead: row.fileSize });
+    if ((await settle()) === 'canceled') return finish(row, { status: 'canceled' });
+    await finish(row, { status: 'completed', totalRows: last, bytesRead: row.fileSize });
   }
 
   return async function importJob(job: Job, context: JobContext): Promise<void> {
     const id = Number((job.payload as { import_file_id?: number }).import_file_id);
     const row = await importById(db, id);
     if (!row || row.status === 'completed' || row.status === 'failed' || row.status === 'canceled') return;
-    if (row.cancelRequestedAt) return finish(id, { status: 'canceled' });
-    await updateImport(db, id, { status: 'processing', startedAt: row.startedAt ?? clock.now() });
+    if (row.cancelRequestedAt) return finish(row, { status: 'canceled' });
+    await updateImport(db, row.companyId, id, { status: 'processing', startedAt: row.startedAt ?? clock.now() });
     try {
       await run(row, context);
     } catch (error) {
@@ -200,14 +200,14 @@ export function createImportJob(deps: Deps) {
       // the job (not `done`: the queue shows what went wrong too).
       if (isSpreadsheetError(error) || error instanceof PermanentJobError) {
         const message = (error as Error).message;
-        await finish(id, { status: 'failed', errorMessage: message });
+        await finish(row, { status: 'failed', errorMessage: message });
         throw error instanceof PermanentJobError ? error : new PermanentJobError(message);
       }
       // A worker stopping, or the database going away, hands the job back (src/jobs/runner.ts); only a real
       // failure on the last attempt ends the import.
       const interrupted = context.signal.reason instanceof JobInterruptedError || isDatabaseUnavailable(error);
       if (!interrupted && job.attempts >= job.maxAttempts) {
-        await finish(id, { status: 'failed', errorMessage: 'The import failed repeatedly; try uploading it again.' });
+        await finish(row, { status: 'failed', errorMessage: 'The import failed repeatedly; try uploading it again.' });
       }
       throw error;
     }

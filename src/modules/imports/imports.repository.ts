@@ -42,11 +42,16 @@ export async function listImports(db: Executor, companyId: number, beforeId: num
     .limit(limit + 1);
 }
 
-export async function updateImport(db: Executor, id: number, values: PgUpdateSetSource<typeof importFiles>) {
+export async function updateImport(
+  db: Executor,
+  companyId: number,
+  id: number,
+  values: PgUpdateSetSource<typeof importFiles>,
+) {
   const [row] = await db
     .update(importFiles)
     .set({ ...values, updatedAt: sql`now()` })
-    .where(eq(importFiles.id, id))
+    .where(and(eq(importFiles.companyId, companyId), eq(importFiles.id, id)))
     .returning();
   return row;
 }
@@ -71,20 +76,26 @@ export async function insertImportErrors(db: Executor, rows: (typeof importError
   await db.insert(importErrors).values(rows).onConflictDoNothing();
 }
 
-export async function countStoredErrors(db: Executor, importId: number): Promise<number> {
+export async function countStoredErrors(db: Executor, companyId: number, importId: number): Promise<number> {
   const [row] = await db
     .select({ n: sql<number>`count(*)::int` })
     .from(importErrors)
-    .where(eq(importErrors.importFileId, importId));
+    .where(and(eq(importErrors.companyId, companyId), eq(importErrors.importFileId, importId)));
   return Number(row?.n ?? 0);
 }
 
 /** Rejected rows in row order, a page at a time, for the errors CSV. */
-export async function errorsPage(db: Executor, importId: number, afterRow: number, limit: number) {
+export async function errorsPage(db: Executor, companyId: number, importId: number, afterRow: number, limit: number) {
   return db
     .select({ rowNumber: importErrors.rowNumber, reason: importErrors.reason, values: importErrors.values })
     .from(importErrors)
-    .where(and(eq(importErrors.importFileId, importId), gt(importErrors.rowNumber, afterRow)))
+    .where(
+      and(
+        eq(importErrors.companyId, companyId),
+        eq(importErrors.importFileId, importId),
+        gt(importErrors.rowNumber, afterRow),
+      ),
+    )
     .orderBy(asc(importErrors.rowNumber))
     .limit(limit);
 }

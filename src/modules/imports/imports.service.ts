@@ -197,7 +197,7 @@ export function createImportsService(deps: {
       payload: { import_file_id: created.id },
       maxAttempts: IMPORT_MAX_ATTEMPTS,
     });
-    return (await updateImport(tx, created.id, { jobId }))!;
+    return (await updateImport(tx, created.companyId, created.id, { jobId }))!;
   }
 
   return {
@@ -243,7 +243,7 @@ export function createImportsService(deps: {
       async function* rows() {
         let after = 0;
         for (;;) {
-          const page = await errorsPage(db, importId, after, 1000);
+          const page = await errorsPage(db, companyId, importId, after, 1000);
           for (const error of page) yield { rowNumber: error.rowNumber, reason: error.reason, values: error.values };
           if (page.length < 1000) return;
           after = page.at(-1)!.rowNumber;
@@ -251,7 +251,7 @@ export function createImportsService(deps: {
       }
       const headers = await headersOf(row);
       // Counts are exact; only the first IMPORT_MAX_STORED_ERRORS rows (and only while the quota allows) are kept.
-      const notKept = row.failedRows + row.duplicateRows - (await countStoredErrors(db, row.id));
+      const notKept = row.failedRows + row.duplicateRows - (await countStoredErrors(db, row.companyId, row.id));
       return { fileName: `import-${row.id}-errors.csv`, body: errorsCsv(rows(), headers, notKept) };
     },
 
@@ -264,7 +264,7 @@ export function createImportsService(deps: {
 
   /** The original columns of the errors CSV: the keys of the first rejected row (every row has the file's headers). */
   async function headersOf(row: ImportRow): Promise<string[]> {
-    const [first] = await errorsPage(db, row.id, 0, 1);
+    const [first] = await errorsPage(db, row.companyId, row.id, 0, 1);
     return first ? Object.keys(first.values) : [];
   }
 }
@@ -289,10 +289,10 @@ async function cancelImport(db: Db, clock: Clock, companyId: number, importId: n
     const now = clock.now();
     const job = row.jobId === null ? undefined : await findJob(tx, row.jobId);
     if (job?.status === 'running') {
-      return (await updateImport(tx, importId, { cancelRequestedAt: row.cancelRequestedAt ?? now }))!;
+      return (await updateImport(tx, companyId, importId, { cancelRequestedAt: row.cancelRequestedAt ?? now }))!;
     }
     if (job) await cancelJob(tx, job.id, now);
-    return (await updateImport(tx, importId, {
+    return (await updateImport(tx, companyId, importId, {
       status: 'canceled',
       cancelRequestedAt: row.cancelRequestedAt ?? now,
       finishedAt: now,

@@ -116,7 +116,8 @@ export async function findLeadViews(db: Executor, companyId: number, ids: number
 /** One keyset page; `after` is the previous page's last [timestamp (ISO 8601 UTC, microseconds), id]. */
 export async function listLeadViews(
   db: Executor,
-  where: SQL,
+  scope: LeadScope,
+  filter: LeadFilter,
   sort: LeadSort,
   after: [string, number] | undefined,
   limit: number,
@@ -130,13 +131,13 @@ export async function listLeadViews(
     : undefined;
   const order = descending ? [desc(column), desc(leads.id)] : [asc(column), asc(leads.id)];
   return selectLeadViews(db)
-    .where(and(where, keyset))
+    .where(and(leadConditions(scope, filter), keyset))
     .orderBy(...order)
     .limit(limit + 1);
 }
 
-export async function countLeads(db: Executor, where: SQL): Promise<number> {
-  const [row] = await db.select({ n: sql<number>`count(*)::int` }).from(leads).where(where);
+export async function countLeads(db: Executor, scope: LeadScope, filter: LeadFilter): Promise<number> {
+  const [row] = await db.select({ n: sql<number>`count(*)::int` }).from(leads).where(leadConditions(scope, filter));
   return Number(row?.n ?? 0);
 }
 
@@ -202,7 +203,7 @@ export async function listActivities(db: Executor, companyId: number, leadId: nu
 }
 
 /** Count and value per stage for the leads matching `where`; stages without leads are filled in by the service. */
-export async function metricsByStage(db: Executor, where: SQL) {
+export async function metricsByStage(db: Executor, scope: LeadScope, filter: LeadFilter) {
   return db
     .select({
       stageId: leads.stageId,
@@ -210,7 +211,7 @@ export async function metricsByStage(db: Executor, where: SQL) {
       valueSum: sql<string>`coalesce(sum(${leads.value}), 0)::text`,
     })
     .from(leads)
-    .where(where)
+    .where(leadConditions(scope, filter))
     .groupBy(leads.stageId);
 }
 

@@ -20,7 +20,6 @@ import {
   type LeadFilter,
   type LeadRow,
   type LeadView,
-  leadConditions,
   listActivities,
   listLeadViews,
   lockLead,
@@ -185,9 +184,9 @@ export function createLeadsService(deps: {
       const limit = query.limit ?? 25;
       const sort = query.sort ?? '-created_at';
       const after = decodeCursor(query.cursor, ['timestamp', 'id']);
-      const where = leadConditions(scope, { ...filterOf(query), ...forced });
-      const rows = await listLeadViews(db, where, sort, after, limit);
-      const total = query.count ? await countLeads(db, where) : undefined;
+      const filter = { ...filterOf(query), ...forced };
+      const rows = await listLeadViews(db, scope, filter, sort, after, limit);
+      const total = query.count ? await countLeads(db, scope, filter) : undefined;
       const page = toPage(
         rows,
         limit,
@@ -199,8 +198,10 @@ export function createLeadsService(deps: {
 
     /** Count and value sum per stage, every stage listed, under the same filters as the list. */
     async metrics(access: EffectiveAccess, query: ListLeadsInput) {
-      const where = leadConditions(leadScope(access), filterOf(query));
-      const [rows, allStages] = await Promise.all([metricsByStage(db, where), listStages(db)]);
+      const [rows, allStages] = await Promise.all([
+        metricsByStage(db, leadScope(access), filterOf(query)),
+        listStages(db),
+      ]);
       const byStage = new Map(rows.map((row) => [row.stageId, row]));
       return allStages.map((stage) => ({
         stage: { id: stage.id, name: stage.name, code: stage.code, kind: stage.kind },
