@@ -257,6 +257,27 @@ describe('CSV as people export it', () => {
   });
 });
 
+describe('the lead intake', () => {
+  it('gives every imported lead its created activity, naming the import and the row, as API leads have one', async () => {
+    const t = await team();
+    const response = await upload(t, 'email\nfirst@example.com\nsecond@example.com\n');
+    await runJobs(ctx);
+    const importId = response.body_json.import_file.id as number;
+    const [first, second] = await leadsOf(t);
+    for (const [lead, row] of [
+      [first!, 1],
+      [second!, 2],
+    ] as const) {
+      const timeline = await call(ctx.app, 'GET', `/api/v1/companies/${t.company.id}/leads/${lead.id}/activities`, {
+        token: t.admin.token,
+      });
+      expect(timeline.body_json.activities).toEqual([
+        expect.objectContaining({ kind: 'created', actor_user_id: t.admin.id, data: { import_id: importId, row } }),
+      ]);
+    }
+  });
+});
+
 describe('XLSX', () => {
   it('imports the first sheet of an XLSX (mislabelled as .csv too)', async () => {
     const t = await team();

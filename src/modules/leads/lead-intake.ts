@@ -64,8 +64,8 @@ export async function createLead(
 export type BatchLead = { record: LeadRecord; answers: AnswerSet; assignment: Assignment | undefined };
 
 /**
- * New leads of an import batch, in a handful of statements whatever their number: rows, answers, activities (each
- * gets its `created`, naming the import and its row, and its `assigned`). A re-run of the same batch inserts
+ * New leads of an import batch, in a handful of statements whatever their number: rows with their `created`
+ * activities (naming the import and the row), answers, `assigned` activities. A re-run of the same batch inserts
  * nothing twice (leads are unique by import and row); answers ids of the rows inserted.
  */
 export async function createLeads(tx: Executor, batch: LeadBatch, items: BatchLead[]) {
@@ -85,7 +85,6 @@ export async function createLeads(tx: Executor, batch: LeadBatch, items: BatchLe
     const item = byRow.get(importRow)!;
     for (const answer of item.answers) answers.push({ ...answer, companyId: batch.companyId, leadId: id });
     const base = { companyId: batch.companyId, leadId: id, actorUserId: batch.createdByUserId };
-    activities.push({ ...base, kind: 'created', data: { import_id: batch.importId, row: importRow } });
     if (item.assignment) activities.push({ ...base, kind: 'assigned', data: assignmentActivity(item.assignment) });
   }
   await insertAnswerRows(tx, answers);
