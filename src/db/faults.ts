@@ -57,8 +57,22 @@ export function isDatabaseUnavailable(error: unknown): boolean {
 }
 
 export function isTransactionCollision(error: unknown): boolean {
+  const code = databaseError(error)?.code;
+  return code !== undefined && COLLISION_STATES.has(code);
+}
+
+export type DatabaseError = { code: string; constraint?: string; column?: string };
+
+/** PostgreSQL's own error under whatever wraps it (Drizzle's query error, a driver's): the first with a SQLSTATE. */
+export function databaseError(error: unknown): DatabaseError | undefined {
   for (const current of chain(error)) {
-    if (typeof current.code === 'string' && COLLISION_STATES.has(current.code)) return true;
+    if (typeof current.code === 'string' && /^[0-9A-Z]{5}$/.test(current.code)) return current as DatabaseError;
   }
-  return false;
+  return undefined;
+}
+
+/** A unique violation (23505), of `constraint` when one is named. */
+export function isUniqueViolation(error: unknown, constraint?: string): boolean {
+  const found = databaseError(error);
+  return found?.code === '23505' && (constraint === undefined || found.constraint === constraint);
 }

@@ -1,5 +1,6 @@
 import { hostname } from 'node:os';
 import type { Config } from '../config.ts';
+import { serializeError } from './log-errors.ts';
 
 /** What the worker and the command line log through: pino's call shape, without an HTTP server for pino. */
 export type ConsoleLogger = {
@@ -20,9 +21,7 @@ export function createConsoleLogger(level: Config['logLevel']): ConsoleLogger {
   const write = (value: number) => (obj: unknown, msg?: string) => {
     if (value < threshold) return;
     const fields: Record<string, unknown> = typeof obj === 'object' && obj !== null ? { ...obj } : { msg: obj };
-    if (fields.err instanceof Error) {
-      fields.err = { type: fields.err.name, message: fields.err.message, stack: fields.err.stack };
-    }
+    if (fields.err instanceof Error) fields.err = serializeError(fields.err);
     const line = { level: value, time: Date.now(), ...base, ...fields, ...(msg === undefined ? {} : { msg }) };
     process.stdout.write(`${JSON.stringify(line)}\n`);
   };

@@ -116,6 +116,11 @@ export const tooManyRequests = (code: ErrorCode, detail: string, retryAfterSecon
     'retry-after': String(Math.max(1, Math.ceil(retryAfterSeconds))),
   });
 
+export const payloadTooLarge = (detail: string) => new AppError(413, 'payload_too_large', 'Payload Too Large', detail);
+
+export const unsupportedMediaType = (detail: string) =>
+  new AppError(415, 'unsupported_media_type', 'Unsupported Media Type', detail);
+
 export const fieldError = (field: string, code: string, message: string): FieldError => ({ field, code, message });
 
 /** Throws one 422 listing every collected field error, if there is any. */

@@ -1,4 +1,4 @@
-import type { FastifyInstance, FastifyRequest, RouteOptions } from 'fastify';
+import type { FastifyInstance, FastifyReply, FastifyRequest, RouteOptions } from 'fastify';
 import { forbidden, notFound, unauthorized } from '../lib/errors.ts';
 import { can, type EffectiveAccess, type Permission, type Principal } from '../lib/permissions.ts';
 import type { TokenService } from '../lib/tokens.ts';
@@ -22,11 +22,15 @@ export type Authorizer = {
     companyId: number,
   ): Promise<{ principal: Principal; access: EffectiveAccess | null } | undefined>;
   effectiveAccess(principal: Principal, companyId: number): Promise<EffectiveAccess | undefined>;
+  /** Returns once this process's authorization cache has applied every change committed so far. */
+  settle(): Promise<void>;
 };
 
 declare module 'fastify' {
   interface FastifyContextConfig {
     policy?: Policy;
+    /** A permission route whose change can take an access away (moving a company): it answers after `settle`. */
+    revokesAccess?: boolean;
   }
   interface FastifyInstance {
     /** Every route registered, with the policy it declared: the policy and OpenAPI coverage tests read it. */
@@ -101,12 +105,24 @@ export function registerAuth(app: FastifyInstance, deps: { tokens: TokenService;
     };
   }
 
+  async function settleAfterChange(_request: FastifyRequest, reply: FastifyReply, payload: unknown) {
+    if (reply.statusCode < 400) await deps.authz.settle();
+    return payload;
+  }
+
   app.addHook('onRoute', (route: RouteOptions) => {
     const policy = route.config?.policy;
     for (const method of toArray(route.method)) routeTable.push({ method, url: route.url, policy });
     if (policy === undefined) {
       if (PLUGIN_ROUTE.test(route.url) || route.url === '*') return;
       throw new Error(`Route ${route.method} ${route.url} declares no policy`);
+    }
+    // A change to a person's credentials or accesses (the public and `user` routes that write: sign-in, resets,
+    // profiles, accesses, …) or one that declares it may take access away is answered only once this process's
+    // authorization cache has applied it: the caller's next request on this node must not be served what it ended.
+    const mutating = toArray(route.method).some((method) => !READS.has(method));
+    if (mutating && (typeof policy !== 'object' || route.config?.revokesAccess)) {
+      route.onSend = [...toArray(route.onSend), settleAfterChange];
     }
     if (policy === 'public') return;
     route.onRequest = [...toArray(route.onRequest), authenticate];
@@ -115,6 +131,8 @@ export function registerAuth(app: FastifyInstance, deps: { tokens: TokenService;
     }
   });
 }
+
+const READS = new Set(['GET', 'HEAD', 'OPTIONS']);
 
 const ID = /^[1-9][0-9]{0,14}$/;
 

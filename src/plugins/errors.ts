@@ -2,7 +2,7 @@ import { randomUUID } from 'node:crypto';
 import { type ServerResponse, STATUS_CODES } from 'node:http';
 import type { Socket } from 'node:net';
 import type { FastifyError, FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
-import { isDatabaseUnavailable, isTransactionCollision } from '../db/faults.ts';
+import { type DatabaseError, databaseError, isDatabaseUnavailable, isTransactionCollision } from '../db/faults.ts';
 import { AppError, type ErrorCode, type FieldError } from '../lib/errors.ts';
 import { INPUT_LIMITS } from '../lib/input-limits.ts';
 
@@ -78,17 +78,6 @@ function onePerField(errors: AjvError[], context: string | undefined): FieldErro
 
 const isUnion = (error: AjvError) => error.keyword === 'anyOf' || error.keyword === 'oneOf';
 
-type PgError = { code?: string; constraint?: string; column?: string };
-
-function findPgError(error: unknown): PgError | undefined {
-  for (let current = error as { cause?: unknown } | undefined, depth = 0; current && depth < 4; depth++) {
-    const code = (current as PgError).code;
-    if (typeof code === 'string' && /^[0-9A-Z]{5}$/.test(code)) return current as PgError;
-    current = current.cause as { cause?: unknown } | undefined;
-  }
-  return undefined;
-}
-
 /** `users_email_unique` → `email`: constraint names carry the column they guard. */
 function constraintField(constraint: string | undefined): string {
   const match = /^[a-z]+(?:_[a-z]+)*?_([a-zA-Z]+(?:_[a-z]+)*)_(?:unique|fkey|fk|check)$/.exec(constraint ?? '');
@@ -138,7 +127,7 @@ const CONSTRAINT_ERRORS: Record<string, () => AppError> = {
  * class 22: a value out of range, a bad date, a NUL, …) is a 422 too: input is checked before it gets there, so
  * this is the last line of defence, not the way values are validated.
  */
-function fromDatabase(error: PgError): AppError | undefined {
+function fromDatabase(error: DatabaseError): AppError | undefined {
   const constraint = error.constraint;
   if (error.code?.startsWith('23') && constraint !== undefined && Object.hasOwn(CONSTRAINT_ERRORS, constraint)) {
     return CONSTRAINT_ERRORS[constraint]!();
@@ -237,7 +226,7 @@ export function sendProblem(reply: FastifyReply, request: FastifyRequest, error:
 /** RFC 9457 problem+json for every failure, unknown routes included. 5xx bodies say nothing; the log has it all. */
 export function registerErrorHandling(app: FastifyInstance): void {
   app.setErrorHandler((error: FastifyError, request, reply) => {
-    const pg = error instanceof AppError ? undefined : findPgError(error);
+    const pg = error instanceof AppError ? undefined : databaseError(error);
     const known =
       error instanceof AppError
         ? error

@@ -1,5 +1,5 @@
 import type { FastifyBaseLogger, FastifyInstance, FastifyRequest, FastifyServerOptions, RouteOptions } from 'fastify';
-import { stdSerializers } from 'pino';
+import { REDACTED, serializeError } from '../lib/log-errors.ts';
 
 /**
  * What the logs may say about a request. Paths and query strings carry secrets (invitation codes, calendar-feed
@@ -7,7 +7,6 @@ import { stdSerializers } from 'pino';
  * an invitation or find a person with it. So a request is logged by its route template, with only the parameters
  * an allow-list names as harmless; everything else is `[redacted]`.
  */
-export const REDACTED = '[redacted]';
 
 /** Query keys whose values say nothing about a person and grant nothing: ids, paging, sorting, formats, dates. */
 const HARMLESS_QUERY_KEYS = new Set([
@@ -88,43 +87,6 @@ function loggableParams(request: FastifyRequest): Record<string, string> | undef
     typeof value === 'string' && NUMERIC.test(value) ? value : REDACTED,
   ]);
   return entries.length > 0 ? Object.fromEntries(entries) : undefined;
-}
-
-// Properties errors carry with values in them: drizzle's bound `params`, PostgreSQL's `detail`
-// (`Key (email)=(ann@example.com) already exists`), nodemailer's recipients and the SMTP server's answer.
-const VALUE_BEARING_ERROR_KEYS = ['params', 'detail', 'envelope', 'accepted', 'rejected', 'rejectedErrors', 'response'];
-// drizzle writes the bound parameters into its message, so into the stack: cut from `params:` to the frames.
-const QUERY_PARAMS = /\nparams: [\s\S]*?(?=\n {4}at |$)/g;
-// An SMTP refusal names the recipient in its message.
-const EMAIL = /[^\s<>()[\]@"',;:]+@[^\s<>()[\]@"',;:]+\.[^\s<>()[\]@"',;:]+/g;
-
-const scrub = (text: string) => text.replace(QUERY_PARAMS, `\nparams: ${REDACTED}`).replace(EMAIL, REDACTED);
-
-/** The messages of the error's causes, as pino would append them (`: cause: its cause`). */
-function causeMessages(error: Error): string {
-  const messages: string[] = [];
-  for (let cause = error.cause, depth = 0; cause instanceof Error && depth < 5; cause = cause.cause, depth++) {
-    messages.push(cause.message);
-  }
-  return messages.map((message) => `: ${message}`).join('');
-}
-
-type SerializedError = { [key: string]: unknown; type: string; message: string; stack: string };
-
-/** pino's error serializer (type, message and stack with their causes, own fields), minus the values above. */
-function serializeError(error: Error): SerializedError {
-  const serialized = stdSerializers.err(error) as SerializedError;
-  if (!serialized || typeof serialized !== 'object') return serialized;
-  for (const key of VALUE_BEARING_ERROR_KEYS) {
-    if (key in serialized) serialized[key] = REDACTED;
-  }
-  const query = (error as { query?: unknown }).query;
-  // A failed query's message is rebuilt from its SQL (placeholders only) and its causes, without the values.
-  const message =
-    typeof query === 'string' && 'params' in error ? `Failed query: ${query}${causeMessages(error)}` : null;
-  if (typeof serialized.message === 'string') serialized.message = scrub(message ?? serialized.message);
-  if (typeof serialized.stack === 'string') serialized.stack = scrub(serialized.stack);
-  return serialized;
 }
 
 /**

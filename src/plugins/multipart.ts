@@ -1,8 +1,6 @@
 import type { FastifyInstance, FastifySchemaCompiler } from 'fastify';
 import { AppError } from '../lib/errors.ts';
 
-export const payloadTooLarge = (detail: string) => new AppError(413, 'payload_too_large', 'Payload Too Large', detail);
-
 const malformed = () => new AppError(400, 'bad_request', 'Bad Request', 'The multipart body could not be parsed.');
 
 /** Busboy's parse errors carry no status: a broken body is the client's fault, never a 500. */

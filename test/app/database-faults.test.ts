@@ -1,11 +1,10 @@
-import { eq, sql } from 'drizzle-orm';
+import { sql } from 'drizzle-orm';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { buildApp } from '../../src/app.ts';
 import { loadConfig } from '../../src/config.ts';
 import { connectPostgres } from '../../src/db/client.ts';
-import { companies, cycleMembers, cycles } from '../../src/db/schema/index.ts';
 import { buildTestApp, call, type TestContext } from '../helpers/app.ts';
-import { createCompany, createUser, member, subscribe } from '../helpers/factories.ts';
+import { roundRobinCompany } from '../helpers/factories.ts';
 import { runJobs } from '../helpers/jobs.ts';
 import { multipart } from '../helpers/multipart.ts';
 
@@ -62,24 +61,7 @@ describe('an import beside API creations in the same company', () => {
 
   it('both finish, nothing fails, and every lead is counted once and assigned in exact rotation', async () => {
     // Cycles on and no monthly limit: the shape that deadlocked (rotations then usage vs usage then rotations).
-    const admin = await createUser(ctx);
-    const company = await createCompany(ctx, admin);
-    await subscribe(ctx, company.id, 'enterprise');
-    await ctx.database.db.update(companies).set({ cyclesEnabled: true }).where(eq(companies.id, company.id));
-    const agents = [];
-    for (let i = 0; i < 3; i++) agents.push(await member(ctx, company.id, 'agent'));
-    const [cycle] = await ctx.database.db
-      .insert(cycles)
-      .values({ companyId: company.id, name: 'Everyone', isDefault: true })
-      .returning();
-    await ctx.database.db.insert(cycleMembers).values(
-      agents.map((agent, position) => ({
-        cycleId: cycle!.id,
-        companyId: company.id,
-        userAccessId: agent.userAccessId,
-        position,
-      })),
-    );
+    const { admin, company } = await roundRobinCompany(ctx, 3);
 
     const ROWS = 3_000;
     const csv = ['email', ...Array.from({ length: ROWS }, (_, i) => `imported${i}@example.com`)].join('\n');

@@ -1,6 +1,15 @@
 import { randomBytes } from 'node:crypto';
 import { eq } from 'drizzle-orm';
-import { accesses, memberships, subscriptions, userAccesses, users } from '../../src/db/schema/index.ts';
+import {
+  accesses,
+  companies,
+  cycleMembers,
+  cycles,
+  memberships,
+  subscriptions,
+  userAccesses,
+  users,
+} from '../../src/db/schema/index.ts';
 import { hashPassword } from '../../src/lib/passwords.ts';
 import type { AccessCode } from '../../src/lib/permissions.ts';
 import { call, type Json, type TestContext } from './app.ts';
@@ -88,4 +97,33 @@ export async function companyWithTeam(ctx: TestContext) {
   const otherCompany = await createCompany(ctx, outsider);
   await subscribe(ctx, otherCompany.id);
   return { company, admin, manager, agent, outsider, otherCompany };
+}
+
+/**
+ * A company on a plan without a monthly limit, cycles on, and a default round-robin cycle of `agents` agents:
+ * leads that arrive without an assignee go to them in turn.
+ */
+export async function roundRobinCompany(ctx: TestContext, agents: number, values: { country?: string } = {}) {
+  const admin = await createUser(ctx);
+  const company = await createCompany(ctx, admin);
+  await subscribe(ctx, company.id, 'enterprise');
+  await ctx.database.db
+    .update(companies)
+    .set({ cyclesEnabled: true, ...values })
+    .where(eq(companies.id, company.id));
+  const members = [];
+  for (let i = 0; i < agents; i++) members.push(await member(ctx, company.id, 'agent'));
+  const [cycle] = await ctx.database.db
+    .insert(cycles)
+    .values({ companyId: company.id, name: 'Everyone', isDefault: true })
+    .returning();
+  await ctx.database.db.insert(cycleMembers).values(
+    members.map((agent, position) => ({
+      cycleId: cycle!.id,
+      companyId: company.id,
+      userAccessId: agent.userAccessId,
+      position,
+    })),
+  );
+  return { admin, company, agents: members };
 }

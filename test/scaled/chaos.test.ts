@@ -1,12 +1,11 @@
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { eq, sql } from 'drizzle-orm';
+import { sql } from 'drizzle-orm';
 import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { companies, cycleMembers, cycles } from '../../src/db/schema/index.ts';
 import { buildTestApp, type TestContext } from '../helpers/app.ts';
-import { createCompany, createUser, member, subscribe } from '../helpers/factories.ts';
+import { roundRobinCompany } from '../helpers/factories.ts';
 import { multipart } from '../helpers/multipart.ts';
 import {
   alive,
@@ -83,28 +82,7 @@ type Team = Awaited<ReturnType<typeof team>>;
 
 /** A company on a plan without a monthly limit, cycles on, a default round-robin cycle of AGENTS agents. */
 async function team() {
-  const admin = await createUser(ctx);
-  const company = await createCompany(ctx, admin);
-  await subscribe(ctx, company.id, 'enterprise');
-  await ctx.database.db
-    .update(companies)
-    .set({ cyclesEnabled: true, country: 'ES' })
-    .where(eq(companies.id, company.id));
-  const agents = [];
-  for (let i = 0; i < AGENTS; i++) agents.push(await member(ctx, company.id, 'agent'));
-  const [cycle] = await ctx.database.db
-    .insert(cycles)
-    .values({ companyId: company.id, name: 'Everyone', isDefault: true })
-    .returning();
-  await ctx.database.db.insert(cycleMembers).values(
-    agents.map((agent, position) => ({
-      cycleId: cycle!.id,
-      companyId: company.id,
-      userAccessId: agent.userAccessId,
-      position,
-      weight: 1,
-    })),
-  );
+  const { company, admin, agents } = await roundRobinCompany(ctx, AGENTS, { country: 'ES' });
   return { company, admin, agentIds: agents.map((agent) => agent.userAccessId) };
 }
 

@@ -57,6 +57,7 @@ export function createAuthzCache(options: AuthzCacheOptions) {
   let closed = false;
   let timer: NodeJS.Timeout | undefined;
   let pending: { token: string; arrived(): void } | undefined;
+  const settling = new Map<string, () => void>();
   let unlisten: (() => Promise<void>) | undefined;
   let starting: Promise<void> | undefined;
 
@@ -66,6 +67,10 @@ export function createAuthzCache(options: AuthzCacheOptions) {
   }
 
   function onMessage(payload: string) {
+    if (payload.startsWith('settle:')) {
+      settling.get(payload)?.();
+      return;
+    }
     if (payload.startsWith('probe:')) {
       if (pending?.token === payload) pending.arrived();
       return;
@@ -162,6 +167,31 @@ export function createAuthzCache(options: AuthzCacheOptions) {
       // A start still connecting is waited for, so its connection is closed too.
       await starting;
       await unlisten?.().catch(() => {});
+    },
+
+    /**
+     * Waits until this process has heard every notification committed before the call: NOTIFYs arrive in commit
+     * order, so once a marker sent now comes back, the ones before it have been applied. A request that changed a
+     * credential or an access waits for this before answering, so the next request on this node cannot be answered
+     * from an entry that change made stale. If the marker does not come back in time, the cache is emptied instead.
+     */
+    async settle(): Promise<void> {
+      if (!usable) return;
+      const token = `settle:${randomBytes(9).toString('base64url')}`;
+      let timeout: NodeJS.Timeout | undefined;
+      const heard = new Promise<boolean>((resolve) => {
+        settling.set(token, () => resolve(true));
+        timeout = setTimeout(() => resolve(false), probeTimeoutMs);
+      });
+      try {
+        await notifyAuthz(options.db, token);
+        if (!(await heard)) flush();
+      } catch {
+        flush();
+      } finally {
+        clearTimeout(timeout);
+        settling.delete(token);
+      }
     },
 
     /** Taken before a database read whose answer may be stored: `set` refuses it if anything changed meanwhile. */

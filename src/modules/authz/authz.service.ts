@@ -69,6 +69,9 @@ export function createAuthzService(deps: { db: Db; cache?: AuthzCache | undefine
   }
 
   return {
+    /** Read-your-writes for this process: returns once the cache has applied every change committed so far. */
+    settle: async () => cache?.settle(),
+
     /**
      * The principal and their access in `companyId` in one round trip (the common case: a company in the path).
      * `access` is null when the company is missing or invisible to them.

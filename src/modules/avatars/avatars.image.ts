@@ -1,4 +1,4 @@
-import { AppError, unprocessable } from '../../lib/errors.ts';
+import { AppError, unprocessable, unsupportedMediaType } from '../../lib/errors.ts';
 
 export const AVATAR_MAX_BYTES = 5 * 1024 * 1024;
 export const AVATAR_MAX_SIDE = 512;
@@ -13,9 +13,6 @@ export const AVATAR_TYPES: Record<AvatarFormat, { contentType: string; extension
   webp: { contentType: 'image/webp', extension: 'webp' },
   gif: { contentType: 'image/gif', extension: 'gif' },
 };
-
-export const unsupportedMediaType = (detail: string) =>
-  new AppError(415, 'unsupported_media_type', 'Unsupported Media Type', detail);
 
 const startsWith = (bytes: Buffer, signature: string, offset = 0) =>
   bytes.subarray(offset, offset + signature.length).equals(Buffer.from(signature, 'latin1'));

@@ -1,15 +1,15 @@
 import multipart from '@fastify/multipart';
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import type { FastifyRequest } from 'fastify';
-import { fieldError, invalid } from '../../lib/errors.ts';
+import { fieldError, invalid, payloadTooLarge, unsupportedMediaType } from '../../lib/errors.ts';
 import { accessOf, principalOf } from '../../plugins/auth.ts';
 import { problemResponse } from '../../plugins/docs.ts';
-import { multipartClientError, payloadTooLarge, streamedBody } from '../../plugins/multipart.ts';
+import { multipartClientError, streamedBody } from '../../plugins/multipart.ts';
 import type { CompanyRow } from '../companies/companies.repository.ts';
 import { CompanyParams, presentCompany } from '../companies/companies.schemas.ts';
 import type { CompaniesService } from '../companies/companies.service.ts';
 import { presentUser, UserParams } from '../users/users.schemas.ts';
-import { AVATAR_MAX_BYTES, unsupportedMediaType } from './avatars.image.ts';
+import { AVATAR_MAX_BYTES } from './avatars.image.ts';
 import {
   AvatarParams,
   AvatarUpload,

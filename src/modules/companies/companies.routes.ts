@@ -79,7 +79,7 @@ export const companiesRoutes: FastifyPluginAsyncTypebox<{ service: CompaniesServ
   app.patch(
     '/api/v1/companies/:company_id',
     {
-      config: { policy: { permission: 'companies:write' } },
+      config: { policy: { permission: 'companies:write' }, revokesAccess: true },
       schema: {
         operationId: 'updateCompany',
         tags: ['Companies'],

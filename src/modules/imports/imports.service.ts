@@ -4,7 +4,15 @@ import { Readable, Transform, type TransformCallback } from 'node:stream';
 import type { Db, Executor } from '../../db/client.ts';
 import { cancel as cancelJob, enqueue, findJob } from '../../jobs/queue.ts';
 import type { Clock } from '../../lib/clock.ts';
-import { AppError, conflict, type FieldError, fieldError, invalid, notFound } from '../../lib/errors.ts';
+import {
+  conflict,
+  type FieldError,
+  fieldError,
+  invalid,
+  notFound,
+  payloadTooLarge,
+  unsupportedMediaType,
+} from '../../lib/errors.ts';
 import { decodeCursor, toPage } from '../../lib/pagination.ts';
 import { randomToken } from '../../lib/secrets.ts';
 import { detectFormat, errorsCsv, writeTemplate } from '../../lib/spreadsheet/index.ts';
@@ -25,15 +33,8 @@ import {
 } from './imports.repository.ts';
 import { IMPORT_MAX_BYTES } from './imports.schemas.ts';
 
-export const tooLarge = () =>
-  new AppError(
-    413,
-    'payload_too_large',
-    'Payload Too Large',
-    `The file must be at most ${IMPORT_MAX_BYTES / 1024 / 1024} MB.`,
-  );
-export const unsupported = () =>
-  new AppError(415, 'unsupported_media_type', 'Unsupported Media Type', 'The file is neither a CSV nor an XLSX file.');
+export const tooLarge = () => payloadTooLarge(`The file must be at most ${IMPORT_MAX_BYTES / 1024 / 1024} MB.`);
+export const unsupported = () => unsupportedMediaType('The file is neither a CSV nor an XLSX file.');
 
 /** Keeps the first bytes of a stream that passes through, for sniffing the format, and counts the rest. */
 class Head extends Transform {

@@ -70,13 +70,13 @@ export type BatchLead = { record: LeadRecord; answers: AnswerSet; assignment: As
  */
 export async function createLeads(tx: Executor, batch: LeadBatch, items: BatchLead[]) {
   if (items.length === 0) return [];
-  for (const item of items) {
-    if (item.assignment) item.record.assigned_user_access_id = item.assignment.userAccessId;
-  }
+  // New records, not the callers' changed: a transaction run again after a collision assigns afresh.
   const inserted = await insertLeadRecords(
     tx,
     batch,
-    items.map((item) => item.record),
+    items.map((item) =>
+      item.assignment ? { ...item.record, assigned_user_access_id: item.assignment.userAccessId } : item.record,
+    ),
   );
   const byRow = new Map(items.map((item) => [item.record.import_row, item]));
   const answers: (AnswerSet[number] & { companyId: number; leadId: number })[] = [];
