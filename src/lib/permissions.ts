@@ -28,6 +28,10 @@ export const PERMISSIONS = [
   'territories:write',
   'imports:read',
   'imports:write',
+  // API keys and webhooks (API.md "Integrations"): admins only.
+  'integrations:manage',
+  // The live event stream; agents see only their own leads' events (the events policy narrows it).
+  'events:read',
 ] as const;
 
 export type Permission = (typeof PERMISSIONS)[number];
@@ -50,6 +54,7 @@ const AGENT: Permission[] = [
   'campaigns:read',
   'questions:read',
   'territories:read',
+  'events:read',
 ];
 
 const MANAGER: Permission[] = [

@@ -51,6 +51,14 @@ export function principalOf(request: FastifyRequest): Principal {
   return request.principal;
 }
 
+/**
+ * Who is calling, as one string: the key of per-caller budgets and records (rate limits, idempotency keys).
+ * API keys (issue 14) get their own `key:<id>`.
+ */
+export function callerKey(request: FastifyRequest): string {
+  return request.principal ? `user:${request.principal.userId}` : `ip:${request.ip}`;
+}
+
 /** The effective access of a route with a permission policy. */
 export function accessOf(request: FastifyRequest): EffectiveAccess {
   if (!request.access) throw forbidden();

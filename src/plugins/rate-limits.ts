@@ -1,9 +1,10 @@
 import { once } from 'node:events';
 import rateLimit from '@fastify/rate-limit';
-import type { FastifyInstance, FastifyRequest, RouteOptions } from 'fastify';
+import type { FastifyInstance, RouteOptions } from 'fastify';
 import { Redis } from 'ioredis';
 import type { Config } from '../config.ts';
 import { AppError } from '../lib/errors.ts';
+import { callerKey } from './auth.ts';
 
 type Settings = Pick<Config, 'redisUrl' | 'redisKeyPrefix' | 'apiRateLimit'>;
 
@@ -36,8 +37,7 @@ export async function registerRateLimits(app: FastifyInstance, settings: Setting
     timeWindow: '1 minute',
     // After the route's onRequest authentication, before the body is parsed.
     hook: 'preParsing',
-    keyGenerator: (request: FastifyRequest) =>
-      request.principal ? `user:${request.principal.userId}` : `ip:${request.ip}`,
+    keyGenerator: callerKey,
   });
   app.addHook('onRoute', (route: RouteOptions) => {
     const policy = route.config?.policy;

@@ -1,5 +1,6 @@
 export * from './accounts.ts';
 export * from './distribution.ts';
+export * from './events.ts';
 export * from './identity.ts';
 export * from './jobs.ts';
 export * from './pipeline.ts';
