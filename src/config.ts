@@ -21,6 +21,11 @@ export type Config = Readonly<{
   jwtTtlSeconds: number;
   logLevel: 'fatal' | 'error' | 'warn' | 'info' | 'debug' | 'trace' | 'silent';
   publicUrl: string;
+  /**
+   * APP_URL: the web app's base URL, for every link in an email (invitations, resets, verification); defaults to
+   * PUBLIC_URL, whose host has no such pages, so set it wherever people read the mails.
+   */
+  appUrl: string;
   smtpUrl: string | undefined;
   mailFrom: string;
   corsOrigins: readonly string[];
@@ -161,6 +166,7 @@ export function loadConfig(env: Record<string, string | undefined>): Config {
     problems.push('PUBLIC_URL is required when DATABASE_URL is set (every API process must share it)');
   }
   const publicUrl = givenPublicUrl ?? `http://localhost:${port}`;
+  const appUrl = url('APP_URL', ['http:', 'https:']) ?? publicUrl;
   const mailFrom = read('MAIL_FROM') ?? 'Leadsy <no-reply@leadsy.local>';
   if (!/^[^\n<>]*<?[^\s@<>]+@[^\s@<>]+>?$/.test(mailFrom)) problems.push('MAIL_FROM must be an email address');
   const corsOrigins = (read('CORS_ORIGINS') ?? '')
@@ -195,6 +201,7 @@ export function loadConfig(env: Record<string, string | undefined>): Config {
     jwtTtlSeconds: duration('JWT_TTL', '12h'),
     logLevel,
     publicUrl: publicUrl.replace(/\/+$/, ''),
+    appUrl: appUrl.replace(/\/+$/, ''),
     smtpUrl: url('SMTP_URL', ['smtp:', 'smtps:']),
     mailFrom,
     corsOrigins,

@@ -1,4 +1,5 @@
 import type { Transporter } from 'nodemailer';
+import { htmlFromText } from './mail-html.ts';
 
 export type MailMessage = { to: string; subject: string; text: string };
 
@@ -27,6 +28,8 @@ export function createMailer(deps: {
         to: message.to,
         subject: message.subject,
         text: message.text,
+        // Text and HTML (multipart/alternative): clients that show HTML get clickable links.
+        html: htmlFromText(message.subject, message.text),
       });
     },
   };

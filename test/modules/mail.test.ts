@@ -11,7 +11,7 @@ import { runJobs } from '../helpers/jobs.ts';
  * Mail through a real SMTP server (npm smtp-server) on a random local port: the app is built with SMTP_URL
  * pointing at it, exactly as production is, and the messages are read back as they arrived on the wire.
  */
-type Received = { from: string; to: string[]; headers: Map<string, string>; body: string };
+type Received = { from: string; to: string[]; headers: Map<string, string>; body: string; html: string | undefined };
 
 function decodeBody(headers: Map<string, string>, body: string): string {
   const encoding = headers.get('content-transfer-encoding')?.toLowerCase();
@@ -23,7 +23,7 @@ function decodeBody(headers: Map<string, string>, body: string): string {
   return body;
 }
 
-function parseMessage(raw: string): { headers: Map<string, string>; body: string } {
+function parseMessage(raw: string): { headers: Map<string, string>; body: string; html: string | undefined } {
   const split = raw.indexOf('\r\n\r\n');
   const head = raw.slice(0, split).replace(/\r\n[ \t]+/g, ' '); // unfold continued header lines
   const headers = new Map<string, string>();
@@ -31,7 +31,16 @@ function parseMessage(raw: string): { headers: Map<string, string>; body: string
     const colon = line.indexOf(':');
     headers.set(line.slice(0, colon).trim().toLowerCase(), line.slice(colon + 1).trim());
   }
-  return { headers, body: decodeBody(headers, raw.slice(split + 4)) };
+  const content = raw.slice(split + 4);
+  const boundary = /multipart\/alternative;\s*boundary="?([^";]+)"?/i.exec(headers.get('content-type') ?? '')?.[1];
+  if (!boundary) return { headers, body: decodeBody(headers, content), html: undefined };
+  // Text and HTML alternatives: the text part is the body the tests read; the HTML part is checked on its own.
+  const parts = content
+    .split(`--${boundary}`)
+    .slice(1, -1)
+    .map((part) => parseMessage(part.replace(/^\r\n/, '')));
+  const part = (type: string) => parts.find((p) => p.headers.get('content-type')?.startsWith(type))?.body;
+  return { headers, body: part('text/plain') ?? '', html: part('text/html') };
 }
 
 async function startSmtpServer(port = 0) {
@@ -44,13 +53,14 @@ async function startSmtpServer(port = 0) {
       const chunks: Buffer[] = [];
       stream.on('data', (chunk: Buffer) => chunks.push(chunk));
       stream.on('end', () => {
-        const { headers, body } = parseMessage(Buffer.concat(chunks).toString('utf8'));
+        const { headers, body, html } = parseMessage(Buffer.concat(chunks).toString('utf8'));
         const envelope = session.envelope;
         received.push({
           from: envelope.mailFrom ? envelope.mailFrom.address : '',
           to: envelope.rcptTo.map((rcpt) => rcpt.address),
           headers,
           body,
+          html,
         });
         callback();
       });
@@ -68,7 +78,7 @@ let smtp: Awaited<ReturnType<typeof startSmtpServer>>;
 let ctx: TestContext;
 beforeAll(async () => {
   smtp = await startSmtpServer();
-  ctx = await buildTestApp({ SMTP_URL: `smtp://127.0.0.1:${smtp.port}` });
+  ctx = await buildTestApp({ SMTP_URL: `smtp://127.0.0.1:${smtp.port}`, APP_URL: 'https://app.leadsy.test/' });
 });
 afterAll(async () => {
   await ctx.close();
@@ -102,7 +112,10 @@ describe('mail over SMTP', () => {
     expect(message.headers.get('subject')).toContain(company.name);
     const code = /\/invitations\/([A-Za-z0-9_-]+)/.exec(message.body)?.[1];
     expect(code).toBe(created.body_json.invitation.code);
-    expect(message.body).toContain(`http://leadsy.test/invitations/${code}`);
+    // Links go to the web app (APP_URL), not to the API's host; the HTML part says the same, with the link clickable.
+    expect(message.body).toContain(`https://app.leadsy.test/invitations/${code}`);
+    expect(message.html).toContain(`<a href="https://app.leadsy.test/invitations/${code}">`);
+    expect(message.html).toContain(`join ${company.name} on Leadsy`);
 
     const invitee = await createUser(ctx, { email });
     const accepted = await call(ctx.app, 'POST', `/api/v1/invitations/${code}/accept`, { token: invitee.token });
@@ -120,6 +133,8 @@ describe('mail over SMTP', () => {
     expect(message.headers.get('subject')).toMatch(/reset/i);
     const token = /token=([A-Za-z0-9_-]+)/.exec(message.body)?.[1];
     expect(token).toMatch(/^[A-Za-z0-9_-]{43}$/);
+    expect(message.body).toContain(`https://app.leadsy.test/reset-password?token=${token}`);
+    expect(message.html).toContain(`<a href="https://app.leadsy.test/reset-password?token=${token}">`);
 
     const password = 'a brand new passphrase';
     const reset = await call(ctx.app, 'PUT', '/api/v1/users/reset_password', { body: { token, password } });

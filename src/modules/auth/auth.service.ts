@@ -25,7 +25,7 @@ export function createAuthService(deps: {
   mail: MailQueue;
   clock: Clock;
   secret: string;
-  config: Pick<Config, 'publicUrl'>;
+  config: Pick<Config, 'appUrl'>;
 }) {
   const { db, clock } = deps;
   const sealer = passwordResetSealer(deps.secret);
@@ -44,7 +44,7 @@ export function createAuthService(deps: {
         text:
           `Hello ${user.firstName},\n\nAfter ${failures} failed sign-in attempts in a row, sign-in to your Leadsy ` +
           `account is paused for ${Math.round(lockMs / 60_000)} minutes. If it was you, wait and try again, or ` +
-          `reset your password at ${deps.config.publicUrl}/reset-password.\nIf it was not you, your password held; ` +
+          `reset your password at ${deps.config.appUrl}/reset-password.\nIf it was not you, your password held; ` +
           'consider changing it to a longer one.\n',
       });
     });

@@ -25,7 +25,7 @@ export function createPasswordResetJob(deps: {
   clock: Clock;
   mail: MailQueue;
   secret: string;
-  config: Pick<Config, 'publicUrl' | 'passwordResetTtlSeconds'>;
+  config: Pick<Config, 'appUrl' | 'passwordResetTtlSeconds'>;
 }): JobHandler {
   const sealer = passwordResetSealer(deps.secret);
   return async (job) => {
@@ -53,7 +53,7 @@ export function createPasswordResetJob(deps: {
         text:
           `Hello ${user.firstName},\n\nSomeone asked to reset the password of your Leadsy account. ` +
           `If it was you, use this one-time token within ${Math.round(ttl / 60)} minutes:\n\n${token}\n\n` +
-          `or open ${deps.config.publicUrl}/reset-password?token=${token}\n\n` +
+          `or open ${deps.config.appUrl}/reset-password?token=${token}\n\n` +
           'If it was not you, ignore this message: your password stays as it is.\n',
       });
     });

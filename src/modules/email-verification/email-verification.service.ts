@@ -22,7 +22,7 @@ export function createEmailVerificationService(deps: {
   db: Db;
   clock: Clock;
   mail: MailQueue;
-  config: Pick<Config, 'publicUrl' | 'emailVerificationTtlSeconds'>;
+  config: Pick<Config, 'appUrl' | 'emailVerificationTtlSeconds'>;
 }) {
   const { db, clock } = deps;
 
@@ -44,7 +44,7 @@ export function createEmailVerificationService(deps: {
       text:
         `Hello ${user.firstName},\n\nConfirm that this address is yours with this one-time token ` +
         `(valid for ${Math.round(ttl / 3600)} hours):\n\n${token}\n\n` +
-        `or open ${deps.config.publicUrl}/verify-email?token=${token}\n\n` +
+        `or open ${deps.config.appUrl}/verify-email?token=${token}\n\n` +
         'If you did not ask for a Leadsy account or an email change, ignore this message.\n',
     });
   }

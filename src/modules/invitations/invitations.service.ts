@@ -57,7 +57,7 @@ export function createInvitationsService(deps: {
   clock: Clock;
   mail: MailQueue;
   limits: LimitsService;
-  config: Pick<Config, 'publicUrl' | 'invitationTtlSeconds'>;
+  config: Pick<Config, 'appUrl' | 'invitationTtlSeconds'>;
 }) {
   const { db, clock } = deps;
 
@@ -79,7 +79,7 @@ export function createInvitationsService(deps: {
       subject: `You are invited to join ${company.name} on Leadsy`,
       text:
         `Hello,\n\n${who} invited you to join ${company.name} on Leadsy as ${access.name}.\n\n` +
-        `Accept the invitation at ${deps.config.publicUrl}/invitations/${code}\n\n` +
+        `Accept the invitation at ${deps.config.appUrl}/invitations/${code}\n\n` +
         `or, signed in with this address, use this one-time code:\n\n${code}\n\n` +
         `The invitation expires on ${invitation.expiresAt.toISOString()}. ` +
         'If you did not expect it, ignore this message.\n',
