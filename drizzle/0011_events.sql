@@ -8,9 +8,9 @@ CREATE TABLE "events" (
 	"company_id" bigint NOT NULL,
 	"seq" bigint NOT NULL,
 	"type" text NOT NULL,
-	"data" jsonb NOT NULL,
+	"data" json NOT NULL,
 	"lead_id" bigint,
-	"assignee_user_id" bigint,
+	"assignee_user_access_id" bigint,
 	"created_at" timestamp with time zone DEFAULT now() NOT NULL
 );
 --> statement-breakpoint

@@ -1,5 +1,5 @@
 import { sql } from 'drizzle-orm';
-import { bigint, index, jsonb, pgTable, text, timestamp, uniqueIndex } from 'drizzle-orm/pg-core';
+import { bigint, index, json, pgTable, text, timestamp, uniqueIndex } from 'drizzle-orm/pg-core';
 import { id, ref } from './columns.ts';
 import { companies } from './identity.ts';
 
@@ -18,11 +18,18 @@ export const events = pgTable(
       .references(() => companies.id, { onDelete: 'cascade' }),
     seq: bigint({ mode: 'number' }).notNull(),
     type: text().notNull(),
-    /** The resource exactly as the API shows it at the time of the change (a deletion: its tombstone). */
-    data: jsonb().$type<Record<string, unknown>>().notNull(),
-    /** The lead the event is about, and its assignee then: agents' streams show only their own leads' events. */
+    /**
+     * The resource exactly as the API shows it at the time of the change (a deletion: its tombstone). `json`, not
+     * `jsonb`: the text is kept as written, so a webhook body and an SSE event show the keys in the API's order.
+     */
+    data: json().$type<Record<string, unknown>>().notNull(),
+    /**
+     * The lead the event is about, and the user access it was assigned to after the change (an appointment: the
+     * user access it is booked for). An agent's lead scope is by user access (authz.policies.ts leadScope), so an
+     * agent's stream shows exactly the events whose assignee is their access in the company.
+     */
     leadId: ref(),
-    assigneeUserId: ref(),
+    assigneeUserAccessId: ref(),
     createdAt: timestamp({ withTimezone: true }).notNull().defaultNow(),
   },
   (t) => [
