@@ -8,6 +8,7 @@ import type { Database } from './db/client.ts';
 import { createJobRunner, type JobHandlers, type JobRunner } from './jobs/runner.ts';
 import { type Clock, systemClock } from './lib/clock.ts';
 import { createStorage, type Storage } from './lib/storage/index.ts';
+import { apiKeysRoutes } from './modules/api-keys/api-keys.routes.ts';
 import { appointmentsRoutes } from './modules/appointments/appointments.routes.ts';
 import { authRoutes } from './modules/auth/auth.routes.ts';
 import { avatarsRoutes } from './modules/avatars/avatars.routes.ts';
@@ -163,6 +164,7 @@ export async function buildApp(deps: AppDeps) {
   await app.register(leadsRoutes, { service: services.leads, notes: services.notes });
   await app.register(leadNotesRoutes, { service: services.notes });
   await app.register(appointmentsRoutes, { service: services.appointments });
+  await app.register(apiKeysRoutes, { service: services.apiKeys });
 
   // The embedded shape's worker: it runs in this process unless WORKER=off (then only `worker` processes run jobs).
   jobs = createJobRunner({

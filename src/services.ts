@@ -4,6 +4,7 @@ import type { JobHandlers, JobLogger } from './jobs/runner.ts';
 import type { Clock } from './lib/clock.ts';
 import type { Storage } from './lib/storage/index.ts';
 import { createTokenService } from './lib/tokens.ts';
+import { createApiKeysService } from './modules/api-keys/api-keys.service.ts';
 import { createAppointmentsService } from './modules/appointments/appointments.service.ts';
 import { createAuthService } from './modules/auth/auth.service.ts';
 import { createPasswordResetJob, PASSWORD_RESET_JOB } from './modules/auth/password-reset.job.ts';
@@ -62,7 +63,7 @@ export function createServices(deps: ServicesDeps) {
   const mail = createMailQueue({ secret });
   // Principals and access chains, cached per process and dropped on the database's NOTIFY (authz.cache.ts).
   const authzCache = createAuthzCache({ db, listen: database.listen, log });
-  const authz = createAuthzService({ db, cache: authzCache });
+  const authz = createAuthzService({ db, cache: authzCache, clock, log });
   const limits = createLimitsService({ clock });
 
   const invitations = createInvitationsService({ db, clock, mail, limits, config });
@@ -105,6 +106,7 @@ export function createServices(deps: ServicesDeps) {
     campaignQuestions: createCampaignQuestionsService({ db }),
     notes: createLeadNotesService({ db, leads }),
     appointments: createAppointmentsService({ db, clock, publicUrl: config.publicUrl }),
+    apiKeys: createApiKeysService({ db, clock }),
     /** Every job kind and its handler: what a job runner in any process runs. */
     jobs,
   };

@@ -25,6 +25,7 @@ export const ERROR_CODES = [
   'unauthorized',
   'forbidden',
   'inherited_admin',
+  'api_key_not_allowed',
   'account_inactive',
   'invalid_credentials',
   'invalid_token',

@@ -87,8 +87,14 @@ export function can(code: AccessCode, permission: Permission): boolean {
 /** The accesses that may manage other members (see and administer users of the company). */
 export const MANAGING_ACCESSES: readonly AccessCode[] = ['admin', 'manager'];
 
-/** A signed-in person, as every policy sees them. */
-export type Principal = { userId: number; superadmin: boolean };
+/**
+ * Who is calling, as every policy sees them: a signed-in person, or an API key (API.md "Integrations"). A key acts
+ * with its access in its company and that company's descendants only; `userId` is then the key's creator, for
+ * attribution alone (created_by, activities' actor): the self rules (authz.policies.ts) grant a key nothing of
+ * its creator's own, and a key is never staff.
+ */
+export type Principal = { userId: number; superadmin: boolean; apiKey?: ApiKeyPrincipal | undefined };
+export type ApiKeyPrincipal = { id: number; companyId: number; code: AccessCode };
 
 /** The caller's effective access in one company: direct, inherited from an ancestor, or platform staff. */
 export type EffectiveAccess = {
@@ -99,6 +105,8 @@ export type EffectiveAccess = {
   inherited: boolean;
   /** The company of that user_access (this one, or the ancestor it is inherited from); null for staff without one. */
   sourceCompanyId: number | null;
+  /** Set when the caller is an API key (its id): such an access owns nothing (userAccessId null). */
+  apiKeyId?: number | undefined;
 };
 
 /** Who acts inside a company: the person and their effective access there. */

@@ -1,5 +1,5 @@
 import type { FastifyInstance, FastifyReply, FastifyRequest, RouteOptions } from 'fastify';
-import { forbidden, notFound, unauthorized } from '../lib/errors.ts';
+import { AppError, forbidden, notFound, unauthorized } from '../lib/errors.ts';
 import { can, type EffectiveAccess, type Permission, type Principal } from '../lib/permissions.ts';
 import type { TokenService } from '../lib/tokens.ts';
 
@@ -22,6 +22,11 @@ export type Authorizer = {
     companyId: number,
   ): Promise<{ principal: Principal; access: EffectiveAccess | null } | undefined>;
   effectiveAccess(principal: Principal, companyId: number): Promise<EffectiveAccess | undefined>;
+  /** An API key's principal and its access in `companyId` (null: invisible); undefined: unknown, revoked, expired. */
+  apiKeyWithAccess(
+    secret: string,
+    companyId: number | undefined,
+  ): Promise<{ principal: Principal; access: EffectiveAccess | null } | undefined>;
   /** Returns once this process's authorization cache has applied every change committed so far. */
   settle(): Promise<void>;
 };
@@ -53,10 +58,12 @@ export function principalOf(request: FastifyRequest): Principal {
 
 /**
  * Who is calling, as one string: the key of per-caller budgets and records (rate limits, idempotency keys).
- * API keys (issue 14) get their own `key:<id>`.
+ * An API key is its own caller (`key:<id>`), apart from its creator and from the company's other keys.
  */
 export function callerKey(request: FastifyRequest): string {
-  return request.principal ? `user:${request.principal.userId}` : `ip:${request.ip}`;
+  const principal = request.principal;
+  if (!principal) return `ip:${request.ip}`;
+  return principal.apiKey ? `key:${principal.apiKey.id}` : `user:${principal.userId}`;
 }
 
 /** The effective access of a route with a permission policy. */
@@ -66,6 +73,18 @@ export function accessOf(request: FastifyRequest): EffectiveAccess {
 }
 
 const BEARER = /^Bearer ([A-Za-z0-9_-]+\.[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+)$/;
+// An API key's secret: `lsk_` and base64url (43 characters for 32 bytes; bounded, so no long string is hashed).
+const API_KEY = /^Bearer (lsk_[A-Za-z0-9_-]{16,128})$/;
+
+// API.md "Integrations": a key acts in a company; a person's own routes (`/users/…`, invitations to accept, …) are
+// not for it.
+const apiKeyNotAllowed = () =>
+  new AppError(
+    403,
+    'api_key_not_allowed',
+    'Forbidden',
+    'API keys act inside a company; this route is for signed-in users only.',
+  );
 
 // Routes added by third-party plugins (the interactive docs) carry no policy; they are public and static.
 const PLUGIN_ROUTE = /^\/docs(\/|$)/;
@@ -78,7 +97,18 @@ export function registerAuth(app: FastifyInstance, deps: { tokens: TokenService;
   app.decorateRequest('tokenExpiresAt', null);
   app.decorateRequest('access', null);
 
+  async function authenticateKey(request: FastifyRequest, secret: string) {
+    const companyId = companyInPath(request);
+    const found = await deps.authz.apiKeyWithAccess(secret, companyId);
+    if (!found) throw unauthorized('The API key is invalid, revoked or expired.');
+    request.principal = found.principal;
+    if (companyId !== undefined) request.pathAccess = found.access;
+    if (request.routeOptions.config.policy === 'user') throw apiKeyNotAllowed();
+  }
+
   async function authenticate(request: FastifyRequest) {
+    const key = API_KEY.exec(request.headers.authorization ?? '');
+    if (key?.[1]) return authenticateKey(request, key[1]);
     const match = BEARER.exec(request.headers.authorization ?? '');
     if (!match?.[1]) throw unauthorized();
     const claims = await deps.tokens.verify(match[1]);

@@ -45,6 +45,7 @@ function documentRoute(route: RouteOptions): void {
   const takesInput = Boolean(schema.body || schema.querystring || schema.params);
   if (takesInput) response[422] ??= problemResponse('Invalid input: every invalid field is listed in `errors`.');
   if (policy !== 'public') response[401] ??= problemResponse('Missing, malformed, expired or revoked token.');
+  if (policy === 'user') response[403] ??= problemResponse('`api_key_not_allowed`: API keys cannot use this route.');
   if (typeof policy === 'object') {
     response[403] ??= problemResponse('Your access in this company does not allow this.');
     response[404] ??= problemResponse('Not found, or not visible to you.');
@@ -74,7 +75,17 @@ export async function registerDocs(app: FastifyInstance, config: Config): Promis
       },
       servers: [{ url: config.publicUrl }],
       components: {
-        securitySchemes: { bearerAuth: { type: 'http', scheme: 'bearer', bearerFormat: 'JWT' } },
+        securitySchemes: {
+          bearerAuth: {
+            type: 'http',
+            scheme: 'bearer',
+            bearerFormat: 'JWT or API key',
+            description:
+              'A user JWT (from login), or a company API key `lsk_…` (POST /companies/{company_id}/api_keys): a key ' +
+              'acts in its company and its descendants with its access; on routes for signed-in users it gets 403 ' +
+              '`api_key_not_allowed`.',
+          },
+        },
       },
     },
     refResolver: {

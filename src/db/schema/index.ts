@@ -1,4 +1,5 @@
 export * from './accounts.ts';
+export * from './api-keys.ts';
 export * from './distribution.ts';
 export * from './events.ts';
 export * from './identity.ts';

@@ -1,6 +1,13 @@
 import type { Executor } from '../../db/client.ts';
 import { AppError, forbidden, notFound } from '../../lib/errors.ts';
-import { type Actor, can, type EffectiveAccess, type Permission, type Principal } from '../../lib/permissions.ts';
+import {
+  type AccessCode,
+  type Actor,
+  can,
+  type EffectiveAccess,
+  type Permission,
+  type Principal,
+} from '../../lib/permissions.ts';
 import { findPrincipal, isMemberOfAdministeredCompany, parentOf } from './authz.repository.ts';
 import { effectiveAccessIn } from './authz.service.ts';
 
@@ -13,9 +20,15 @@ import { effectiveAccessIn } from './authz.service.ts';
  * inside that change's transaction.
  */
 
+/**
+ * The person themself. An API key acts as its creator for attribution only: it is never anyone's self (nor staff),
+ * so it reaches nothing of its creator's own.
+ */
+export const isSelf = (principal: Principal, userId: number) => !principal.apiKey && principal.userId === userId;
+
 /** A person's own resources (profile, avatar, sign-in providers, accepted terms, accesses): they and platform staff. */
 export const isSelfOrStaff = (principal: Principal, userId: number) =>
-  principal.superadmin || principal.userId === userId;
+  (principal.superadmin && !principal.apiKey) || isSelf(principal, userId);
 
 /** Admins and managers handle every lead of the company, with its notes and appointments; agents only their own. */
 export const managesLeads = (access: EffectiveAccess) => can(access.code, 'leads:manage');
@@ -31,11 +44,20 @@ export function leadScope(access: EffectiveAccess): LeadScope {
 
 /** A note is deleted by its author, or by someone who manages the company's leads. */
 export const mayDeleteNote = (actor: Actor, note: { authorUserId: number | null }) =>
-  note.authorUserId === actor.userId || managesLeads(actor.access);
+  (note.authorUserId === actor.userId && actor.access.apiKeyId === undefined) || managesLeads(actor.access);
 
 /** An appointment is handled by the agent it belongs to, or by someone who manages the company's leads. */
 export const mayHandleAppointment = (access: EffectiveAccess, appointment: { userAccessId: number | null }) =>
   managesLeads(access) || appointment.userAccessId === access.userAccessId;
+
+const ACCESS_RANK: Record<AccessCode, number> = { agent: 0, manager: 1, admin: 2 };
+
+/** An access is handed to an API key only up to the caller's own: nobody mints a key stronger than themself. */
+export function assertMayGiveKeyAccess(caller: EffectiveAccess, code: AccessCode): void {
+  if (ACCESS_RANK[code] > ACCESS_RANK[caller.code]) {
+    throw forbidden(`Your access in this company does not allow creating ${code} keys.`);
+  }
+}
 
 /** Changing a direct access in a child would override an admin access inherited from above (see README). */
 const inheritedAdmin = () =>
@@ -113,7 +135,7 @@ export async function assertMayRemoveAccess(
   principal: Principal,
   access: { userId: number; companyId: number },
 ): Promise<void> {
-  if (access.userId === principal.userId) return;
+  if (isSelf(principal, access.userId)) return;
   await assertMayChangeAccess(db, principal, access);
 }
 

@@ -35,6 +35,29 @@ export async function isMemberOfAdministeredCompany(db: Executor, viewerId: numb
   return row !== undefined;
 }
 
+/**
+ * How far up `companyId`'s chain of ancestors `ancestorId` is (0: the same company); null when it is not in that
+ * chain; undefined when `companyId` does not exist. An API key reaches its company and that company's descendants.
+ */
+export async function ancestorDepth(
+  db: Executor,
+  ancestorId: number,
+  companyId: number,
+): Promise<number | null | undefined> {
+  const result = await db.execute<{ found: boolean; depth: number | null }>(sql`
+    with recursive chain(id, parent_company_id, depth) as (
+      select id, parent_company_id, 0 from companies where id = ${companyId}
+      union all
+      select c.id, c.parent_company_id, chain.depth + 1
+      from companies c join chain on c.id = chain.parent_company_id
+      where chain.depth < ${MAX_COMPANY_DEPTH}
+    )
+    select exists (select 1 from chain) as found, (select min(depth) from chain where id = ${ancestorId}) as depth`);
+  const row = result.rows[0];
+  if (!row?.found) return undefined;
+  return row.depth === null ? null : Number(row.depth);
+}
+
 export type ChainRow = { company_id: number; depth: number; user_access_id: number | null; code: AccessCode | null };
 
 /**

@@ -1,7 +1,11 @@
+import { timingSafeEqual } from 'node:crypto';
 import type { Db, Executor } from '../../db/client.ts';
-import type { EffectiveAccess, Principal } from '../../lib/permissions.ts';
+import { type Clock, systemClock } from '../../lib/clock.ts';
+import type { ApiKeyPrincipal, EffectiveAccess, Principal } from '../../lib/permissions.ts';
+import { sha256 } from '../../lib/secrets.ts';
+import { findKeyForAuth, touchLastUsed } from '../api-keys/api-keys.repository.ts';
 import type { AuthzCache } from './authz.cache.ts';
-import { accessChain, type ChainRow, findPrincipal, principalAndChain } from './authz.repository.ts';
+import { accessChain, ancestorDepth, type ChainRow, findPrincipal, principalAndChain } from './authz.repository.ts';
 
 /** The nearest access up the chain decides; platform staff administer every company. */
 function fromChain(principal: Principal, companyId: number, chain: ChainRow[]): EffectiveAccess | undefined {
@@ -19,6 +23,22 @@ function fromChain(principal: Principal, companyId: number, chain: ChainRow[]): 
 }
 
 /**
+ * An API key's access: its code in its own company and that company's descendants (`depth`: how far up the chain
+ * its company is), nothing elsewhere. It holds no user access: nothing is assigned to a key.
+ */
+function keyAccess(key: ApiKeyPrincipal, companyId: number, depth: number | null | undefined) {
+  if (depth === null || depth === undefined) return undefined;
+  return {
+    companyId,
+    code: key.code,
+    userAccessId: null,
+    inherited: depth > 0,
+    sourceCompanyId: key.companyId,
+    apiKeyId: key.id,
+  } satisfies EffectiveAccess;
+}
+
+/**
  * `effectiveAccess` on any executor: policies run it inside the transaction of the change they guard, after its
  * locks, so the answer cannot go stale before the write.
  */
@@ -27,8 +47,19 @@ export async function effectiveAccessIn(
   principal: Principal,
   companyId: number,
 ): Promise<EffectiveAccess | undefined> {
+  const key = principal.apiKey;
+  if (key) return keyAccess(key, companyId, await ancestorDepth(db, key.companyId, companyId));
   return fromChain(principal, companyId, await accessChain(db, principal.userId, companyId));
 }
+
+// last_used_at is kept to the minute: at most one write per key per minute.
+const LAST_USED_PRECISION_MS = 60_000;
+
+const sameHash = (a: string, b: string) => {
+  const left = Buffer.from(a, 'hex');
+  const right = Buffer.from(b, 'hex');
+  return left.length === right.length && timingSafeEqual(left, right);
+};
 
 /** What a request checks of its token's user; cached per process (authz.cache.ts). */
 type PrincipalRow = { status: string; tokenVersion: number; superadmin: boolean };
@@ -48,8 +79,14 @@ function principalIfValid(userId: number, tokenVersion: number, user: PrincipalR
  * is never stored. `effectiveAccessIn` stays uncached: policies run it inside a change's transaction, after its
  * locks.
  */
-export function createAuthzService(deps: { db: Db; cache?: AuthzCache | undefined }) {
+export function createAuthzService(deps: {
+  db: Db;
+  cache?: AuthzCache | undefined;
+  clock?: Clock;
+  log?: { warn(obj: object, msg: string): void };
+}) {
   const cache = deps.cache;
+  const clock = deps.clock ?? systemClock;
 
   function cachedPrincipal(userId: number, tokenVersion: number) {
     return principalIfValid(userId, tokenVersion, cache?.get<PrincipalRow>(principalKey(userId)));
@@ -105,8 +142,34 @@ export function createAuthzService(deps: { db: Db; cache?: AuthzCache | undefine
       return principalIfValid(userId, tokenVersion, user);
     },
 
+    /**
+     * The principal of an API key's secret (`lsk_…`) and its access in `companyId` (null: invisible), or undefined
+     * for an unknown, revoked or expired key, or one whose creator no longer exists. Never cached: a revocation
+     * takes effect on the next request on every process, with no notification to miss.
+     */
+    async apiKeyWithAccess(secret: string, companyId: number | undefined) {
+      const hash = sha256(secret);
+      const now = clock.now();
+      const staleBefore = new Date(now.getTime() - LAST_USED_PRECISION_MS);
+      const row = await findKeyForAuth(deps.db, hash, companyId, now, staleBefore);
+      // The index found the row by hash; the comparison that decides is constant-time all the same.
+      if (!row || !sameHash(row.secret_hash, hash) || row.dead || row.created_by_user_id === null) return undefined;
+      const apiKey = { id: row.id, companyId: row.company_id, code: row.code };
+      const principal: Principal = { userId: row.created_by_user_id, superadmin: false, apiKey };
+      if (row.stale) {
+        // Bookkeeping: a failed write never fails the request it describes.
+        await touchLastUsed(deps.db, apiKey, now, staleBefore).catch((error: unknown) =>
+          deps.log?.warn({ err: error, apiKeyId: apiKey.id }, 'api key last_used_at not written'),
+        );
+      }
+      const access =
+        companyId === undefined || !row.company_exists ? undefined : keyAccess(apiKey, companyId, row.depth);
+      return { principal, access: access ?? null };
+    },
+
     /** Undefined when the company does not exist or the caller has no access there (both answer 404). */
     async effectiveAccess(principal: Principal, companyId: number): Promise<EffectiveAccess | undefined> {
+      if (principal.apiKey) return effectiveAccessIn(deps.db, principal, companyId);
       const ticket = cache?.ticket() ?? 0;
       const hit = cachedAccess(principal, companyId);
       if (hit) return hit;
