@@ -134,7 +134,7 @@ export async function buildApp(deps: AppDeps) {
   await registerRateLimits(app, config);
   registerAuth(app, { tokens: services.tokens, authz: services.authz });
   await registerDocs(app, config);
-  registerMetrics(app, { token: config.metricsToken });
+  const metrics = registerMetrics(app, { token: config.metricsToken, database, clock });
 
   const { users, companies } = services;
   await app.register(systemRoutes, { database });
@@ -176,6 +176,7 @@ export async function buildApp(deps: AppDeps) {
     leaseMs: config.jobLeaseMs,
     // SHUTDOWN_GRACE_MS, as for requests; a job still running after it is released for another worker.
     stopTimeoutMs: config.shutdownGraceMs,
+    observe: metrics.observeJob,
   });
   if (config.worker === 'on') {
     const runner = jobs;

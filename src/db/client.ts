@@ -23,9 +23,10 @@ export type PostgresOptions = {
 const CONNECT_TIMEOUT_MS = 5_000;
 
 export function connectPostgres(url: string, options: PostgresOptions = {}): Database {
+  const max = options.max ?? 10;
   const pool = new pg.Pool({
     connectionString: url,
-    max: options.max ?? 10,
+    max,
     connectionTimeoutMillis: CONNECT_TIMEOUT_MS,
     // A peer that vanished without closing (a crashed host, a dropped NAT entry) is noticed instead of awaited.
     keepAlive: true,
@@ -53,6 +54,7 @@ export function connectPostgres(url: string, options: PostgresOptions = {}): Dat
       }
     },
     listen: listenPostgres(url),
+    poolStats: () => ({ total: pool.totalCount, idle: pool.idleCount, waiting: pool.waitingCount, max }),
     close: () => pool.end(),
   };
 }

@@ -16,6 +16,8 @@ export type Tx = Parameters<Parameters<Db['transaction']>[0]>[0];
 /** A database handle or an open transaction: repositories accept either. */
 export type Executor = Db | Tx;
 
+export type PoolStats = { total: number; idle: number; waiting: number; max: number };
+
 export type Database = {
   db: Db;
   kind: 'pglite' | 'postgres';
@@ -23,6 +25,8 @@ export type Database = {
   withSession<T>(fn: (db: Db) => Promise<T>): Promise<T>;
   /** LISTEN for NOTIFY on `channel`, on a connection outside the pool (src/db/listen.ts); resolves to unlisten. */
   listen?: Listen;
+  /** The connection pool's state, for /metrics (PostgreSQL only: the embedded database has one connection). */
+  poolStats?: () => PoolStats;
   close(): Promise<void>;
 };
 

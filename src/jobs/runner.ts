@@ -68,7 +68,13 @@ export type JobRunnerOptions = {
   leaseMs?: number;
   /** How long stop() waits for running handlers before giving up on them (their leases then run out). */
   stopTimeoutMs?: number;
+  /** Told how each run ended and how long it took (the metrics of /metrics). */
+  observe?: JobObserver;
 };
+
+/** `done`; `retry` (failed, queued again); `failed` (for good); `released` (handed back, attempt not counted). */
+export type JobOutcome = 'done' | 'retry' | 'failed' | 'released';
+export type JobObserver = (kind: string, outcome: JobOutcome, seconds: number) => void;
 
 export type JobRunner = ReturnType<typeof createJobRunner>;
 
@@ -87,6 +93,7 @@ type Running = { job: Job; controller: AbortController; stopping: boolean; done:
  */
 export function createJobRunner(options: JobRunnerOptions) {
   const { db, handlers, clock, logger } = options;
+  const observe = options.observe ?? (() => {});
   const workerId = options.workerId ?? defaultWorkerId();
   const concurrency = Math.max(1, options.concurrency ?? 1);
   const pollMs = options.pollMs ?? 1_000;
@@ -156,6 +163,8 @@ export function createJobRunner(options: JobRunnerOptions) {
     const lease = keepLease(entry);
     const context: JobContext = { workerId, signal: controller.signal, renewLease: lease.renew };
     const log = { jobId: job.id, kind: job.kind, attempt: job.attempts, workerId };
+    const started = performance.now();
+    const seconds = () => (performance.now() - started) / 1000;
     let failure: { error: unknown } | undefined;
     try {
       const handler = kindOf(handlers, job.kind)?.run;
@@ -166,17 +175,29 @@ export function createJobRunner(options: JobRunnerOptions) {
     } finally {
       lease.stop();
     }
-    if (failure) return settleFailure(entry, failure.error, log, lease.until());
+    if (failure) {
+      const outcome = await settleFailure(entry, failure.error, log, lease.until());
+      if (outcome) observe(job.kind, outcome, seconds());
+      return;
+    }
     try {
-      if (await complete(db, job.id, workerId, clock.now())) logger.info(log, 'job done');
-      else logger.warn(log, 'job finished after its lease was lost; its completion was not recorded');
+      if (await complete(db, job.id, workerId, clock.now())) {
+        logger.info(log, 'job done');
+        observe(job.kind, 'done', seconds());
+      } else logger.warn(log, 'job finished after its lease was lost; its completion was not recorded');
     } catch (error) {
       // The lease will run out and the job run again: handlers are written to be safe to repeat.
       logger.error({ ...log, err: error }, 'could not record the job completion');
     }
   }
 
-  async function settleFailure(entry: Running, error: unknown, log: Record<string, unknown>, leaseUntil: number) {
+  /** Records a failed run; answers how it ended, or undefined when nothing could be recorded. */
+  async function settleFailure(
+    entry: Running,
+    error: unknown,
+    log: Record<string, unknown>,
+    leaseUntil: number,
+  ): Promise<JobOutcome | undefined> {
     const permanent = error instanceof PermanentJobError;
     if (!permanent && isDatabaseUnavailable(error)) {
       // The database went away under the job: not the job's fault, so its attempt is not counted. It goes back to
@@ -184,25 +205,36 @@ export function createJobRunner(options: JobRunnerOptions) {
       // and the next claim retries it (resuming from its checkpoint, for an import).
       if (await releaseWhenReachable(entry, leaseUntil)) {
         logger.warn({ ...log, err: error }, 'job released: the database was unavailable');
+        return 'released';
       }
-      return;
+      return undefined;
     }
     const now = clock.now();
     try {
       if (entry.stopping && !permanent) {
-        if (await release(db, entry.job.id, workerId, now)) logger.info(log, 'job released: the worker is stopping');
-        return;
+        if (await release(db, entry.job.id, workerId, now)) {
+          logger.info(log, 'job released: the worker is stopping');
+          return 'released';
+        }
+        return undefined;
       }
       const message = error instanceof Error ? error.message : String(error);
       const giveUp = kindOf(handlers, entry.job.kind)?.onGiveUp;
       const status = await fail(db, entry.job.id, workerId, message, { retryable: !permanent, now, giveUp });
-      if (status === 'queued') logger.warn({ ...log, err: error }, 'job failed; it will be retried');
-      else if (status === 'failed') logger.error({ ...log, err: error }, 'job failed');
-      else logger.warn({ ...log, err: error }, 'job failed after its lease was lost');
+      if (status === 'queued') {
+        logger.warn({ ...log, err: error }, 'job failed; it will be retried');
+        return 'retry';
+      }
+      if (status === 'failed') {
+        logger.error({ ...log, err: error }, 'job failed');
+        return 'failed';
+      }
+      logger.warn({ ...log, err: error }, 'job failed after its lease was lost');
     } catch (dbError) {
       // The lease will run out and another claim retries the job.
       logger.error({ ...log, err: dbError }, 'could not record the job failure');
     }
+    return undefined;
   }
 
   async function releaseWhenReachable(entry: Running, until: number): Promise<boolean> {

@@ -102,6 +102,12 @@ export function createLogging() {
       params: loggableParams(request),
       remoteAddress: request.ip,
     }),
+    // The "request completed" line: who asked (ids only, never a secret) and in which company.
+    res: (reply: { statusCode: number; request?: FastifyRequest }) => ({
+      statusCode: reply.statusCode,
+      user_id: reply.request?.principal?.userId,
+      company_id: reply.request?.access?.companyId,
+    }),
     err: serializeError,
   };
   const redact = {
