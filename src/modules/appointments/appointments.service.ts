@@ -5,6 +5,8 @@ import { decodeCursor, toPage } from '../../lib/pagination.ts';
 import type { Actor, EffectiveAccess } from '../../lib/permissions.ts';
 import { randomToken, sha256 } from '../../lib/secrets.ts';
 import { leadScope, managesLeads as manages, mayHandleAppointment } from '../authz/authz.policies.ts';
+import { appendEvents } from '../events/events.repository.ts';
+import type { EventType } from '../events/events.types.ts';
 import { renderCalendar } from './appointments.calendar.ts';
 import {
   type AppointmentRow,
@@ -30,6 +32,7 @@ import {
   type ListAppointmentsInput,
   MAX_DURATION_MS,
   MAX_RANGE_MS,
+  presentAppointment,
   type UpdateAppointmentInput,
 } from './appointments.schemas.ts';
 
@@ -62,6 +65,25 @@ export function createAppointmentsService(deps: { db: Db; clock: Clock; publicUr
   async function view(tx: Executor, companyId: number, id: number) {
     const found = await findView(tx, companyId, id);
     if (!found) throw notFound('Appointment');
+    return found;
+  }
+
+  /**
+   * The appointment as its GET shows it after the change, with its event as the transaction's last write. The
+   * event's assignee is the user access it is booked for: an agent's stream shows their own appointments.
+   */
+  async function announced(tx: Executor, companyId: number, id: number, type: EventType | undefined) {
+    const found = await view(tx, companyId, id);
+    if (type) {
+      await appendEvents(tx, companyId, [
+        {
+          type,
+          data: presentAppointment(found),
+          leadId: found.appointment.leadId,
+          assigneeUserAccessId: found.appointment.userAccessId,
+        },
+      ]);
+    }
     return found;
   }
 
@@ -102,7 +124,7 @@ export function createAppointmentsService(deps: { db: Db; clock: Clock; publicUr
           notes: text(input.notes),
           createdByUserId: actor.userId,
         });
-        return view(tx, row.companyId, row.id);
+        return announced(tx, row.companyId, row.id, 'appointment.created');
       });
     },
 
@@ -126,16 +148,23 @@ export function createAppointmentsService(deps: { db: Db; clock: Clock; publicUr
         const startsAt = input.starts_at ? new Date(input.starts_at) : current.startsAt;
         const endsAt = input.ends_at ? new Date(input.ends_at) : current.endsAt;
         assertRange(startsAt, endsAt);
-        await updateAppointment(tx, access.companyId, id, {
+        const values = {
           startsAt,
           endsAt,
           title: text(input.title),
           location: text(input.location),
           notes: text(input.notes),
           userAccessId: input.user_access_id,
-          updatedAt: clock.now(),
-        });
-        return view(tx, access.companyId, id);
+        };
+        await updateAppointment(tx, access.companyId, id, { ...values, updatedAt: clock.now() });
+        // The same values sent again change nothing worth an event.
+        const changed =
+          startsAt.getTime() !== current.startsAt.getTime() ||
+          endsAt.getTime() !== current.endsAt.getTime() ||
+          (['title', 'location', 'notes', 'userAccessId'] as const).some(
+            (key) => values[key] !== undefined && values[key] !== current[key],
+          );
+        return announced(tx, access.companyId, id, changed ? 'appointment.updated' : undefined);
       });
     },
 
@@ -145,11 +174,12 @@ export function createAppointmentsService(deps: { db: Db; clock: Clock; publicUr
       return db.transaction(async (tx) => {
         const current = await lockAppointment(tx, access.companyId, id);
         if (!current || !sees(access, current)) throw notFound('Appointment');
-        if (current.status === 'scheduled') {
+        const canceling = current.status === 'scheduled';
+        if (canceling) {
           const now = clock.now();
           await updateAppointment(tx, access.companyId, id, { status: 'canceled', canceledAt: now, updatedAt: now });
         }
-        return view(tx, access.companyId, id);
+        return announced(tx, access.companyId, id, canceling ? 'appointment.canceled' : undefined);
       });
     },
 

@@ -7,6 +7,7 @@ import { assertMayMoveCompany } from '../authz/authz.policies.ts';
 import { MAX_COMPANY_DEPTH } from '../authz/authz.repository.ts';
 import type { AuthzService } from '../authz/authz.service.ts';
 import type { LimitsService } from '../limits/limits.service.ts';
+import { announceUserAccessCreated } from '../user-accesses/user-access-events.ts';
 import {
   companyDepth,
   findAccessByCode,
@@ -71,6 +72,7 @@ export function createCompaniesService(deps: { db: Db; authz: AuthzService; limi
           accessId: admin.id,
           primary,
         });
+        await announceUserAccessCreated(tx, company.id, grantId);
         const access = {
           id: admin.id,
           name: admin.name,

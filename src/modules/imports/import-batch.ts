@@ -6,7 +6,8 @@ import { hasNul, withoutNul } from '../../lib/text.ts';
 import type { createAssigner } from '../distribution/distribution.service.ts';
 import { type AnswerRules, checkAnswers } from '../leads/lead-answers.ts';
 import { contactErrors, normalizeLeadInput } from '../leads/lead-input.ts';
-import { createLeads, updateLead } from '../leads/lead-intake.ts';
+import { type Announcements, createLeads, updateLead } from '../leads/lead-intake.ts';
+import { noteEvents } from '../leads/lead-notes.events.ts';
 import { insertNotes } from '../leads/lead-notes.repository.ts';
 import { type LeadRecord, leadRecord, liveLeadsByKeys, type NewLead } from '../leads/leads.repository.ts';
 import { type ImportLookups, rowToLeadInput } from './import-rows.ts';
@@ -122,6 +123,7 @@ export async function insertLeads(
   fresh: Prepared[],
   settings: ImportSettings,
   assigner: Awaited<ReturnType<typeof createAssigner>>,
+  out: Announcements,
 ) {
   if (fresh.length === 0) return 0;
   const items = [];
@@ -146,16 +148,18 @@ export async function insertLeads(
       defaultStageId: settings.defaultStageId,
     },
     items,
+    out,
   );
   // A `note` column: the lead's first note, by whoever imported it.
   const noteOf = new Map(fresh.map((item) => [item.row.rowNumber, item.note]));
-  await insertNotes(
+  const notes = await insertNotes(
     tx,
     inserted.flatMap(({ id, importRow }) => {
       const body = noteOf.get(importRow);
       return body ? [{ companyId: settings.companyId, leadId: id, authorUserId: settings.actorUserId, body }] : [];
     }),
   );
+  out.ready.push(...(await noteEvents(tx, settings.companyId, notes)));
   return inserted.length;
 }
 
@@ -164,23 +168,30 @@ export async function applyUpdates(
   tx: Executor,
   updates: { prepared: Prepared; leadId: number }[],
   settings: ImportSettings,
+  out: Announcements,
 ) {
   let updated = 0;
   for (const { prepared, leadId } of updates) {
     const changes = Object.fromEntries(Object.entries(prepared.values).filter(([, value]) => value != null));
-    const after = await updateLead(tx, settings.companyId, leadId, {
-      values: changes,
-      answers: prepared.answers,
-      activities: [
-        {
-          companyId: settings.companyId,
-          leadId,
-          actorUserId: settings.actorUserId,
-          kind: 'updated',
-          data: { import_id: settings.importId, row: prepared.row.rowNumber, changes: Object.keys(changes) },
-        },
-      ],
-    });
+    const after = await updateLead(
+      tx,
+      settings.companyId,
+      leadId,
+      {
+        values: changes,
+        answers: prepared.answers,
+        activities: [
+          {
+            companyId: settings.companyId,
+            leadId,
+            actorUserId: settings.actorUserId,
+            kind: 'updated',
+            data: { import_id: settings.importId, row: prepared.row.rowNumber, changes: Object.keys(changes) },
+          },
+        ],
+      },
+      out,
+    );
     if (after) updated++;
   }
   return updated;

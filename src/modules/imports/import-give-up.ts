@@ -1,5 +1,6 @@
 import type { Tx } from '../../db/client.ts';
 import { type Job, LOST_ON_LAST_ATTEMPT } from '../../jobs/queue.ts';
+import { announceImportEnd } from './import-events.ts';
 import { endUnfinishedImport, importById } from './imports.repository.ts';
 
 /**
@@ -25,5 +26,10 @@ export async function importGivenUp(tx: Tx, job: Job, now: Date): Promise<void> 
   const errorMessage =
     `The import was given up after ${job.attempts} attempts (${cause}). ` +
     'The rows written so far stay; upload the file again to import the rest.';
-  await endUnfinishedImport(tx, id, { status: 'failed', finishedAt: now, errorMessage: errorMessage.slice(0, 2000) });
+  const ended = await endUnfinishedImport(tx, id, {
+    status: 'failed',
+    finishedAt: now,
+    errorMessage: errorMessage.slice(0, 2000),
+  });
+  if (ended) await announceImportEnd(tx, ended);
 }

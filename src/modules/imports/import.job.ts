@@ -7,6 +7,7 @@ import type { Clock } from '../../lib/clock.ts';
 import { isSpreadsheetError } from '../../lib/spreadsheet/index.ts';
 import type { Storage } from '../../lib/storage/index.ts';
 import { createAssigner } from '../distribution/distribution.service.ts';
+import { announce, announcements } from '../leads/lead-intake.ts';
 import type { LimitsService } from '../limits/limits.service.ts';
 import {
   applyUpdates,
@@ -17,6 +18,7 @@ import {
   type Rejected,
   type SheetRow,
 } from './import-batch.ts';
+import { announceImportEnd } from './import-events.ts';
 import { cut, excerpt, IMPORT_MAX_STORED_ERRORS, REASON_CHARS, storedSize } from './import-excerpt.ts';
 import { openImport } from './import-reader.ts';
 import {
@@ -51,8 +53,12 @@ type Deps = { db: Db; storage: Storage; clock: Clock; limits: LimitsService };
 export function createImportJob(deps: Deps) {
   const { db, clock } = deps;
 
+  /** The import's end, with its `import.completed` or `import.failed` event (a canceled import has none). */
   async function finish(row: ImportRow, values: Parameters<typeof updateImport>[3]) {
-    await updateImport(db, row.companyId, row.id, { ...values, finishedAt: clock.now() });
+    await db.transaction(async (tx) => {
+      const ended = await updateImport(tx, row.companyId, row.id, { ...values, finishedAt: clock.now() });
+      if (ended) await announceImportEnd(tx, ended);
+    });
   }
 
   /**
@@ -108,10 +114,11 @@ export function createImportJob(deps: Deps) {
         values: item.row.values,
       }));
       const assigner = await createAssigner(tx, settings.companyId);
-      const imported = await insertLeads(tx, fresh.slice(0, room.granted), settings, assigner);
+      const out = announcements(settings.companyId);
+      const imported = await insertLeads(tx, fresh.slice(0, room.granted), settings, assigner, out);
       await assigner.flush();
       await room.record(imported);
-      const updated = await applyUpdates(tx, updates, settings);
+      const updated = await applyUpdates(tx, updates, settings, out);
 
       const failed = [...rejected, ...overLimit];
       const errors: Rejected[] = [...failed, ...duplicates]
@@ -131,6 +138,8 @@ export function createImportJob(deps: Deps) {
         storedErrorRows: current.storedErrorRows + kept.rows,
         errorsBytes: current.errorsBytes + kept.bytes,
       });
+      // Last: the batch's events (every lead rendered in one query) take the company's event counter until commit.
+      await announce(tx, out);
       return 'written' as const;
     });
   }

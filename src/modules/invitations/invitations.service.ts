@@ -9,6 +9,7 @@ import { randomToken, sha256 } from '../../lib/secrets.ts';
 import { lockCompanyForLimits } from '../limits/limits.repository.ts';
 import type { LimitsService } from '../limits/limits.service.ts';
 import type { MailQueue } from '../mail/mail.queue.ts';
+import { announceUserAccessCreated } from '../user-accesses/user-access-events.ts';
 import { clearPrimary, findAccess, findView as findUserAccessView } from '../user-accesses/user-accesses.repository.ts';
 import { findUserById, type UserRow, updateUser } from '../users/users.repository.ts';
 import {
@@ -128,6 +129,8 @@ export function createInvitationsService(deps: {
       accessId: claimed.accessId,
       primary: makePrimary,
     });
+    // The join's last write (accept answers with a read; sign-up, already verified by the code, writes no more).
+    await announceUserAccessCreated(tx, claimed.companyId, id);
     return { id, companyId: claimed.companyId };
   }
 

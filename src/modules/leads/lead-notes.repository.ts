@@ -1,6 +1,6 @@
-import { and, desc, eq, lt } from 'drizzle-orm';
+import { and, asc, desc, eq, inArray, lt } from 'drizzle-orm';
 import type { Executor } from '../../db/client.ts';
-import { leadNotes, users } from '../../db/schema/index.ts';
+import { leadNotes, leads, users } from '../../db/schema/index.ts';
 
 export type NoteRow = typeof leadNotes.$inferSelect;
 
@@ -42,9 +42,27 @@ export async function findNote(db: Executor, companyId: number, leadId: number, 
   return row;
 }
 
-/** The first notes of an import batch's new leads, in one statement. */
-export async function insertNotes(db: Executor, rows: (typeof leadNotes.$inferInsert)[]) {
-  if (rows.length > 0) await db.insert(leadNotes).values(rows);
+/** The first notes of an import batch's new leads, in one statement; answers their ids. */
+export async function insertNotes(db: Executor, rows: (typeof leadNotes.$inferInsert)[]): Promise<number[]> {
+  if (rows.length === 0) return [];
+  const inserted = await db.insert(leadNotes).values(rows).returning({ id: leadNotes.id });
+  return inserted.map((row) => row.id);
+}
+
+/** Notes with their authors (as listNotes shows them) and their lead's assignee, in one query. */
+export async function noteViewsByIds(db: Executor, companyId: number, ids: number[]) {
+  if (ids.length === 0) return [];
+  return db
+    .select({
+      note: leadNotes,
+      author: { id: users.id, firstName: users.firstName, lastName: users.lastName },
+      assigneeUserAccessId: leads.assignedUserAccessId,
+    })
+    .from(leadNotes)
+    .innerJoin(leads, eq(leads.id, leadNotes.leadId))
+    .leftJoin(users, eq(users.id, leadNotes.authorUserId))
+    .where(and(eq(leadNotes.companyId, companyId), inArray(leadNotes.id, ids)))
+    .orderBy(asc(leadNotes.id));
 }
 
 export async function deleteNote(db: Executor, companyId: number, noteId: number) {

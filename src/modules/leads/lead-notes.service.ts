@@ -4,7 +4,8 @@ import { decodeCursor, toPage } from '../../lib/pagination.ts';
 import type { Actor, EffectiveAccess } from '../../lib/permissions.ts';
 import { mayDeleteNote } from '../authz/authz.policies.ts';
 import type { LeadsService } from '../leads/leads.service.ts';
-import { recordActivities } from './lead-intake.ts';
+import { announce, announcements, recordActivities } from './lead-intake.ts';
+import { noteEvents } from './lead-notes.events.ts';
 import { deleteNote, findNote, insertNote, listNotes } from './lead-notes.repository.ts';
 
 /** Notes on a lead: whoever may read the lead writes them; the author, admins and managers delete them. */
@@ -34,16 +35,23 @@ export function createLeadNotesService(deps: { db: Db; leads: LeadsService }) {
           authorUserId: actor.userId,
           body: body.trim(),
         });
-        await recordActivities(tx, [
-          {
-            companyId: actor.access.companyId,
-            leadId,
-            actorUserId: actor.userId,
-            kind: 'note_added',
-            data: { note_id: note.id },
-          },
-        ]);
+        const out = announcements(actor.access.companyId);
+        await recordActivities(
+          tx,
+          [
+            {
+              companyId: actor.access.companyId,
+              leadId,
+              actorUserId: actor.userId,
+              kind: 'note_added',
+              data: { note_id: note.id },
+            },
+          ],
+          out,
+        );
         const [view] = await listNotes(tx, actor.access.companyId, leadId, note.id + 1, 1);
+        out.ready.push(...(await noteEvents(tx, actor.access.companyId, [note.id])));
+        await announce(tx, out);
         return view!;
       });
     },
@@ -57,15 +65,20 @@ export function createLeadNotesService(deps: { db: Db; leads: LeadsService }) {
       }
       await db.transaction(async (tx) => {
         await deleteNote(tx, actor.access.companyId, noteId);
-        await recordActivities(tx, [
-          {
-            companyId: actor.access.companyId,
-            leadId,
-            actorUserId: actor.userId,
-            kind: 'note_deleted',
-            data: { note_id: noteId },
-          },
-        ]);
+        // No event: the contract has no note deletion event (the timeline keeps it).
+        await recordActivities(
+          tx,
+          [
+            {
+              companyId: actor.access.companyId,
+              leadId,
+              actorUserId: actor.userId,
+              kind: 'note_deleted',
+              data: { note_id: noteId },
+            },
+          ],
+          announcements(actor.access.companyId),
+        );
       });
     },
   };

@@ -9,7 +9,15 @@ import type { LimitsService } from '../limits/limits.service.ts';
 import { listStages } from '../reference/reference.repository.ts';
 import { validateAnswers } from './lead-answers.ts';
 import { contactErrors, normalizeLeadInput } from './lead-input.ts';
-import { type Activity, createLead, deleteLead, recordActivities, updateLead } from './lead-intake.ts';
+import {
+  type Activity,
+  announce,
+  announcements,
+  createLead,
+  deleteLead,
+  recordActivities,
+  updateLead,
+} from './lead-intake.ts';
 import { checkReferences } from './lead-references.ts';
 import {
   answersOf,
@@ -120,18 +128,25 @@ export function createLeadsService(deps: {
                 sourceId: values.sourceId ?? null,
               })
             : undefined;
-        const lead = await createLead(tx, {
-          values: {
-            ...values,
-            companyId: scope.companyId,
-            stageId: values.stageId ?? refs.defaultStageId,
-            createdByUserId: actor.userId,
-          },
-          answers: answers.set,
-          assignment,
-        });
+        // The month's usage before the lead: the events appended with it must be the transaction's last lock.
         await room.record(1);
-        return view(tx, { companyId: scope.companyId }, lead.id);
+        const out = announcements(scope.companyId);
+        const lead = await createLead(
+          tx,
+          {
+            values: {
+              ...values,
+              companyId: scope.companyId,
+              stageId: values.stageId ?? refs.defaultStageId,
+              createdByUserId: actor.userId,
+            },
+            answers: answers.set,
+            assignment,
+          },
+          out,
+        );
+        // The lead as its events show it, rendered once for both.
+        return (await announce(tx, out)).get(lead.id)!;
       });
     },
 
@@ -157,15 +172,18 @@ export function createLeadsService(deps: {
         const answers = await validateAnswers(tx, scope.companyId, campaignId ?? null, input.answers ?? [], false);
         assertValid([...refs.errors, ...errors, ...contactErrors({ ...before, ...values }), ...answers.errors]);
 
-        const after = await updateLead(tx, scope.companyId, leadId, {
-          values,
-          answers: answers.set,
-          clearedAnswers: answers.cleared,
-          activities: [],
-        });
+        const out = announcements(scope.companyId);
+        const after = await updateLead(
+          tx,
+          scope.companyId,
+          leadId,
+          { values, answers: answers.set, clearedAnswers: answers.cleared, activities: [] },
+          out,
+        );
         if (!after) throw notFound('Lead');
-        await recordActivities(tx, activitiesFor(actor, before, after, input));
-        return view(tx, { companyId: scope.companyId }, leadId);
+        await recordActivities(tx, activitiesFor(actor, before, after, input), out);
+        // Nothing changed (the same values sent again): no activity, no event, the lead as it is.
+        return (await announce(tx, out)).get(leadId) ?? view(tx, { companyId: scope.companyId }, leadId);
       });
     },
 
@@ -175,7 +193,9 @@ export function createLeadsService(deps: {
       await db.transaction(async (tx) => {
         const lead = await lockLead(tx, scope, leadId);
         if (!lead) throw notFound('Lead');
-        await deleteLead(tx, scope.companyId, leadId, actor.userId, deps.clock.now());
+        const out = announcements(scope.companyId);
+        await deleteLead(tx, scope.companyId, leadId, actor.userId, deps.clock.now(), out);
+        await announce(tx, out);
       });
     },
 

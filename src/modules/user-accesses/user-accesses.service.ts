@@ -9,10 +9,11 @@ import {
   assertNotBelowInheritedAdmin,
   isSelfOrStaff,
 } from '../authz/authz.policies.ts';
-import { redistribute, takeOpenLeadsOf } from '../leads/lead-intake.ts';
+import { announce, announcements, redistribute, takeOpenLeadsOf } from '../leads/lead-intake.ts';
 import type { LimitsService } from '../limits/limits.service.ts';
 import { findUserById } from '../users/users.repository.ts';
 import type { UsersService } from '../users/users.service.ts';
+import { announceUserAccessCreated, userAccessEvent } from './user-access-events.ts';
 import {
   clearPrimary,
   countAdmins,
@@ -72,6 +73,7 @@ export function createUserAccessesService(deps: { db: Db; users: UsersService; l
           accessId: input.access_id,
           primary: input.primary ?? false,
         });
+        await announceUserAccessCreated(tx, input.company_id, id);
         return view(tx, input.company_id, id);
       });
     },
@@ -118,9 +120,15 @@ export function createUserAccessesService(deps: { db: Db; users: UsersService; l
         await lockCompany(tx, current.companyId);
         await lockLeadIntake(tx, current.companyId);
         const openLeads = await takeOpenLeadsOf(tx, current.companyId, userAccessId);
+        // The access as it was, for its event (rendered before the row goes).
+        const removed = await userAccessEvent(tx, 'user_access.deleted', current.companyId, userAccessId);
         await deleteUserAccess(tx, current.companyId, userAccessId);
         await assertStillAdministered(tx, current.companyId);
-        await redistribute(tx, current.companyId, userAccessId, openLeads, principal.userId);
+        const out = announcements(current.companyId);
+        await redistribute(tx, current.companyId, userAccessId, openLeads, principal.userId, out);
+        // Last: the leads' reassignments, then the removal itself.
+        out.ready.push(removed);
+        await announce(tx, out);
       });
     },
   };
