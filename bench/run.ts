@@ -14,6 +14,26 @@ const leads = Number(process.env.BENCH_LEADS ?? 1_000_000);
 const seconds = Number(process.env.BENCH_SECONDS ?? 10);
 const which = process.argv[2] ?? 'all';
 
+if (which === '--help' || which === '-h' || which === 'help') {
+  process.stdout.write(`Usage: npm run bench [-- <benchmark>]
+
+Benchmarks (not tests): each compares Leadsy with a baseline measured in the same run, since machines are shared
+and noisy; quote the ratios. Needs a PostgreSQL (the machine's, trust auth).
+
+  all             every benchmark below except imports-memory (the default)
+  reads           GET one lead and the first list page vs a bare node:http + pg handler (BENCH_LEADS leads)
+  distribution    lead creation with round robin vs without
+  imports         CSVs of 100k and 1M rows, upload to completed (PostgreSQL, embedded) vs a plain COPY
+  reset-timing    password-reset answer times for known and unknown addresses (must not tell them apart)
+  imports-memory  hostile files of up to 50 MB, one and two at a time (minutes)
+
+Settings: BENCH_DATABASE_URL (default postgres://postgres@127.0.0.1:5432/leadsy_bench), BENCH_LEADS (1000000),
+BENCH_SECONDS (10 per measurement), BENCH_IMPORT_ROWS (100000,1000000), BENCH_EMBEDDED_MAX_ROWS (100000),
+BENCH_RESET_REQUESTS (400), BENCH_MEMORY_FILES (name,name), BENCH_PROFILE (a directory for CPU profiles).
+`);
+  process.exit(0);
+}
+
 if (which === 'all' || which === 'reads') await readBenchmark({ leads, seconds });
 if (which === 'all' || which === 'distribution') await distributionBenchmark({ seconds });
 if (which === 'all' || which === 'imports') await importBenchmark();

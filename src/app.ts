@@ -34,6 +34,7 @@ import { userProvidersRoutes } from './modules/user-providers/user-providers.rou
 import { usersRoutes } from './modules/users/users.routes.ts';
 import { registerAuth } from './plugins/auth.ts';
 import { registerCacheControl } from './plugins/cache-control.ts';
+import { registerConditionalRequests } from './plugins/conditional.ts';
 import { registerDocs } from './plugins/docs.ts';
 import { clientErrorHandler, frameworkErrors, registerErrorHandling } from './plugins/errors.ts';
 import { createLogging, loggerOptions } from './plugins/logging.ts';
@@ -133,6 +134,8 @@ export async function buildApp(deps: AppDeps) {
   registerDraining(app);
   await registerRateLimits(app, config);
   registerAuth(app, { tokens: services.tokens, authz: services.authz });
+  // After auth: its If-Match check runs once the caller is authenticated and authorized.
+  registerConditionalRequests(app);
   await registerDocs(app, config);
   const metrics = registerMetrics(app, { token: config.metricsToken, database, clock });
 

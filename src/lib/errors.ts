@@ -60,6 +60,7 @@ export const ERROR_CODES = [
   'appointment_canceled',
   'import_finished',
   'last_admin',
+  'precondition_failed',
   // Limits.
   'plan_limit_reached',
   'membership_unavailable',
@@ -103,6 +104,10 @@ export const forbidden = (detail = 'You are not allowed to do this.') =>
 export const notFound = (what = 'Resource') => new AppError(404, 'not_found', 'Not Found', `${what} not found.`);
 
 export const conflict = (code: ErrorCode, detail: string) => new AppError(409, code, 'Conflict', detail);
+
+/** 412: an If-Match (or other precondition) does not hold; nothing was changed. */
+export const preconditionFailed = (detail: string) =>
+  new AppError(412, 'precondition_failed', 'Precondition Failed', detail);
 
 export const invalid = (errors: FieldError[], detail = 'The request has invalid fields.') =>
   new AppError(422, 'validation_failed', 'Unprocessable Content', detail, errors);

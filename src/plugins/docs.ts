@@ -4,6 +4,7 @@ import type { FastifyInstance, RouteOptions } from 'fastify';
 import { Type } from 'typebox';
 import type { Config } from '../config.ts';
 import { INPUT_LIMITS } from '../lib/input-limits.ts';
+import { documentConditional } from './conditional.ts';
 
 export const ProblemSchema = Type.Object(
   {
@@ -53,7 +54,7 @@ function documentRoute(route: RouteOptions): void {
   if (route.config && 'rateLimit' in route.config) response[429] ??= problemResponse('Rate limited: see Retry-After.');
   response[500] ??= problemResponse('Unexpected error; details are in the server log under the request id.');
   route.schema = {
-    ...schema,
+    ...documentConditional(route, schema, response, problemResponse),
     response,
     security: policy === 'public' ? [] : [{ bearerAuth: [] }],
     ...(typeof policy === 'object' ? { 'x-permission': policy.permission } : {}),

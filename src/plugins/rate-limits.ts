@@ -38,6 +38,8 @@ export async function registerRateLimits(app: FastifyInstance, settings: Setting
     // After the route's onRequest authentication, before the body is parsed.
     hook: 'preParsing',
     keyGenerator: callerKey,
+    // The GET an If-Match check reads the current state with (plugins/conditional.ts) is part of the write.
+    allowList: (request) => request.preconditionProbe,
   });
   app.addHook('onRoute', (route: RouteOptions) => {
     const policy = route.config?.policy;

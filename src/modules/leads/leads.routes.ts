@@ -1,9 +1,12 @@
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import { Type } from 'typebox';
+import type { FastifyRequest } from 'fastify';
+import { etagOf, ifMatchHolds, ifMatchOf } from '../../lib/etag.ts';
 import { PageMeta } from '../../lib/pagination.ts';
 import { accessOf, principalOf } from '../../plugins/auth.ts';
 import { problemResponse } from '../../plugins/docs.ts';
 import { CompanyParams } from '../companies/companies.schemas.ts';
+import type { NoteView } from './lead-notes.repository.ts';
 import { presentNote } from './lead-notes.schemas.ts';
 import type { LeadNotesService } from './lead-notes.service.ts';
 import {
@@ -19,9 +22,20 @@ import {
   presentLead,
   UpdateLeadBody,
 } from './leads.schemas.ts';
-import type { LeadsService } from './leads.service.ts';
+import type { LeadPrecondition, LeadsService, LeadWithAnswers } from './leads.service.ts';
 
 const tags = ['Leads'];
+
+/** The lead's GET representation: what its ETag is the tag of, whichever route answers it. */
+const detailOf = (lead: LeadWithAnswers, latestNotes: NoteView[]) => ({
+  lead: { ...presentLead(lead), notes: latestNotes.map(presentNote) },
+});
+
+/** The request's If-Match, for the service to evaluate under the lead's row lock (plugins/conditional.ts). */
+function preconditionOf(request: FastifyRequest): LeadPrecondition | undefined {
+  const condition = ifMatchOf(request.headers['if-match']);
+  return condition && ((current, latestNotes) => ifMatchHolds(condition, etagOf(detailOf(current, latestNotes))));
+}
 const LeadList = Type.Object({ leads: Type.Array(LeadJson), meta: PageMeta });
 const PageOnly = Type.Object({
   limit: Type.Optional(Type.Integer({ minimum: 1, maximum: 100, default: 50 })),
@@ -156,8 +170,7 @@ export const leadsRoutes: FastifyPluginAsyncTypebox<{ service: LeadsService; not
     },
     async (request) => {
       const lead = await service.view(accessOf(request), request.params.lead_id);
-      const latest = await notes.latest(request.params.company_id, request.params.lead_id);
-      return { lead: { ...presentLead(lead), notes: latest.map(presentNote) } };
+      return detailOf(lead, await notes.latest(request.params.company_id, request.params.lead_id));
     },
   );
 
@@ -165,7 +178,7 @@ export const leadsRoutes: FastifyPluginAsyncTypebox<{ service: LeadsService; not
     app.route({
       method,
       url: '/api/v1/companies/:company_id/leads/:lead_id',
-      config: { policy: { permission: 'leads:write' } },
+      config: { policy: { permission: 'leads:write' }, ifMatch: 'handler' },
       schema: {
         operationId: method === 'PUT' ? 'updateLead' : 'patchLead',
         tags,
@@ -178,16 +191,20 @@ export const leadsRoutes: FastifyPluginAsyncTypebox<{ service: LeadsService; not
         body: UpdateLeadBody,
         response: { 200: Type.Object({ lead: LeadJson }), 409: problemResponse('The external_id is already used.') },
       },
-      handler: async (request) => ({
-        lead: presentLead(await service.update(actorOf(request), request.params.lead_id, request.body)),
-      }),
+      handler: async (request, reply) => {
+        const { company_id, lead_id } = request.params;
+        const lead = await service.update(actorOf(request), lead_id, request.body, preconditionOf(request));
+        // The tag of the lead's GET (which adds the latest notes), as RFC 9110 asks of a PUT's or PATCH's ETag.
+        reply.header('etag', etagOf(detailOf(lead, await notes.latest(company_id, lead_id))));
+        return { lead: presentLead(lead) };
+      },
     });
   }
 
   app.delete(
     '/api/v1/companies/:company_id/leads/:lead_id',
     {
-      config: { policy: { permission: 'leads:manage' } },
+      config: { policy: { permission: 'leads:manage' }, ifMatch: 'handler' },
       schema: {
         operationId: 'deleteLead',
         tags,
@@ -198,7 +215,7 @@ export const leadsRoutes: FastifyPluginAsyncTypebox<{ service: LeadsService; not
       },
     },
     async (request, reply) => {
-      await service.remove(actorOf(request), request.params.lead_id);
+      await service.remove(actorOf(request), request.params.lead_id, preconditionOf(request));
       return reply.code(204).send(null);
     },
   );

@@ -1,6 +1,7 @@
 import type { Db, Executor } from '../../db/client.ts';
 import type { Clock } from '../../lib/clock.ts';
 import { assertValid, forbidden, notFound } from '../../lib/errors.ts';
+import { staleCopy } from '../../lib/etag.ts';
 import { decodeCursor, toPage } from '../../lib/pagination.ts';
 import type { Actor, EffectiveAccess } from '../../lib/permissions.ts';
 import { type LeadScope, leadScope } from '../authz/authz.policies.ts';
@@ -18,6 +19,7 @@ import {
   recordActivities,
   updateLead,
 } from './lead-intake.ts';
+import { listNotes, type NoteView } from './lead-notes.repository.ts';
 import { checkReferences } from './lead-references.ts';
 import {
   answersOf,
@@ -58,6 +60,15 @@ async function withAnswers(db: Executor, views: LeadView[]) {
 
 export type LeadWithAnswers = Awaited<ReturnType<typeof withAnswers>>[number];
 
+/** How many of its latest notes a lead's detail (GET) shows, as lead-notes.service `latest` reads them. */
+const DETAIL_NOTES = 20;
+
+/**
+ * A request's If-Match as the service sees it: does it hold for the lead as it is now (with its latest notes, as
+ * its GET shows it)? The route knows the representation and its entity tag; the service knows when to ask.
+ */
+export type LeadPrecondition = (current: LeadWithAnswers, latestNotes: NoteView[]) => boolean;
+
 /** What changed, for the activity timeline: column → [before, after]. */
 function changes(before: LeadRow, after: LeadRow) {
   const diff: Record<string, [unknown, unknown]> = {};
@@ -84,6 +95,17 @@ export function createLeadsService(deps: {
     if (!found) throw notFound('Lead');
     const [withAnswer] = await withAnswers(tx, [found]);
     return withAnswer!;
+  }
+
+  /**
+   * If-Match, evaluated on the lead as a GET would show it now, under the row lock the caller just took: the check
+   * and the write are one transaction, so of two writers holding the same tag one wins and the other gets 412.
+   */
+  async function checkPrecondition(tx: Executor, scope: LeadScope, leadId: number, precondition?: LeadPrecondition) {
+    if (!precondition) return;
+    const current = await view(tx, scope, leadId);
+    const notes = await listNotes(tx, scope.companyId, leadId, undefined, DETAIL_NOTES);
+    if (!precondition(current, notes.slice(0, DETAIL_NOTES))) throw staleCopy();
   }
 
   return {
@@ -150,7 +172,12 @@ export function createLeadsService(deps: {
       });
     },
 
-    async update(actor: Actor, leadId: number, input: LeadInput): Promise<LeadWithAnswers> {
+    async update(
+      actor: Actor,
+      leadId: number,
+      input: LeadInput,
+      precondition?: LeadPrecondition,
+    ): Promise<LeadWithAnswers> {
       const scope = leadScope(actor.access);
       if (scope.ownerId !== undefined && input.assigned_user_access_id !== undefined) {
         throw forbidden('Only admins and managers reassign leads.');
@@ -164,6 +191,7 @@ export function createLeadsService(deps: {
       return db.transaction(async (tx) => {
         const before = await lockLead(tx, scope, leadId);
         if (!before) throw notFound('Lead');
+        await checkPrecondition(tx, scope, leadId, precondition);
         const { values, errors } = normalizeLeadInput(input, {
           companyCountry: refs.companyCountry,
           currentCountry: before.country,
@@ -188,11 +216,12 @@ export function createLeadsService(deps: {
     },
 
     /** Soft delete: the lead leaves every list, its history stays. */
-    async remove(actor: Actor, leadId: number): Promise<void> {
+    async remove(actor: Actor, leadId: number, precondition?: LeadPrecondition): Promise<void> {
       const scope = leadScope(actor.access);
       await db.transaction(async (tx) => {
         const lead = await lockLead(tx, scope, leadId);
         if (!lead) throw notFound('Lead');
+        await checkPrecondition(tx, scope, leadId, precondition);
         const out = announcements(scope.companyId);
         await deleteLead(tx, scope.companyId, leadId, actor.userId, deps.clock.now(), out);
         await announce(tx, out);
