@@ -75,7 +75,9 @@ export const staleCopy = () =>
 
 /** A malformed If-Match: 422 naming the header, like any other invalid input. */
 export const invalidIfMatch = () =>
-  invalid([{ field: 'if-match', code: 'invalid', message: 'must be `*` or a comma-separated list of quoted entity tags' }]);
+  invalid([
+    { field: 'if-match', code: 'invalid', message: 'must be `*` or a comma-separated list of quoted entity tags' },
+  ]);
 
 /** The If-Match of a request, parsed, or a 422 when it is malformed. */
 export function ifMatchOf(header: string | string[] | undefined): TagCondition | undefined {

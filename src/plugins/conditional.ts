@@ -1,7 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import type { FastifyInstance, FastifyReply, FastifyRequest, RouteOptions } from 'fastify';
-import { etagOf, ifMatchHolds, ifMatchOf, noneMatchFails, parseTagCondition, staleCopy } from '../lib/etag.ts';
 import { preconditionFailed } from '../lib/errors.ts';
+import { etagOf, ifMatchHolds, ifMatchOf, noneMatchFails, parseTagCondition, staleCopy } from '../lib/etag.ts';
 
 declare module 'fastify' {
   interface FastifyContextConfig {

@@ -1,6 +1,6 @@
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
-import { Type } from 'typebox';
 import type { FastifyRequest } from 'fastify';
+import { Type } from 'typebox';
 import { etagOf, ifMatchHolds, ifMatchOf } from '../../lib/etag.ts';
 import { PageMeta } from '../../lib/pagination.ts';
 import { accessOf, principalOf } from '../../plugins/auth.ts';
