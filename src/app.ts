@@ -39,6 +39,8 @@ import { registerDocs } from './plugins/docs.ts';
 import { clientErrorHandler, frameworkErrors, registerErrorHandling } from './plugins/errors.ts';
 import { createLogging, loggerOptions } from './plugins/logging.ts';
 import { registerMetrics } from './plugins/metrics.ts';
+import { registerIdempotency } from './plugins/idempotency.ts';
+import { registerLocation } from './plugins/location.ts';
 import { registerRateLimits, trustProxyOption } from './plugins/rate-limits.ts';
 import { registerDraining } from './plugins/shutdown.ts';
 import { registerValidation } from './plugins/validation.ts';
@@ -139,6 +141,9 @@ export async function buildApp(deps: AppDeps) {
   await registerDocs(app, config);
   const metrics = registerMetrics(app, { token: config.metricsToken, database, clock });
 
+  // After authentication: a key is claimed once the caller is known and allowed, and stores the Location set here.
+  registerLocation(app);
+  registerIdempotency(app, { service: services.idempotency });
   const { users, companies } = services;
   await app.register(systemRoutes, { database });
   await app.register(referenceRoutes, { service: services.reference });

@@ -17,6 +17,7 @@ import { createCompanyUsersService } from './modules/company-users/company-users
 import { createCyclesService } from './modules/cycles/cycles.service.ts';
 import { createEmailVerificationService } from './modules/email-verification/email-verification.service.ts';
 import { createImportJob, IMPORT_JOB } from './modules/imports/import.job.ts';
+import { createIdempotencyService } from './modules/idempotency/idempotency.service.ts';
 import { importGivenUp } from './modules/imports/import-give-up.ts';
 import { createImportsService } from './modules/imports/imports.service.ts';
 import { createInvitationsService } from './modules/invitations/invitations.service.ts';
@@ -113,3 +114,11 @@ export function createServices(deps: ServicesDeps) {
 }
 
 export type Services = ReturnType<typeof createServices>;
+    // A claim older than a request can live (cut at REQUEST_TIMEOUT_MS, or at shutdown after SHUTDOWN_GRACE_MS)
+    // belongs to a process that died mid-request: another request may take its key over.
+    idempotency: createIdempotencyService({
+      db,
+      clock,
+      secret,
+      staleAfterMs: config.requestTimeoutMs + config.shutdownGraceMs,
+    }),

@@ -62,6 +62,8 @@ export const ERROR_CODES = [
   'last_admin',
   'precondition_failed',
   // Limits.
+  'idempotency_key_in_use',
+  'idempotency_key_reused',
   'plan_limit_reached',
   'membership_unavailable',
   'payment_required',

@@ -2,6 +2,7 @@ export * from './accounts.ts';
 export * from './api-keys.ts';
 export * from './distribution.ts';
 export * from './events.ts';
+export * from './idempotency.ts';
 export * from './identity.ts';
 export * from './jobs.ts';
 export * from './pipeline.ts';
