@@ -17,6 +17,8 @@ import { companiesRoutes } from './modules/companies/companies.routes.ts';
 import { companyUsersRoutes } from './modules/company-users/company-users.routes.ts';
 import { cyclesRoutes } from './modules/cycles/cycles.routes.ts';
 import { emailVerificationRoutes } from './modules/email-verification/email-verification.routes.ts';
+import { eventsRoutes } from './modules/events/events.routes.ts';
+import { registerEventSchemas } from './modules/events/events.schemas.ts';
 import { importsRoutes } from './modules/imports/imports.routes.ts';
 import { invitationsRoutes } from './modules/invitations/invitations.routes.ts';
 import { leadNotesRoutes } from './modules/leads/lead-notes.routes.ts';
@@ -139,6 +141,7 @@ export async function buildApp(deps: AppDeps) {
   // After auth: its If-Match check runs once the caller is authenticated and authorized.
   registerConditionalRequests(app);
   await registerDocs(app, config);
+  registerEventSchemas(app);
   const metrics = registerMetrics(app, { token: config.metricsToken, database, clock });
 
   // After authentication: a key is claimed once the caller is known and allowed, and stores the Location set here.
@@ -172,6 +175,13 @@ export async function buildApp(deps: AppDeps) {
   await app.register(leadsRoutes, { service: services.leads, notes: services.notes });
   await app.register(leadNotesRoutes, { service: services.notes });
   await app.register(appointmentsRoutes, { service: services.appointments });
+  await app.register(eventsRoutes, {
+    service: services.events,
+    heartbeatMs: config.eventStreamHeartbeatMs,
+    log: app.log,
+  });
+  // Open event streams end as the close begins: they would otherwise hold it until their clients leave.
+  app.addHook('preClose', async () => services.events.hub.close());
   await app.register(apiKeysRoutes, { service: services.apiKeys });
 
   // The embedded shape's worker: it runs in this process unless WORKER=off (then only `worker` processes run jobs).

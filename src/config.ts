@@ -64,6 +64,8 @@ export type Config = Readonly<{
   apiRateLimit: number;
   /** How long a stopping process lets in-flight requests and running jobs finish (SHUTDOWN_GRACE_MS, 10000). */
   shutdownGraceMs: number;
+  /** How often an idle event stream sends a comment line (EVENT_STREAM_HEARTBEAT_MS, 15000). */
+  eventStreamHeartbeatMs: number;
 }>;
 
 export type S3Config = Readonly<{
@@ -223,6 +225,7 @@ export function loadConfig(env: Record<string, string | undefined>): Config {
     trustProxy,
     apiRateLimit: integer('API_RATE_LIMIT', 6_000, 1, 1_000_000),
     shutdownGraceMs: integer('SHUTDOWN_GRACE_MS', 10_000, 0, 600_000),
+    eventStreamHeartbeatMs: integer('EVENT_STREAM_HEARTBEAT_MS', 15_000, 50, 300_000),
   };
   if (problems.length > 0) throw new ConfigError(problems);
   return Object.freeze(config);

@@ -16,6 +16,8 @@ import { createCompaniesService } from './modules/companies/companies.service.ts
 import { createCompanyUsersService } from './modules/company-users/company-users.service.ts';
 import { createCyclesService } from './modules/cycles/cycles.service.ts';
 import { createEmailVerificationService } from './modules/email-verification/email-verification.service.ts';
+import { createEventHub } from './modules/events/event-hub.ts';
+import { createEventsService } from './modules/events/events.service.ts';
 import { createImportJob, IMPORT_JOB } from './modules/imports/import.job.ts';
 import { createIdempotencyService } from './modules/idempotency/idempotency.service.ts';
 import { importGivenUp } from './modules/imports/import-give-up.ts';
@@ -107,6 +109,8 @@ export function createServices(deps: ServicesDeps) {
     campaignQuestions: createCampaignQuestionsService({ db }),
     notes: createLeadNotesService({ db, leads }),
     appointments: createAppointmentsService({ db, clock, publicUrl: config.publicUrl }),
+    // The event stream's hub listens only once a stream opens: workers and the command line never do.
+    events: createEventsService({ db, hub: createEventHub({ db, listen: database.listen, log }) }),
     apiKeys: createApiKeysService({ db, clock }),
     /** Every job kind and its handler: what a job runner in any process runs. */
     jobs,

@@ -96,3 +96,8 @@ export async function eventsAfter(
     .orderBy(asc(events.seq))
     .limit(limit);
 }
+
+/** A NOTIFY on the events channel through the pool: the hub's probe that its listener hears the database. */
+export async function notifyEvents(db: Executor, payload: string): Promise<void> {
+  await db.execute(sql`select pg_notify(${EVENTS_CHANNEL}, ${payload})`);
+}
