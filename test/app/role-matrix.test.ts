@@ -57,7 +57,8 @@ type Capability =
   | 'cycles:read'
   | 'cycles:write'
   | 'territories:read'
-  | 'territories:write';
+  | 'territories:write'
+  | 'events'; // everyone: the event stream ("admin, manager (agents: events of their own leads)")
 
 /** API.md's roles table. Admin: everything inside the company; an outsider sees nothing of it (404). */
 const ROLES: Record<'manager' | 'agent', ReadonlySet<Capability>> = {
@@ -72,6 +73,7 @@ const ROLES: Record<'manager' | 'agent', ReadonlySet<Capability>> = {
     'campaigns:read',
     'questions:read',
     'territories:read',
+    'events',
   ]),
   // "all leads, notes, appointments, sources, campaigns, questions, cycles, territories, imports; invite agents;
   // read company users"
@@ -97,6 +99,7 @@ const ROLES: Record<'manager' | 'agent', ReadonlySet<Capability>> = {
     'cycles:write',
     'territories:read',
     'territories:write',
+    'events',
   ]),
 };
 
@@ -168,6 +171,7 @@ const COMPANY_ROUTES: Record<string, Capability> = {
   getTerritory: 'territories:read',
   updateTerritory: 'territories:write',
   deleteTerritory: 'territories:write',
+  streamCompanyEvents: 'events',
 };
 
 function companyExpectation(capability: Capability): Record<Role, Expected> {
@@ -241,6 +245,8 @@ const MATRIX_BODIES: Record<string, BodyOf> = {
 };
 
 const QUERIES: Record<string, QueryOf> = {
+  // A catch-up read, so the stream ends: live, it would stay open.
+  streamCompanyEvents: () => ({ follow: 'false' }),
   findUserByEmail: (f) => ({ email: String(f.agent_email) }),
   listInvitationsByEmail: (f) => ({ email: String(f.agent_email) }),
 };

@@ -385,3 +385,24 @@ describe('redistribution and accesses', () => {
     expect(await eventsOf(t.company.id, before)).toEqual([]);
   });
 });
+
+describe('the OpenAPI document', () => {
+  it('names every event payload, and documents the stream as text/event-stream of them', async () => {
+    const document = (await call(ctx.app, 'GET', '/openapi.json')).body_json;
+    const schemas = document.components.schemas as Json;
+    for (const name of ['LeadCreatedEvent', 'LeadStageChangedEvent', 'LeadDeletedEvent', 'UserAccessDeletedEvent']) {
+      expect(schemas[name], name).toBeDefined();
+    }
+    expect(schemas.LeadDeletedEvent.properties.data.required).toEqual(['id', 'deleted_at', 'external_id']);
+    expect(schemas.Event.oneOf).toHaveLength(14);
+    const stream = document.paths['/api/v1/companies/{company_id}/events'].get;
+    expect(stream.operationId).toBe('streamCompanyEvents');
+    expect(stream.responses['200'].content['text/event-stream'].schema.$ref).toMatch(/Event$/);
+    expect(stream.parameters.map((p: Json) => `${p.in}:${p.name}`).sort()).toEqual([
+      'header:last-event-id',
+      'path:company_id',
+      'query:follow',
+      'query:last_event_id',
+    ]);
+  });
+});
