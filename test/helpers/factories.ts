@@ -1,5 +1,6 @@
 import { randomBytes } from 'node:crypto';
 import { eq } from 'drizzle-orm';
+import type { Static } from 'typebox';
 import {
   accesses,
   companies,
@@ -12,7 +13,12 @@ import {
 } from '../../src/db/schema/index.ts';
 import { hashPassword } from '../../src/lib/passwords.ts';
 import type { AccessCode } from '../../src/lib/permissions.ts';
+import { TokenJson } from '../../src/modules/auth/auth.schemas.ts';
+import { CompanyEnvelope, type CompanyJson } from '../../src/modules/companies/companies.schemas.ts';
+import { answer } from './answers.ts';
 import { call, type Json, type TestContext } from './app.ts';
+
+export type Company = Static<typeof CompanyJson>;
 
 export const PASSWORD = 'correct horse battery staple';
 let passwordHash: Promise<string> | undefined;
@@ -38,18 +44,16 @@ export async function createUser(
     })
     .returning();
   const login = await call(ctx.app, 'POST', '/api/v1/users/login', { body: { email: row!.email, password: PASSWORD } });
-  if (login.statusCode !== 200) throw new Error(`login failed: ${login.body}`);
-  return { id: row!.id, email: row!.email, token: login.body_json.token as string };
+  return { id: row!.id, email: row!.email, token: answer(login, 200, TokenJson).token };
 }
 
-/** A company created through the API by `owner`, who becomes its admin. */
-export async function createCompany(ctx: TestContext, owner: TestUser, body: Json = {}): Promise<Json> {
+/** A company created through the API by `owner`, who becomes its admin: typed as its route answers it. */
+export async function createCompany(ctx: TestContext, owner: TestUser, body: Json = {}): Promise<Company> {
   const response = await call(ctx.app, 'POST', '/api/v1/companies', {
     token: owner.token,
     body: { name: `Company ${randomBytes(3).toString('hex')}`, ...body },
   });
-  if (response.statusCode !== 201) throw new Error(`company creation failed: ${response.body}`);
-  return response.body_json.company as Json;
+  return answer(response, 201, CompanyEnvelope).company;
 }
 
 export async function accessId(ctx: TestContext, code: AccessCode): Promise<number> {

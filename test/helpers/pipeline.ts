@@ -1,38 +1,36 @@
-import { expect } from 'vitest';
 import { leadAnswers, leads, stages } from '../../src/db/schema/index.ts';
+import { CampaignEnvelope } from '../../src/modules/campaigns/campaigns.schemas.ts';
+import { QuestionEnvelope } from '../../src/modules/questions/questions.schemas.ts';
+import { SourceEnvelope } from '../../src/modules/sources/sources.schemas.ts';
+import { answer, problem } from './answers.ts';
 import { call, type Json, type Response, type TestContext } from './app.ts';
 
-/** Sources, campaigns and questions made through the API (201 asserted), for the pipeline tests. */
+/**
+ * Sources, campaigns and questions made through the API (201 asserted), for the pipeline tests: typed and checked by
+ * their routes' response schemas.
+ */
 export const companyUrl = (companyId: number, path: string) => `/api/v1/companies/${companyId}/${path}`;
-
-async function created(response: Response, key: string): Promise<Json> {
-  expect(response.statusCode, response.body).toBe(201);
-  return response.body_json[key] as Json;
-}
 
 export async function createSource(ctx: TestContext, token: string, companyId: number, body: Json = {}) {
   const name = `Source ${Math.random().toString(36).slice(2, 8)}`;
-  return created(
-    await call(ctx.app, 'POST', companyUrl(companyId, 'sources'), { token, body: { name, ...body } }),
-    'source',
-  );
+  const response = await call(ctx.app, 'POST', companyUrl(companyId, 'sources'), { token, body: { name, ...body } });
+  return answer(response, 201, SourceEnvelope).source;
 }
 
 export async function createQuestion(ctx: TestContext, token: string, companyId: number, body: Json = {}) {
-  return created(
-    await call(ctx.app, 'POST', companyUrl(companyId, 'questions'), {
-      token,
-      body: { title: 'How big is your team?', kind: 'text', ...body },
-    }),
-    'question',
-  );
+  const response = await call(ctx.app, 'POST', companyUrl(companyId, 'questions'), {
+    token,
+    body: { title: 'How big is your team?', kind: 'text', ...body },
+  });
+  return answer(response, 201, QuestionEnvelope).question;
 }
 
 export async function createCampaign(ctx: TestContext, token: string, companyId: number, body: Json = {}) {
-  return created(
-    await call(ctx.app, 'POST', companyUrl(companyId, 'campaigns'), { token, body: { name: 'Spring', ...body } }),
-    'campaign',
-  );
+  const response = await call(ctx.app, 'POST', companyUrl(companyId, 'campaigns'), {
+    token,
+    body: { name: 'Spring', ...body },
+  });
+  return answer(response, 201, CampaignEnvelope).campaign;
 }
 
 /** A lead written directly (the leads module is not what these tests exercise), optionally with answers. */
@@ -62,4 +60,4 @@ export async function insertLead(
 
 /** The `field` of every entry of a 422's `errors`, sorted. */
 export const fieldsOf = (response: Response) =>
-  ((response.body_json.errors ?? []) as { field: string }[]).map((error) => error.field).sort();
+  (problem(response, response.statusCode).errors ?? []).map((error) => error.field).sort();

@@ -3,6 +3,7 @@ import { Type } from 'typebox';
 import { PageMeta } from '../../lib/pagination.ts';
 import { accessOf, principalOf } from '../../plugins/auth.ts';
 import {
+  CompanyEnvelope,
   CompanyJson,
   CompanyParams,
   CreateCompanyBody,
@@ -11,8 +12,6 @@ import {
   UpdateCompanyBody,
 } from './companies.schemas.ts';
 import type { CompaniesService } from './companies.service.ts';
-
-const CompanyEnvelope = Type.Object({ company: CompanyJson });
 
 export const companiesRoutes: FastifyPluginAsyncTypebox<{ service: CompaniesService }> = async (app, { service }) => {
   app.post(
