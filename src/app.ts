@@ -34,6 +34,8 @@ import { territoriesRoutes } from './modules/territories/territories.routes.ts';
 import { userAccessesRoutes } from './modules/user-accesses/user-accesses.routes.ts';
 import { userProvidersRoutes } from './modules/user-providers/user-providers.routes.ts';
 import { usersRoutes } from './modules/users/users.routes.ts';
+import { ensureRetentionJob } from './modules/webhooks/event-retention.job.ts';
+import { webhooksRoutes } from './modules/webhooks/webhooks.routes.ts';
 import { registerAuth } from './plugins/auth.ts';
 import { registerCacheControl } from './plugins/cache-control.ts';
 import { registerConditionalRequests } from './plugins/conditional.ts';
@@ -182,6 +184,7 @@ export async function buildApp(deps: AppDeps) {
   });
   // Open event streams end as the close begins: they would otherwise hold it until their clients leave.
   app.addHook('preClose', async () => services.events.hub.close());
+  await app.register(webhooksRoutes, { service: services.webhooks });
   await app.register(apiKeysRoutes, { service: services.apiKeys });
 
   // The embedded shape's worker: it runs in this process unless WORKER=off (then only `worker` processes run jobs).
@@ -199,6 +202,8 @@ export async function buildApp(deps: AppDeps) {
   if (config.worker === 'on') {
     const runner = jobs;
     app.addHook('onReady', async () => runner.start());
+    // Recurring work is a job that queues its next run; a worker process's API makes sure it exists.
+    app.addHook('onReady', async () => ensureRetentionJob(database.db, clock));
     // Started in preClose and awaited in onClose: jobs wind down while in-flight requests finish, not after them,
     // and before storage and the database go away.
     let stopping: Promise<void> | undefined;

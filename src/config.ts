@@ -66,6 +66,16 @@ export type Config = Readonly<{
   shutdownGraceMs: number;
   /** How often an idle event stream sends a comment line (EVENT_STREAM_HEARTBEAT_MS, 15000). */
   eventStreamHeartbeatMs: number;
+  /** The delays between a webhook delivery's attempts, in ms (WEBHOOK_RETRY_SCHEDULE, default 5s,5m,30m,2h,5h,10h,10h). */
+  webhookRetryScheduleMs: readonly number[];
+  /** WEBHOOK_ALLOW_PRIVATE: webhooks may target private, loopback and link-local addresses and plain http://. */
+  webhookAllowPrivate: boolean;
+  /** How long a receiver has to answer a delivery (WEBHOOK_TIMEOUT, default 10s). */
+  webhookTimeoutMs: number;
+  /** An endpoint whose every attempt failed for this long is disabled (WEBHOOK_DISABLE_AFTER, default 5d). */
+  webhookDisableAfterMs: number;
+  /** How long delivered events and their attempts are kept (EVENT_RETENTION, default 30d). */
+  eventRetentionMs: number;
 }>;
 
 export type S3Config = Readonly<{
@@ -226,9 +236,41 @@ export function loadConfig(env: Record<string, string | undefined>): Config {
     apiRateLimit: integer('API_RATE_LIMIT', 6_000, 1, 1_000_000),
     shutdownGraceMs: integer('SHUTDOWN_GRACE_MS', 10_000, 0, 600_000),
     eventStreamHeartbeatMs: integer('EVENT_STREAM_HEARTBEAT_MS', 15_000, 50, 300_000),
+    webhookRetryScheduleMs: readRetrySchedule(read('WEBHOOK_RETRY_SCHEDULE') ?? '5s,5m,30m,2h,5h,10h,10h', problems),
+    webhookAllowPrivate: flag('WEBHOOK_ALLOW_PRIVATE', false),
+    webhookTimeoutMs: readMilliseconds('WEBHOOK_TIMEOUT', read('WEBHOOK_TIMEOUT') ?? '10s', problems, 60_000),
+    webhookDisableAfterMs: duration('WEBHOOK_DISABLE_AFTER', '5d') * 1000,
+    eventRetentionMs: duration('EVENT_RETENTION', '30d') * 1000,
   };
   if (problems.length > 0) throw new ConfigError(problems);
   return Object.freeze(config);
+}
+
+const MILLISECONDS = /^(\d+)(ms|s|m|h|d)?$/;
+const UNIT_MS = { ms: 1, s: 1000, m: 60_000, h: 3_600_000, d: 86_400_000 } as const;
+
+/** "1500ms", "5s", "2h" → ms, at most `max`; a problem naming the variable otherwise. */
+function readMilliseconds(name: string, raw: string, problems: string[], max: number): number {
+  const match = MILLISECONDS.exec(raw.trim());
+  const ms = match ? Number(match[1]) * UNIT_MS[(match[2] ?? 's') as keyof typeof UNIT_MS] : 0;
+  if (!match || ms <= 0 || ms > max) {
+    problems.push(`${name} must be a duration like 500ms, 5s, 30m or 10h, at most ${max / 1000}s (got "${raw}")`);
+    return 1000;
+  }
+  return ms;
+}
+
+/**
+ * WEBHOOK_RETRY_SCHEDULE: the delays between attempts, comma-separated (`5s,5m,30m,2h,5h,10h,10h`, about a day;
+ * tests use `1s,2s,4s,8s` or milliseconds). At most 20 steps of at most 7 days each.
+ */
+function readRetrySchedule(raw: string, problems: string[]): number[] {
+  const steps = raw.split(',').map((step) => step.trim());
+  if (steps.length > 20 || steps.some((step) => step === '')) {
+    problems.push(`WEBHOOK_RETRY_SCHEDULE must be 1 to 20 comma-separated durations (got "${raw}")`);
+    return [1000];
+  }
+  return steps.map((step) => readMilliseconds('WEBHOOK_RETRY_SCHEDULE', step, problems, 7 * 86_400_000));
 }
 
 const PROXY_NAMES = ['loopback', 'linklocal', 'uniquelocal'];

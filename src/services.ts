@@ -3,6 +3,7 @@ import type { Database } from './db/client.ts';
 import type { JobHandlers, JobLogger } from './jobs/runner.ts';
 import type { Clock } from './lib/clock.ts';
 import type { Storage } from './lib/storage/index.ts';
+import { createSealer } from './lib/sealed.ts';
 import { createTokenService } from './lib/tokens.ts';
 import { createApiKeysService } from './modules/api-keys/api-keys.service.ts';
 import { createAppointmentsService } from './modules/appointments/appointments.service.ts';
@@ -39,6 +40,10 @@ import { createTerritoriesService } from './modules/territories/territories.serv
 import { createUserAccessesService } from './modules/user-accesses/user-accesses.service.ts';
 import { createUserProvidersService } from './modules/user-providers/user-providers.service.ts';
 import { createUsersService } from './modules/users/users.service.ts';
+import { createEventRetentionJob, EVENT_RETENTION_JOB } from './modules/webhooks/event-retention.job.ts';
+import { createWebhookDeliveryJob, DELIVER_JOB } from './modules/webhooks/webhook-delivery.job.ts';
+import { createWebhookSender } from './modules/webhooks/webhook-send.ts';
+import { createWebhooksService } from './modules/webhooks/webhooks.service.ts';
 
 export type ServicesDeps = {
   /** `jwtSecret` resolved (JWT_SECRET, or the embedded installation's own, see lib/installation-secret.ts). */
@@ -75,10 +80,31 @@ export function createServices(deps: ServicesDeps) {
   const companies = createCompaniesService({ db, authz, limits });
   const leads = createLeadsService({ db, clock, limits, preparedStatements: config.databasePrepare });
 
+  // Webhook signing secrets, sealed at rest with the installation secret (they sign, so they cannot be hashed).
+  const webhookSealer = createSealer(secret, 'webhook secret v1');
+  const webhooks = createWebhooksService({
+    db,
+    clock,
+    sealer: webhookSealer,
+    allowPrivate: config.webhookAllowPrivate,
+    notify: () => deps.notifyJobs?.(),
+  });
+  const webhookDelivery = createWebhookDeliveryJob({
+    db,
+    clock,
+    sealer: webhookSealer,
+    sender: createWebhookSender({ allowPrivate: config.webhookAllowPrivate, timeoutMs: config.webhookTimeoutMs }),
+    retryScheduleMs: config.webhookRetryScheduleMs,
+    timeoutMs: config.webhookTimeoutMs,
+    disableAfterMs: config.webhookDisableAfterMs,
+  });
+
   const jobs: JobHandlers = {
     [IMPORT_JOB]: { run: createImportJob({ db, storage, clock, limits }), onGiveUp: importGivenUp },
     [MAIL_JOB]: createMailJob({ db, secret, smtpUrl: config.smtpUrl, from: config.mailFrom }),
     [PASSWORD_RESET_JOB]: createPasswordResetJob({ db, clock, mail, secret, config }),
+    [DELIVER_JOB]: webhookDelivery,
+    [EVENT_RETENTION_JOB]: createEventRetentionJob({ db, clock, retentionMs: config.eventRetentionMs }),
   };
 
   return {
@@ -111,6 +137,7 @@ export function createServices(deps: ServicesDeps) {
     appointments: createAppointmentsService({ db, clock, publicUrl: config.publicUrl }),
     // The event stream's hub listens only once a stream opens: workers and the command line never do.
     events: createEventsService({ db, hub: createEventHub({ db, listen: database.listen, log }) }),
+    webhooks,
     apiKeys: createApiKeysService({ db, clock }),
     /** Every job kind and its handler: what a job runner in any process runs. */
     jobs,

@@ -59,6 +59,7 @@ export const ERROR_CODES = [
   'appointment_overlap',
   'appointment_canceled',
   'import_finished',
+  'webhook_disabled',
   'last_admin',
   'precondition_failed',
   // Limits.
@@ -71,6 +72,7 @@ export const ERROR_CODES = [
   'too_many_feeds',
   'too_many_questions',
   'too_many_sources',
+  'too_many_webhooks',
   'rate_limited',
   'verification_budget',
   'invitation_budget',

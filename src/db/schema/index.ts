@@ -7,3 +7,4 @@ export * from './identity.ts';
 export * from './jobs.ts';
 export * from './pipeline.ts';
 export * from './reference.ts';
+export * from './webhooks.ts';
