@@ -175,6 +175,9 @@ export const leads = pgTable(
   (t) => [
     index('leads_company_created_index').on(t.companyId, t.createdAt, t.id).where(live),
     index('leads_company_updated_index').on(t.companyId, t.updatedAt, t.id).where(live),
+    // The tombstones of a sync (`include_deleted`): deleted leads by updated_at, apart from the live lists' indexes
+    // (a live lead is in none of this index's entries, so creating leads does not pay for it).
+    index('leads_company_deleted_updated_index').on(t.companyId, t.updatedAt, t.id).where(sql`deleted_at is not null`),
     index('leads_company_stage_index').on(t.companyId, t.stageId, t.createdAt, t.id).where(live),
     index('leads_company_source_index').on(t.companyId, t.sourceId, t.createdAt, t.id).where(live),
     index('leads_company_campaign_index').on(t.companyId, t.campaignId, t.createdAt, t.id).where(live),

@@ -20,6 +20,7 @@ import {
   lockOpenLeadsOf,
   type NewLead,
   setAssignee,
+  softDeleteLeadRow,
   updateLeadRow,
   upsertAnswers,
 } from './leads.repository.ts';
@@ -216,7 +217,7 @@ export async function deleteLead(
   now: Date,
   out: Announcements,
 ) {
-  await updateLeadRow(tx, companyId, leadId, { deletedAt: now });
+  await softDeleteLeadRow(tx, companyId, leadId);
   // A deleted lead keeps no agent's time: its upcoming appointments are canceled (the past ones stay).
   const canceled = await cancelUpcomingAppointments(tx, companyId, leadId, now);
   await insertActivities(tx, [

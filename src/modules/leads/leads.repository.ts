@@ -1,4 +1,4 @@
-import { type AnyColumn, and, asc, desc, eq, gte, inArray, isNull, lte, type SQL, sql } from 'drizzle-orm';
+import { type AnyColumn, and, asc, desc, eq, gte, inArray, isNotNull, isNull, lte, type SQL, sql } from 'drizzle-orm';
 import { alias } from 'drizzle-orm/pg-core';
 import type { Db, Executor } from '../../db/client.ts';
 import {
@@ -40,15 +40,21 @@ export type LeadFilter = {
   q?: string | undefined;
   createdFrom?: string | undefined;
   createdTo?: string | undefined;
+  /** Inclusive (≥): a sync restarting from the last `updated_at` it saw sees that lead again rather than missing one. */
+  updatedSince?: string | undefined;
 };
 
 // The expression the trigram index (leads_search_index) is built on: the search must use it verbatim.
 const SEARCH_TEXT = sql`(coalesce(${leads.firstName}, '') || ' ' || coalesce(${leads.lastName}, '') || ' ' || coalesce(${leads.email}, '') || ' ' || coalesce(${leads.phone}, ''))`;
 
-export function leadConditions(scope: LeadScope, filter: LeadFilter = {}): SQL {
+/**
+ * The scope and filter of a lead query. `deleted`: the soft-deleted leads instead of the live ones (tombstones of a
+ * sync), under the same scope (an agent's own) and filters; each state has its own partial indexes.
+ */
+export function leadConditions(scope: LeadScope, filter: LeadFilter = {}, state: 'live' | 'deleted' = 'live'): SQL {
   const conditions: (SQL | undefined)[] = [
     eq(leads.companyId, scope.companyId),
-    isNull(leads.deletedAt),
+    state === 'live' ? isNull(leads.deletedAt) : isNotNull(leads.deletedAt),
     scope.ownerId === undefined ? undefined : eq(leads.assignedUserAccessId, scope.ownerId),
     filter.stageId === undefined ? undefined : eq(leads.stageId, filter.stageId),
     filter.sourceId === undefined ? undefined : eq(leads.sourceId, filter.sourceId),
@@ -61,6 +67,7 @@ export function leadConditions(scope: LeadScope, filter: LeadFilter = {}): SQL {
     filter.q ? sql`${SEARCH_TEXT} ilike ${containsPattern(filter.q)}` : undefined,
     filter.createdFrom ? gte(leads.createdAt, new Date(filter.createdFrom)) : undefined,
     filter.createdTo ? lte(leads.createdAt, new Date(filter.createdTo)) : undefined,
+    filter.updatedSince ? gte(leads.updatedAt, new Date(filter.updatedSince)) : undefined,
   ];
   return and(...conditions)!;
 }
@@ -113,6 +120,19 @@ export async function findLeadViews(db: Executor, companyId: number, ids: number
   return selectLeadViews(db).where(and(eq(leads.companyId, companyId), inArray(leads.id, ids)));
 }
 
+/** The keyset of a lead list: its column, its direction, and the condition that starts after the cursor. */
+function keysetOf(sort: LeadSort, after: [string, number] | undefined) {
+  const column = sort.endsWith('updated_at') ? leads.updatedAt : leads.createdAt;
+  const descending = sort.startsWith('-');
+  const keyset = after
+    ? descending
+      ? sql`(${column}, ${leads.id}) < (${after[0]}::timestamptz, ${after[1]})`
+      : sql`(${column}, ${leads.id}) > (${after[0]}::timestamptz, ${after[1]})`
+    : undefined;
+  const order = descending ? [desc(column), desc(leads.id)] : [asc(column), asc(leads.id)];
+  return { keyset, order };
+}
+
 /** One keyset page; `after` is the previous page's last [timestamp (ISO 8601 UTC, microseconds), id]. */
 export async function listLeadViews(
   db: Executor,
@@ -122,22 +142,53 @@ export async function listLeadViews(
   after: [string, number] | undefined,
   limit: number,
 ) {
-  const column = sort.endsWith('updated_at') ? leads.updatedAt : leads.createdAt;
-  const descending = sort.startsWith('-');
-  const keyset = after
-    ? descending
-      ? sql`(${column}, ${leads.id}) < (${after[0]}::timestamptz, ${after[1]})`
-      : sql`(${column}, ${leads.id}) > (${after[0]}::timestamptz, ${after[1]})`
-    : undefined;
-  const order = descending ? [desc(column), desc(leads.id)] : [asc(column), asc(leads.id)];
+  const { keyset, order } = keysetOf(sort, after);
   return selectLeadViews(db)
     .where(and(leadConditions(scope, filter), keyset))
     .orderBy(...order)
     .limit(limit + 1);
 }
 
-export async function countLeads(db: Executor, scope: LeadScope, filter: LeadFilter): Promise<number> {
-  const [row] = await db.select({ n: sql<number>`count(*)::int` }).from(leads).where(leadConditions(scope, filter));
+/**
+ * The soft-deleted leads of the same keyset page (a sync's tombstones), by the partial index on deleted leads
+ * (leads_company_deleted_updated_index), so the live lists and their indexes stay as they were. The caller merges
+ * them with the live page in the page's order.
+ */
+export async function listLeadTombstones(
+  db: Executor,
+  scope: LeadScope,
+  filter: LeadFilter,
+  sort: LeadSort,
+  after: [string, number] | undefined,
+  limit: number,
+) {
+  const { keyset, order } = keysetOf(sort, after);
+  return db
+    .select({
+      id: leads.id,
+      deletedAt: leads.deletedAt,
+      externalId: leads.externalId,
+      createdCursor: cursorTimestamp(leads.createdAt),
+      updatedCursor: cursorTimestamp(leads.updatedAt),
+    })
+    .from(leads)
+    .where(and(leadConditions(scope, filter, 'deleted'), keyset))
+    .orderBy(...order)
+    .limit(limit + 1);
+}
+
+export type LeadTombstoneRow = Awaited<ReturnType<typeof listLeadTombstones>>[number];
+
+export async function countLeads(
+  db: Executor,
+  scope: LeadScope,
+  filter: LeadFilter,
+  state: 'live' | 'deleted' = 'live',
+): Promise<number> {
+  const [row] = await db
+    .select({ n: sql<number>`count(*)::int` })
+    .from(leads)
+    .where(leadConditions(scope, filter, state));
   return Number(row?.n ?? 0);
 }
 
@@ -251,6 +302,19 @@ export async function updateLeadRow(db: Executor, companyId: number, leadId: num
   const [row] = await db
     .update(leads)
     .set({ ...values, updatedAt: sql`now()` })
+    .where(and(eq(leads.companyId, companyId), eq(leads.id, leadId), isNull(leads.deletedAt)))
+    .returning();
+  return row;
+}
+
+/**
+ * Soft delete: `deleted_at` is the instant the `updated_at` it bumps is (the transaction's), so a tombstone's
+ * `deleted_at` is a value `updated_since` finds it by, whichever clock the caller's process has.
+ */
+export async function softDeleteLeadRow(db: Executor, companyId: number, leadId: number) {
+  const [row] = await db
+    .update(leads)
+    .set({ deletedAt: sql`now()`, updatedAt: sql`now()` })
     .where(and(eq(leads.companyId, companyId), eq(leads.id, leadId), isNull(leads.deletedAt)))
     .returning();
   return row;

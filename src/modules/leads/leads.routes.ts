@@ -1,5 +1,5 @@
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
-import type { FastifyRequest } from 'fastify';
+import type { FastifyReply, FastifyRequest } from 'fastify';
 import { Type } from 'typebox';
 import { etagOf, ifMatchHolds, ifMatchOf } from '../../lib/etag.ts';
 import { PageMeta } from '../../lib/pagination.ts';
@@ -17,12 +17,14 @@ import {
   LeadDetailJson,
   LeadJson,
   LeadParams,
+  LeadTombstoneJson,
   ListLeadsQuery,
   MetricsJson,
   presentLead,
+  presentTombstone,
   UpdateLeadBody,
 } from './leads.schemas.ts';
-import type { LeadPrecondition, LeadsService, LeadWithAnswers } from './leads.service.ts';
+import type { LeadListItem, LeadPrecondition, LeadsService, LeadWithAnswers } from './leads.service.ts';
 
 const tags = ['Leads'];
 
@@ -36,7 +38,19 @@ function preconditionOf(request: FastifyRequest): LeadPrecondition | undefined {
   const condition = ifMatchOf(request.headers['if-match']);
   return condition && ((current, latestNotes) => ifMatchHolds(condition, etagOf(detailOf(current, latestNotes))));
 }
-const LeadList = Type.Object({ leads: Type.Array(LeadJson), meta: PageMeta });
+// Tombstones only with `include_deleted=true`. LeadJson first: the serializer tries the branches in order.
+const LeadList = Type.Object({ leads: Type.Array(Type.Union([LeadJson, LeadTombstoneJson])), meta: PageMeta });
+const LiveLeadList: Record<string, unknown> = { ...Type.Object({ leads: Type.Array(LeadJson), meta: PageMeta }) };
+const presentItem = (item: LeadListItem) =>
+  'tombstone' in item ? presentTombstone(item.tombstone) : presentLead(item);
+
+/**
+ * A page without tombstones is serialized by the live list's schema, as before they existed: the union's serializer
+ * validates each lead against its branches to pick one, 60% more time per page (compiled once per route).
+ */
+function serializeList(reply: FastifyReply, query: { include_deleted?: boolean | undefined }) {
+  if (!query.include_deleted) reply.serializer(reply.compileSerializationSchema(LiveLeadList, '200'));
+}
 const PageOnly = Type.Object({
   limit: Type.Optional(Type.Integer({ minimum: 1, maximum: 100, default: 50 })),
   cursor: Type.Optional(Type.String({ maxLength: 512 })),
@@ -89,9 +103,10 @@ export const leadsRoutes: FastifyPluginAsyncTypebox<{ service: LeadsService; not
         response: { 200: LeadList },
       },
     },
-    async (request) => {
+    async (request, reply) => {
       const page = await service.list(accessOf(request), request.query);
-      return { leads: page.items.map(presentLead), meta: page.meta };
+      serializeList(reply, request.query);
+      return { leads: page.items.map(presentItem), meta: page.meta };
     },
   );
 
@@ -132,9 +147,10 @@ export const leadsRoutes: FastifyPluginAsyncTypebox<{ service: LeadsService; not
         response: { 200: LeadList },
       },
     },
-    async (request) => {
+    async (request, reply) => {
       const page = await service.list(accessOf(request), request.query, { assignedUserAccessId: null });
-      return { leads: page.items.map(presentLead), meta: page.meta };
+      serializeList(reply, request.query);
+      return { leads: page.items.map(presentItem), meta: page.meta };
     },
   );
 
@@ -148,7 +164,7 @@ export const leadsRoutes: FastifyPluginAsyncTypebox<{ service: LeadsService; not
         summary: 'List lead metrics by stage',
         description: 'Count and value sum per stage (every stage listed), under the same filters as the list.',
         params: CompanyParams,
-        querystring: Type.Omit(ListLeadsQuery, ['sort', 'limit', 'cursor', 'count']),
+        querystring: Type.Omit(ListLeadsQuery, ['sort', 'limit', 'cursor', 'count', 'include_deleted']),
         response: { 200: MetricsJson },
       },
     },

@@ -121,6 +121,19 @@ export const LeadParams = Type.Object({ company_id: Id, lead_id: Id });
 const SORTS = ['created_at', '-created_at', 'updated_at', '-updated_at'] as const;
 export type LeadSort = (typeof SORTS)[number];
 
+/**
+ * What a list shows of a soft-deleted lead with `include_deleted=true`: enough for a mirror to drop its copy. The
+ * same shape as the `data` of a `lead.deleted` event.
+ */
+export const LeadTombstoneJson = Type.Object(
+  {
+    id: Type.Integer(),
+    deleted_at: Type.String({ format: 'date-time', description: 'When it was deleted: also its `updated_at`.' }),
+    external_id: Nullable(Type.String()),
+  },
+  { description: 'A deleted lead (lists with `include_deleted=true`).' },
+);
+
 export const ListLeadsQuery = Type.Object({
   stage_id: Type.Optional(Id),
   source_id: Type.Optional(Id),
@@ -129,7 +142,35 @@ export const ListLeadsQuery = Type.Object({
   q: Type.Optional(Type.String({ minLength: 1, maxLength: 100, description: 'Searches name, email and phone.' })),
   created_from: Type.Optional(Type.String({ format: 'date-time' })),
   created_to: Type.Optional(Type.String({ format: 'date-time' })),
-  sort: Type.Optional(Type.Enum([...SORTS], { default: '-created_at' })),
+  updated_since: Type.Optional(
+    Type.String({
+      format: 'date-time',
+      description:
+        'Only leads whose `updated_at` is at or after this instant (≥, inclusive: a sync that starts again from ' +
+        'the last `updated_at` it saw may see that lead twice, never miss one). Every change to a lead, its ' +
+        'deletion included, moves its `updated_at`.',
+    }),
+  ),
+  include_deleted: Type.Optional(
+    Type.Boolean({
+      description:
+        'Also list soft-deleted leads (that the caller could see: agents, their own) as tombstones ' +
+        '`{id, deleted_at, external_id}`, in the same order as the leads. Needs `sort=updated_at` or ' +
+        '`-updated_at`. With `count`, `meta.total` counts them too.',
+    }),
+  ),
+  sort: Type.Optional(
+    Type.Enum([...SORTS], {
+      default: '-created_at',
+      description:
+        'A keyset order, `-` for descending; ties broken by id. To mirror a company: `sort=updated_at`, ' +
+        '`updated_since=<the last updated_at you saw>`, `include_deleted=true`, then follow `meta.next_cursor` ' +
+        'until it is null. A lead changed during the walk moves to its end and is listed again there. ' +
+        '`updated_at` is the time its transaction started, so a change committing later than a newer one can ' +
+        'land behind a cursor already past it: start each sync from the last `updated_at` seen minus a margin ' +
+        '(a minute is ample) and skip what you already have (same id and `updated_at`).',
+    }),
+  ),
   limit: Type.Optional(Type.Integer({ minimum: 1, maximum: 100, default: 25 })),
   cursor: Type.Optional(Type.String({ maxLength: 512 })),
   count: Type.Optional(Type.Boolean()),
@@ -191,6 +232,10 @@ export type LeadViewModel = {
 type View = LeadViewModel;
 
 const fullName = (first: string | null, last: string | null) => [first, last].filter(Boolean).join(' ');
+
+export function presentTombstone(lead: Pick<typeof leads.$inferSelect, 'id' | 'deletedAt' | 'externalId'>) {
+  return { id: lead.id, deleted_at: lead.deletedAt!.toISOString(), external_id: lead.externalId };
+}
 
 export function presentLead(view: View) {
   const { lead } = view;

@@ -1,6 +1,6 @@
 import type { Db, Executor } from '../../db/client.ts';
 import type { Clock } from '../../lib/clock.ts';
-import { assertValid, forbidden, notFound } from '../../lib/errors.ts';
+import { assertValid, fieldError, forbidden, invalid, notFound } from '../../lib/errors.ts';
 import { staleCopy } from '../../lib/etag.ts';
 import { decodeCursor, toPage } from '../../lib/pagination.ts';
 import type { Actor, EffectiveAccess } from '../../lib/permissions.ts';
@@ -29,14 +29,16 @@ import {
   findLeadViews,
   type LeadFilter,
   type LeadRow,
+  type LeadTombstoneRow,
   type LeadView,
   listActivities,
+  listLeadTombstones,
   listLeadViews,
   lockLead,
   metricsByStage,
   prepareLeadReads,
 } from './leads.repository.ts';
-import type { LeadInput, ListLeadsInput } from './leads.schemas.ts';
+import type { LeadInput, LeadSort, ListLeadsInput } from './leads.schemas.ts';
 
 /** Attaches each lead's answers (one query for the whole page). */
 async function withAnswers(db: Executor, views: LeadView[]) {
@@ -234,6 +236,7 @@ export function createLeadsService(deps: {
       const sort = query.sort ?? '-created_at';
       const after = decodeCursor(query.cursor, ['timestamp', 'id']);
       const filter = { ...filterOf(query), ...forced };
+      if (query.include_deleted) return withTombstones(db, scope, filter, sort, after, limit, query.count);
       const rows = await listLeadViews(db, scope, filter, sort, after, limit);
       const total = query.count ? await countLeads(db, scope, filter) : undefined;
       const page = toPage(
@@ -309,7 +312,65 @@ function filterOf(query: ListLeadsInput): LeadFilter {
     q: query.q,
     createdFrom: query.created_from,
     createdTo: query.created_to,
+    updatedSince: sinceOf(query.updated_since),
   };
+}
+
+/** `updated_since` as the database will compare it (milliseconds: a truncated instant only widens a `≥`). */
+function sinceOf(value: string | undefined): string | undefined {
+  if (value === undefined) return undefined;
+  const since = new Date(value);
+  if (Number.isNaN(since.getTime()) || since.getUTCFullYear() < 1 || since.getUTCFullYear() > 9999) {
+    throw invalid([fieldError('updated_since', 'format', 'must be an ISO 8601 date-time between years 1 and 9999')]);
+  }
+  return since.toISOString();
+}
+
+export type LeadListItem = LeadWithAnswers | { tombstone: LeadTombstoneRow };
+
+/**
+ * A sync page (`include_deleted`): live leads and tombstones read limit + 1 each in the same keyset order, merged
+ * and cut to one page whose cursor is the last item's, whichever kind it is.
+ */
+async function withTombstones(
+  db: Executor,
+  scope: LeadScope,
+  filter: LeadFilter,
+  sort: LeadSort,
+  after: [string, number] | undefined,
+  limit: number,
+  count: boolean | undefined,
+) {
+  // Deleted leads are indexed by (company_id, updated_at, id) only: other orders would sort all of them.
+  if (!sort.endsWith('updated_at')) {
+    throw invalid([fieldError('include_deleted', 'needs_sort', 'needs sort=updated_at or sort=-updated_at')]);
+  }
+  const [live, gone, total] = await Promise.all([
+    listLeadViews(db, scope, filter, sort, after, limit),
+    listLeadTombstones(db, scope, filter, sort, after, limit),
+    count
+      ? Promise.all([countLeads(db, scope, filter), countLeads(db, scope, filter, 'deleted')]).then(([a, b]) => a + b)
+      : undefined,
+  ]);
+  const direction = sort.startsWith('-') ? -1 : 1;
+  // Cursor timestamps are fixed-width ISO 8601 UTC with microseconds: their text order is their time order.
+  const entries = [
+    ...live.map((view) => ({ cursor: view.updatedCursor, id: view.lead.id, view, tombstone: undefined })),
+    ...gone.map((row) => ({ cursor: row.updatedCursor, id: row.id, view: undefined, tombstone: row })),
+  ].sort((a, b) => direction * (a.cursor < b.cursor ? -1 : a.cursor > b.cursor ? 1 : a.id - b.id));
+  const page = toPage(entries.slice(0, limit + 1), limit, (entry) => [entry.cursor, entry.id], total);
+  const views = new Map(
+    (
+      await withAnswers(
+        db,
+        page.items.flatMap((entry) => (entry.view ? [entry.view] : [])),
+      )
+    ).map((view) => [view.lead.id, view]),
+  );
+  const items: LeadListItem[] = page.items.map((entry) =>
+    entry.tombstone ? { tombstone: entry.tombstone } : views.get(entry.id)!,
+  );
+  return { items, meta: page.meta };
 }
 
 function activitiesFor(actor: Actor, before: LeadRow, after: LeadRow, input: LeadInput) {
