@@ -1,10 +1,11 @@
 import { once } from 'node:events';
 import rateLimit from '@fastify/rate-limit';
-import type { FastifyInstance, RouteOptions } from 'fastify';
+import type { FastifyInstance, FastifyReply, FastifyRequest, RouteOptions } from 'fastify';
 import { Redis } from 'ioredis';
 import type { Config } from '../config.ts';
 import { AppError } from '../lib/errors.ts';
 import { callerKey } from './auth.ts';
+import { toProblem } from './errors.ts';
 
 type Settings = Pick<Config, 'redisUrl' | 'redisKeyPrefix' | 'apiRateLimit'>;
 
@@ -45,6 +46,26 @@ export async function registerRateLimits(app: FastifyInstance, settings: Setting
     const policy = route.config?.policy;
     if (policy === undefined || policy === 'public' || route.config?.rateLimit) return;
     route.preParsing = [...toArray(route.preParsing), perUser];
+  });
+  // Every answer of an authenticated route carries the caller's budget (API.md), including those given before the
+  // per-caller hook ran: a 401 from authentication (which runs first) is charged to the client address, the key an
+  // anonymous request gets (callerKey), and once that budget is spent the answer is the 429 itself. So guessing
+  // tokens is limited like any other use of the API.
+  app.addHook('onSend', async (request, reply, payload) => {
+    const config = request.routeOptions.config;
+    const policy = config?.policy;
+    if (policy === undefined || policy === 'public' || config.rateLimit || reply.hasHeader('ratelimit-limit')) {
+      return payload;
+    }
+    try {
+      await (perUser as unknown as (request: FastifyRequest, reply: FastifyReply) => Promise<void>)(request, reply);
+    } catch (error) {
+      if (!(error instanceof AppError)) throw error;
+      reply.removeHeader('www-authenticate');
+      reply.code(error.status).type('application/problem+json');
+      return JSON.stringify(toProblem(error, String(request.id)));
+    }
+    return payload;
   });
 }
 
