@@ -76,8 +76,10 @@ const BEARER = /^Bearer ([A-Za-z0-9_-]+\.[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+)$/;
 // An API key's secret: `lsk_` and base64url (43 characters for 32 bytes; bounded, so no long string is hashed).
 const API_KEY = /^Bearer (lsk_[A-Za-z0-9_-]{16,128})$/;
 
-// API.md "Integrations": a key acts in a company; a person's own routes (`/users/…`, invitations to accept, …) are
-// not for it.
+// API.md "Integrations": a key acts in a company; a person's own routes are not for it: those of the signed-in user
+// (policy `user`: invitations to accept, their companies, …) and every `/users/…` route, whatever its policy (granting
+// an access names the company in the body, but it is still a person's access).
+const PERSON_ROUTE = /^\/api\/v1\/users(\/|$)/;
 const apiKeyNotAllowed = () =>
   new AppError(
     403,
@@ -103,7 +105,8 @@ export function registerAuth(app: FastifyInstance, deps: { tokens: TokenService;
     if (!found) throw unauthorized('The API key is invalid, revoked or expired.');
     request.principal = found.principal;
     if (companyId !== undefined) request.pathAccess = found.access;
-    if (request.routeOptions.config.policy === 'user') throw apiKeyNotAllowed();
+    const { config, url } = request.routeOptions;
+    if (config.policy === 'user' || PERSON_ROUTE.test(url ?? '')) throw apiKeyNotAllowed();
   }
 
   async function authenticate(request: FastifyRequest) {

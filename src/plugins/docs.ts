@@ -83,8 +83,8 @@ export async function registerDocs(app: FastifyInstance, config: Config): Promis
             bearerFormat: 'JWT or API key',
             description:
               'A user JWT (from login), or a company API key `lsk_…` (POST /companies/{company_id}/api_keys): a key ' +
-              'acts in its company and its descendants with its access; on routes for signed-in users it gets 403 ' +
-              '`api_key_not_allowed`.',
+              'acts in its company and its descendants with its access; on routes for signed-in users (every ' +
+              '`/users/…` route among them) it gets 403 `api_key_not_allowed`.',
           },
         },
       },

@@ -9,7 +9,15 @@ beforeAll(async () => {
 });
 afterAll(() => ctx.close());
 
-const FORBIDDEN = [/password_?hash/i, /token_?version/i, /\$argon2/, /code_?hash/i, /token_?hash/i, /superadmin/i];
+const FORBIDDEN = [
+  /password_?hash/i,
+  /token_?version/i,
+  /\$argon2/,
+  /code_?hash/i,
+  /token_?hash/i,
+  /secret_?hash/i,
+  /superadmin/i,
+];
 
 describe('secrets never leave the API', () => {
   it('no response carries a password hash, a token version or a reset token', async () => {
@@ -34,6 +42,17 @@ describe('secrets never leave the API', () => {
     );
     await record(call(ctx.app, 'GET', '/api/v1/companies', { token: admin.token }));
     await record(call(ctx.app, 'GET', `/api/v1/companies/${company.id}`, { token: admin.token }));
+    // An API key's secret is in its creation answer only: never listed, shown, or echoed to the key itself.
+    const keys = `/api/v1/companies/${company.id}/api_keys`;
+    const created = await call(ctx.app, 'POST', keys, {
+      token: admin.token,
+      body: { name: 'Integration', access_id: await accessId(ctx, 'admin') },
+    });
+    const apiKeySecret = created.body_json.secret as string;
+    expect(apiKeySecret).toMatch(/^lsk_/);
+    await record(call(ctx.app, 'GET', keys, { token: admin.token }));
+    await record(call(ctx.app, 'GET', `${keys}/${created.body_json.api_key.id}`, { token: apiKeySecret }));
+    await record(call(ctx.app, 'GET', `/api/v1/companies/${company.id}`, { token: apiKeySecret }));
     await record(call(ctx.app, 'POST', '/api/v1/users/login', { body: { email: agent.email, password: PASSWORD } }));
     await record(call(ctx.app, 'POST', '/api/v1/users/reset_password', { body: { email: agent.email } }));
     const mail = await waitForMail(ctx, agent.email);
@@ -48,6 +67,7 @@ describe('secrets never leave the API', () => {
       const body = response.body;
       for (const pattern of FORBIDDEN) expect(body, `${response.raw.req.url}`).not.toMatch(pattern);
       expect(body).not.toContain(resetToken);
+      expect(body).not.toContain(apiKeySecret.slice(4));
     }
   });
 });

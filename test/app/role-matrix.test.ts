@@ -12,6 +12,7 @@ import {
   type Operation,
   type QueryOf,
   requestFor,
+  roleKey,
   type Team,
 } from '../helpers/route-fixtures.ts';
 
@@ -27,9 +28,19 @@ import {
  *
  * Each caller gets a team and fixtures of their own, so that one caller's success (a DELETE) cannot change another's
  * answer; within one caller's run, routes that destroy what others need run last (see `runOrder`).
+ *
+ * Every role runs twice: as the person, and as an API key with that access (`roleKey`: a key of the team's company;
+ * the outsider's is an admin key of their own company). A key gets the role's answers on company routes, except
+ * where the agent's "own" resources are concerned (nothing is assigned to a key: KEY_AGENT), and 403
+ * `api_key_not_allowed` on every route of the signed-in user (USER_ROUTES).
  */
 type Role = 'admin' | 'manager' | 'agent' | 'outsider';
 const ROLE_NAMES: Role[] = ['admin', 'manager', 'agent', 'outsider'];
+type Caller = { role: Role; key: boolean; name: string };
+const CALLERS: Caller[] = ROLE_NAMES.flatMap((role) => [
+  { role, key: false, name: role },
+  { role, key: true, name: `${role}'s key` },
+]);
 /** A status, or OK: the route's 2xx (its only declared one, else any 2xx). */
 type Expected = number | typeof OK;
 const OK = 'ok';
@@ -58,6 +69,7 @@ type Capability =
   | 'cycles:write'
   | 'territories:read'
   | 'territories:write'
+  | 'integrations' // admin: API keys, webhooks
   | 'events'; // everyone: the event stream ("admin, manager (agents: events of their own leads)")
 
 /** API.md's roles table. Admin: everything inside the company; an outsider sees nothing of it (404). */
@@ -171,8 +183,33 @@ const COMPANY_ROUTES: Record<string, Capability> = {
   getTerritory: 'territories:read',
   updateTerritory: 'territories:write',
   deleteTerritory: 'territories:write',
+  createApiKey: 'integrations',
+  listApiKeys: 'integrations',
+  getApiKey: 'integrations',
+  revokeApiKey: 'integrations',
   streamCompanyEvents: 'events',
 };
+
+/**
+ * Where an agent key's answer differs from the agent's: the fixture lead (and its notes, activities, appointment)
+ * is assigned to the agent, and nothing is assigned to a key, so to the key that lead does not exist.
+ */
+const KEY_AGENT: Record<string, Expected> = {
+  getLead: 404,
+  updateLead: 404,
+  patchLead: 404,
+  listLeadActivities: 404,
+  createLeadNote: 404,
+  listLeadNotes: 404,
+  deleteLeadNote: 404,
+  createAppointment: 404,
+  getAppointment: 404,
+  updateAppointment: 404,
+  cancelAppointment: 404,
+};
+
+/** A signed-in user's route answers an API key so, before anything else is looked at. */
+const KEY_REFUSED = 'api_key_not_allowed';
 
 function companyExpectation(capability: Capability): Record<Role, Expected> {
   const allowed = (role: 'manager' | 'agent') => (ROLES[role].has(capability) ? OK : 403);
@@ -282,14 +319,40 @@ function expectationOf(operation: Operation): Record<Role, Expected> | undefined
   return capability ? companyExpectation(capability) : USER_ROUTES[operation.operationId];
 }
 
+/** What `caller` gets: the role's answer, or a key's (see KEY_AGENT and KEY_REFUSED). */
+function expectedFor(operation: Operation, caller: Caller): Expected | typeof KEY_REFUSED | undefined {
+  const expectation = expectationOf(operation);
+  if (!expectation || !caller.key) return expectation?.[caller.role];
+  if (!COMPANY_ROUTES[operation.operationId]) return KEY_REFUSED;
+  return (caller.role === 'agent' ? KEY_AGENT[operation.operationId] : undefined) ?? expectation[caller.role];
+}
+
+/** The token `caller` sends for `team`: the person's JWT, or a key made once per team and role. */
+function tokenSource(ctx: TestContext) {
+  const keys = new Map<Team, Promise<string>>();
+  return (team: Team, caller: Caller): Promise<string> => {
+    if (!caller.key) return Promise.resolve(team[caller.role].token);
+    let key = keys.get(team);
+    if (!key) {
+      key = roleKey(ctx, team, caller.role);
+      keys.set(team, key);
+    }
+    return key;
+  };
+}
+
 /** The expected status as written in a report: the only 2xx the route declares, or "2xx". */
-function resolve(expected: Expected, operation: Operation): string {
+function resolve(expected: Expected | typeof KEY_REFUSED, operation: Operation): string {
+  if (expected === KEY_REFUSED) return `403 ${KEY_REFUSED}`;
   if (expected !== OK) return String(expected);
   return operation.successes.length === 1 ? String(operation.successes[0]) : '2xx';
 }
 
-const answered = (status: number, expected: string) =>
-  expected === '2xx' && status >= 200 && status < 300 ? '2xx' : String(status);
+const answered = (response: { statusCode: number; body_json: Json }, expected: string) => {
+  const status = response.statusCode;
+  if (expected === `403 ${KEY_REFUSED}` && status === 403) return `403 ${response.body_json.code}`;
+  return expected === '2xx' && status >= 200 && status < 300 ? '2xx' : String(status);
+};
 
 /** A caller's own team and fixtures, with what this matrix needs beyond the tenant matrix's. */
 async function matrixFixtures(ctx: TestContext): Promise<{ team: Team; values: Fixtures }> {
@@ -325,7 +388,7 @@ beforeAll(async () => {
 });
 afterAll(() => ctx.close());
 
-describe('role matrix: every route × admin, manager, agent, outsider', () => {
+describe('role matrix: every route × admin, manager, agent, outsider, each as a person and as an API key', () => {
   it('has an expectation for every route that needs a token', () => {
     expect(operations.length).toBeGreaterThan(50);
     const missing = operations.filter((operation) => !expectationOf(operation)).map((o) => o.operationId);
@@ -337,20 +400,22 @@ describe('role matrix: every route × admin, manager, agent, outsider', () => {
     expect(stale, 'operations that no longer exist (or became public)').toEqual([]);
   });
 
-  it.each(ROLE_NAMES)('%s gets what the contract gives', async (role) => {
+  it.each(CALLERS)('$name gets what the contract gives', async (caller) => {
     const own = await matrixFixtures(ctx);
+    const tokenOf = tokenSource(ctx);
     const mismatches: string[] = [];
     for (const operation of operations) {
-      const expectation = expectationOf(operation);
-      if (!expectation) continue; // reported by the test above
+      const expectation = expectedFor(operation, caller);
+      if (expectation === undefined) continue; // reported by the test above
       const { team, values } = ON_A_FRESH_TEAM.has(operation.operationId) ? await freshTeam(ctx, own.values) : own;
       const { url, ...request } = await requestFor(ctx, operation, values, mismatches, {
         bodies: MATRIX_BODIES,
         queries: QUERIES,
       });
-      const response = await call(ctx.app, operation.method, url, { token: team[role].token, ...request });
-      const expected = resolve(expectation[role], operation);
-      const got = answered(response.statusCode, expected);
+      const token = await tokenOf(team, caller);
+      const response = await call(ctx.app, operation.method, url, { token, ...request });
+      const expected = resolve(expectation, operation);
+      const got = answered(response, expected);
       if (got !== expected) {
         const problem = response.body_json;
         const fields = ((problem.errors ?? []) as Json[]).map((error) => `${error.field}: ${error.message}`);
@@ -376,6 +441,8 @@ type Row = {
   oneTeam?: true;
   request: (team: Team, ctx: TestContext, role: Role) => Promise<{ method: string; url: string; body?: Json }>;
   expected: Record<Role, number>;
+  /** Each role's API key: the same as `expected` unless given; `refused`: a user's route (403 api_key_not_allowed). */
+  keyExpected?: Record<Role, number> | 'refused';
 };
 
 /** The caller's own access in their company (the outsider's is in their other company). */
@@ -397,12 +464,14 @@ const ROWS: Row[] = [
       };
     },
     expected: { admin: 404, manager: 403, agent: 403, outsider: 404 },
+    keyExpected: 'refused',
   },
   {
     name: 'show a member (the manager)',
     oneTeam: true,
     request: async (t) => ({ method: 'GET', url: `/api/v1/users/${t.manager.id}` }),
     expected: { admin: 200, manager: 200, agent: 404, outsider: 404 },
+    keyExpected: 'refused',
   },
   {
     name: 'create a child company',
@@ -413,6 +482,7 @@ const ROWS: Row[] = [
       body: { name: 'Child', parent_company_id: t.company.id },
     }),
     expected: { admin: 201, manager: 403, agent: 403, outsider: 404 },
+    keyExpected: 'refused',
   },
   {
     // The manager is a direct admin of the child, but not an admin of its parent.
@@ -432,6 +502,7 @@ const ROWS: Row[] = [
       return { method: 'DELETE', url: `/api/v1/users/${user.id}/user_access/${await ownAccessId(ctx, user.id)}` };
     },
     expected: { admin: 409, manager: 204, agent: 204, outsider: 409 },
+    keyExpected: 'refused',
   },
   {
     name: 'invite an admin (managers invite agents only)',
@@ -469,20 +540,41 @@ const ROWS: Row[] = [
       return { method: 'DELETE', url: `${base}/${lead.body_json.lead.id}/notes/${note.body_json.note.id}` };
     },
     expected: { admin: 204, manager: 204, agent: 204, outsider: 404 },
+    // The agent's lead is not the agent key's: nothing is assigned to a key.
+    keyExpected: { admin: 204, manager: 204, agent: 404, outsider: 404 },
   },
 ];
 
 describe('role matrix: rules beyond one target per route', () => {
   it.each(ROWS)('$name', async (row) => {
     const results: Record<string, number> = {};
+    const keyResults: Record<string, number | string> = {};
     const shared = row.oneTeam && (await companyWithTeam(ctx));
     const sharedRequest = shared && (await row.request(shared, ctx, 'admin'));
+    const refused = row.keyExpected === 'refused';
     for (const role of ROLE_NAMES) {
       const team = shared || (await companyWithTeam(ctx));
-      const { method, url, body } = sharedRequest || (await row.request(team, ctx, role));
-      const response = await call(ctx.app, method, url, { token: team[role].token, body });
+      const request = sharedRequest || (await row.request(team, ctx, role));
+      const response = await call(ctx.app, request.method, request.url, {
+        token: team[role].token,
+        body: request.body,
+      });
       results[role] = response.statusCode;
+      // The key's own run: a fresh team where the person's success could have changed the answer; a user's route
+      // refuses a key before looking at anything, so the same request serves.
+      const keyTeam = shared || refused ? team : await companyWithTeam(ctx);
+      const keyRequest = sharedRequest || (refused ? request : await row.request(keyTeam, ctx, role));
+      const keyResponse = await call(ctx.app, keyRequest.method, keyRequest.url, {
+        token: await roleKey(ctx, keyTeam, role),
+        body: keyRequest.body,
+      });
+      keyResults[role] = refused ? `${keyResponse.statusCode} ${keyResponse.body_json.code}` : keyResponse.statusCode;
     }
     expect(results).toEqual(row.expected);
+    const refusal = `403 ${KEY_REFUSED}`;
+    const keyExpected = refused
+      ? { admin: refusal, manager: refusal, agent: refusal, outsider: refusal }
+      : (row.keyExpected ?? row.expected);
+    expect(keyResults).toEqual(keyExpected);
   });
 });

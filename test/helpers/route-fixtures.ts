@@ -32,6 +32,7 @@ export async function fixtures(ctx: TestContext): Promise<{ team: Team; values: 
     ...(await pipelineFixture(ctx, team)),
     ...(await distributionFixture(ctx, team)),
     ...(await importFixture(ctx, team)),
+    ...(await apiKeyFixture(ctx, team)),
   };
   values.appointment_id = await appointmentFixture(ctx, team, Number(values.lead_id));
   // Avatars an outsider's DELETE must not remove.
@@ -99,6 +100,39 @@ export async function importFixture(ctx: TestContext, team: Team) {
   });
   if (response.statusCode !== 202) throw new Error(`import upload failed: ${response.body}`);
   return { import_id: response.body_json.import_file.id as number };
+}
+
+/** An API key of company A (made by its admin, with the agent access). */
+export async function apiKeyFixture(ctx: TestContext, team: Team) {
+  const key = await createApiKey(ctx, team.admin, team.company.id, 'agent');
+  return { api_key_id: key.id };
+}
+
+/** A key made through the API by `owner` (an admin of the company): its id and its secret. */
+export async function createApiKey(
+  ctx: TestContext,
+  owner: { token: string },
+  companyId: number,
+  code: 'admin' | 'manager' | 'agent',
+): Promise<{ id: number; secret: string }> {
+  const response = await call(ctx.app, 'POST', `/api/v1/companies/${companyId}/api_keys`, {
+    token: owner.token,
+    body: { name: `${code} key`, access_id: await accessId(ctx, code) },
+  });
+  if (response.statusCode !== 201) throw new Error(`api key creation failed: ${response.body}`);
+  return { id: response.body_json.api_key.id as number, secret: response.body_json.secret as string };
+}
+
+/**
+ * The API key that stands for a team's `role` in the matrices: a key of company A with that role's access, made
+ * by its admin; for the outsider, an admin key of their own company (its admin's strongest key).
+ */
+export async function roleKey(ctx: TestContext, team: Team, role: 'admin' | 'manager' | 'agent' | 'outsider') {
+  const key =
+    role === 'outsider'
+      ? await createApiKey(ctx, team.outsider, team.otherCompany.id, 'admin')
+      : await createApiKey(ctx, team.admin, team.company.id, role);
+  return key.secret;
 }
 
 /** A cycle and a territory of company A, with its agent as member. */
@@ -188,6 +222,7 @@ export const BODIES: Record<string, BodyOf> = {
     territories: [{ name: 'Intruding', country: 'ES', user_access_ids: [f.user_access_id] }],
   }),
   updateTerritory: () => ({ name: 'Changed', country: 'PT' }),
+  createApiKey: async (_f, ctx) => ({ name: 'Intruding key', access_id: await accessId(ctx, 'agent') }),
 };
 
 export type Upload = () => Promise<{ body: Buffer; headers: Record<string, string> }>;
@@ -209,6 +244,8 @@ export type Operation = {
   operationId: string;
   /** No token needed (`security: []`). */
   public: boolean;
+  /** The permission of a company route (`x-permission`); undefined for public and signed-in users' routes. */
+  permission: string | undefined;
   hasRequiredBody: boolean;
   multipart: boolean;
   /** Query parameters the route requires. */
@@ -229,6 +266,7 @@ export async function listOperations(ctx: TestContext): Promise<Operation[]> {
         path,
         operationId: operation.operationId,
         public: Array.isArray(operation.security) && operation.security.length === 0,
+        permission: operation['x-permission'] as string | undefined,
         hasRequiredBody: Array.isArray(schema?.required) && schema.required.length > 0,
         multipart: operation.requestBody?.content?.['multipart/form-data'] !== undefined,
         requiredQuery: ((operation.parameters ?? []) as Json[])

@@ -198,7 +198,10 @@ describe('API keys', () => {
       body: { email: 'assigned@example.com', assigned_user_access_id: agent.userAccessId },
     });
     const leadUrl = `${base}/leads/${lead.body_json.lead.id}`;
-    const note = await call(ctx.app, 'POST', `${leadUrl}/notes`, { token: admin.token, body: { body: 'By the admin' } });
+    const note = await call(ctx.app, 'POST', `${leadUrl}/notes`, {
+      token: admin.token,
+      body: { body: 'By the admin' },
+    });
     const keys = {
       admin: (await createKey(admin, company.id, 'admin')).secret,
       manager: (await createKey(admin, company.id, 'manager')).secret,
@@ -260,6 +263,8 @@ describe('API keys', () => {
       ['GET', `/api/v1/users/${admin.id}`],
       ['PATCH', `/api/v1/users/${admin.id}`],
       ['GET', `/api/v1/users/${admin.id}/user_access`],
+      // Its policy is a company permission (the company is in the body), but it is a person's access all the same.
+      ['POST', `/api/v1/users/${admin.id}/user_access`],
       ['GET', '/api/v1/users/validate_jwt'],
       ['GET', '/api/v1/companies'],
       ['POST', '/api/v1/invitations/some-code/accept'],
