@@ -2,7 +2,8 @@ import { and, eq } from 'drizzle-orm';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { campaigns, leads } from '../../src/db/schema/index.ts';
 import { buildTestApp, call, type Json, type TestContext } from '../helpers/app.ts';
-import { companyWithTeam } from '../helpers/factories.ts';
+import { companyWithTeam, createUser } from '../helpers/factories.ts';
+import { fixtures, listOperations, requestFor } from '../helpers/route-fixtures.ts';
 
 let ctx: TestContext;
 let team: Awaited<ReturnType<typeof companyWithTeam>>;
@@ -156,16 +157,28 @@ describe('If-Match on leads (checked atomically, under the row lock)', () => {
     expect((await leadRow(lead.id)).deletedAt).not.toBeNull();
   });
 
-  it('of two concurrent PATCHes holding the same tag, one wins and the other gets 412', async () => {
-    const lead = await newLead();
-    const url = `${leadsUrl()}/${lead.id}`;
-    const tag = (await get(url)).headers.etag as string;
-    const answers = await Promise.all(
-      ['First', 'Second'].map((city) => write('PATCH', url, tag, { city }, team.manager.token)),
-    );
-    expect(answers.map((a) => a.statusCode).sort()).toEqual([200, 412]);
-    const winner = answers.find((a) => a.statusCode === 200)!;
-    expect((await leadRow(lead.id)).city).toBe(winner.body_json.lead.city);
+  it('of concurrent PATCHes or DELETEs holding the same tag, exactly one wins and the others get 412', async () => {
+    for (let round = 0; round < 3; round++) {
+      const lead = await newLead();
+      const url = `${leadsUrl()}/${lead.id}`;
+      const tag = (await get(url)).headers.etag as string;
+      const cities = ['First', 'Second', 'Third', 'Fourth'];
+      const answers = await Promise.all(cities.map((city) => write('PATCH', url, tag, { city }, team.manager.token)));
+      expect(answers.map((a) => a.statusCode).sort()).toEqual([200, 412, 412, 412]);
+      const winner = answers.find((a) => a.statusCode === 200)!;
+      expect((await leadRow(lead.id)).city).toBe(winner.body_json.lead.city);
+
+      const next = winner.headers.etag as string;
+      const deletes = await Promise.all([
+        write('DELETE', url, next),
+        write('PATCH', url, next, { city: 'Late' }),
+        write('DELETE', url, next),
+      ]);
+      const statuses = deletes.map((a) => a.statusCode);
+      // The loser of a race with a DELETE finds no lead (404), or a changed one (412).
+      expect(statuses.filter((status) => status < 300)).toHaveLength(1);
+      expect(statuses.every((status) => [200, 204, 404, 412].includes(status))).toBe(true);
+    }
   });
 
   it('a malformed If-Match is a 422 naming the header', async () => {
@@ -257,6 +270,44 @@ describe('If-Match elsewhere (generic: the current representation is read first)
     expect((await write('PATCH', url, '"anything"', { name: 'Renamed' })).statusCode).toBe(412);
     expect((await write('PATCH', url, '*', { name: 'Renamed' })).statusCode).toBe(200);
     expect((await write('PATCH', `${url}0`, '*', { name: 'Nope' })).statusCode).toBe(404);
+  });
+});
+
+describe('every write route with a GET (from the route table)', () => {
+  it('refuses a stale If-Match with 412 and leaves the GET as it was; a PUT/PATCH answers the next GET’s tag', async () => {
+    const { values } = await fixtures(ctx);
+    const staff = await createUser(ctx, { superadmin: true });
+    const operations = await listOperations(ctx);
+    const readable = new Set(operations.filter((op) => op.method === 'GET').map((op) => op.path));
+    const writes = operations.filter((op) => ['PUT', 'PATCH', 'DELETE'].includes(op.method) && readable.has(op.path));
+    expect(writes.length).toBeGreaterThan(10);
+    const problems: string[] = [];
+    const tagOf = async (url: string) => (await get(url.split('?')[0]!, {}, staff.token)).headers.etag;
+    for (const operation of writes) {
+      const request = await requestFor(ctx, operation, values, problems);
+      const before = await tagOf(request.url);
+      if (typeof before !== 'string') problems.push(`${operation.operationId}: its GET has no ETag`);
+      const method = operation.method as 'PUT' | 'PATCH' | 'DELETE';
+      const refused = await write(method, request.url, '"stale"', request.body as Json, staff.token);
+      if (refused.statusCode !== 412) problems.push(`${operation.operationId}: stale If-Match → ${refused.statusCode}`);
+      if ((await tagOf(request.url)) !== before) problems.push(`${operation.operationId}: changed by a refused write`);
+    }
+    for (const operation of writes.filter((op) => op.method !== 'DELETE')) {
+      const request = await requestFor(ctx, operation, values, problems);
+      const current = await tagOf(request.url);
+      const answer = await write(
+        operation.method as 'PUT' | 'PATCH',
+        request.url,
+        current,
+        request.body as Json,
+        staff.token,
+      );
+      if (answer.statusCode !== 200) problems.push(`${operation.operationId}: current If-Match → ${answer.statusCode}`);
+      else if (answer.headers.etag !== (await tagOf(request.url))) {
+        problems.push(`${operation.operationId}: its answer's ETag is not its GET's`);
+      }
+    }
+    expect(problems).toEqual([]);
   });
 });
 
