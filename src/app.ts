@@ -132,7 +132,16 @@ export async function buildApp(deps: AppDeps) {
   });
   await app.register(cors, {
     origin: config.corsOrigins.includes('*') ? true : [...config.corsOrigins],
-    exposedHeaders: ['x-request-id', 'ratelimit-limit', 'ratelimit-remaining', 'ratelimit-reset', 'retry-after'],
+    exposedHeaders: [
+      'x-request-id',
+      'ratelimit-limit',
+      'ratelimit-remaining',
+      'ratelimit-reset',
+      'retry-after',
+      // Not CORS-safelisted: a browser client could not read where a 201 put its resource, or that it was a replay.
+      'location',
+      'idempotent-replayed',
+    ],
     // A strict preflight answers an OPTIONS without CORS headers with a plain-text 400, outside problem+json; an
     // OPTIONS is harmless, so it gets the plain 204 (with CORS headers only for an allowed origin).
     strictPreflight: false,
