@@ -20,12 +20,16 @@ export async function startReceiver(respond: (request: Received, index: number) 
   const failures: string[] = [];
   const secrets: string[] = [];
   const hanging = new Set<() => void>();
+  /** Requests being answered now, and the most at once: deliveries to one endpoint never overlap. */
+  const state = { inFlight: 0, maxInFlight: 0 };
   const server = http.createServer((req, res) => {
     const chunks: Buffer[] = [];
     req.on('data', (chunk: Buffer) => chunks.push(chunk));
     req.on('end', async () => {
       const request = { headers: req.headers, body: Buffer.concat(chunks).toString('utf8'), path: req.url ?? '' };
       const index = received.push(request) - 1;
+      state.inFlight++;
+      state.maxInFlight = Math.max(state.maxInFlight, state.inFlight);
       for (const secret of secrets) {
         try {
           new Webhook(secret).verify(request.body, request.headers as Record<string, string>);
@@ -45,6 +49,7 @@ export async function startReceiver(respond: (request: Received, index: number) 
           hanging.add(done);
         });
       }
+      state.inFlight--;
       if (res.destroyed) return;
       res.writeHead(answer.status, answer.headers ?? {});
       res.end(answer.body ?? '');
@@ -58,6 +63,7 @@ export async function startReceiver(respond: (request: Received, index: number) 
     received,
     failures,
     secrets,
+    state,
     async close() {
       for (const done of [...hanging]) done();
       server.closeAllConnections();

@@ -9,9 +9,9 @@ import {
   claimWebhook,
   DELIVER_JOB,
   type DueDelivery,
+  dueDeliveries,
   enqueueDelivery,
   materializeDeliveries,
-  nextDelivery,
   noteEndpointOutcome,
   recordAttempt,
   releaseWebhook,
@@ -34,6 +34,10 @@ export type DeliveryDeps = {
 
 /** Events turned into deliveries per statement. */
 const MATERIALIZE_BATCH = 1_000;
+/** Pending deliveries read at once, in order. */
+const PAGE = 100;
+/** Deliveries between renewals of the claim on the endpoint. */
+const RENEW_EVERY = 25;
 /** Deliveries per job run before it hands over to a follow-up job (other endpoints' jobs get their turn). */
 const DELIVERIES_PER_RUN = 500;
 const RUN_BUDGET_MS = 20_000;
@@ -66,7 +70,19 @@ export function createWebhookDeliveryJob(deps: DeliveryDeps): { run: JobHandler;
     return claimWebhook(db, companyId, webhookId, jobId, now, new Date(now.getTime() + leaseMs));
   }
 
-  async function attempt(endpoint: WebhookRow, delivery: DueDelivery, signal: AbortSignal): Promise<boolean> {
+  type Outcome = { ok: boolean; enabled: boolean };
+
+  /**
+   * Sends one delivery and records the attempt. `failing` is whether the endpoint has a failing streak: a success
+   * then clears it (and a failure starts or continues it, disabling the endpoint when it has lasted long enough) in
+   * the same transaction; a success on a healthy endpoint is one statement.
+   */
+  async function attempt(
+    endpoint: WebhookRow,
+    delivery: DueDelivery,
+    failing: boolean,
+    signal: AbortSignal,
+  ): Promise<Outcome> {
     const now = clock.now();
     const id = publicEventId(delivery.event);
     const timestamp = Math.floor(now.getTime() / 1000);
@@ -89,29 +105,32 @@ export function createWebhookDeliveryJob(deps: DeliveryDeps): { run: JobHandler;
     if (signal.aborted) throw signal.reason;
     const after = clock.now();
     const scheduled = !delivery.replay;
-    const step = delivery.scheduledAttempts + 1;
-    const delay = deps.retryScheduleMs[step - 1];
+    const delay = deps.retryScheduleMs[delivery.scheduledAttempts];
     let status: 'pending' | 'succeeded' | 'failed' = result.ok ? 'succeeded' : 'failed';
     let nextAttemptAt: Date | null = null;
     if (!result.ok && scheduled && delay !== undefined) {
       status = 'pending';
       nextAttemptAt = new Date(after.getTime() + Math.round(delay * (1 + Math.random() * JITTER)));
     }
-    const attemptRecord = {
-      at: now.toISOString(),
-      status_code: result.statusCode,
-      duration_ms: result.durationMs,
-      error: result.error,
-      response_excerpt: result.excerpt,
+    const record = {
+      attempt: {
+        at: now.toISOString(),
+        status_code: result.statusCode,
+        duration_ms: result.durationMs,
+        error: result.error,
+        response_excerpt: result.excerpt,
+      },
+      status,
+      scheduled,
+      nextAttemptAt,
+      now: after,
     };
-    return db.transaction(async (tx) => {
-      await recordAttempt(tx, endpoint.companyId, delivery.id, {
-        attempt: attemptRecord,
-        status,
-        scheduled,
-        nextAttemptAt,
-        now: after,
-      });
+    if (result.ok && !failing) {
+      await recordAttempt(db, endpoint.companyId, delivery.id, record);
+      return { ok: true, enabled: true };
+    }
+    const enabled = await db.transaction(async (tx) => {
+      await recordAttempt(tx, endpoint.companyId, delivery.id, record);
       return noteEndpointOutcome(tx, endpoint.companyId, endpoint.id, {
         ok: result.ok,
         now: after,
@@ -119,41 +138,56 @@ export function createWebhookDeliveryJob(deps: DeliveryDeps): { run: JobHandler;
         reason: `Every delivery failed for ${Math.round(deps.disableAfterMs / 3_600_000)} h (last: ${result.error}).`,
       });
     });
+    return { ok: result.ok, enabled };
   }
 
-  /** One pass over the claimed endpoint. Answers when a follow-up job should run, or undefined for none. */
+  /**
+   * One pass over the claimed endpoint: pending deliveries in order, a page at a time; when none is left, the
+   * events that arrived meanwhile become deliveries. Answers when a follow-up job should run, or undefined for none.
+   */
   async function deliver(start: WebhookRow, jobId: number, signal: AbortSignal): Promise<Date | undefined> {
     const { companyId, id: webhookId } = start;
     const started = Date.now();
     let endpoint = start;
-    let cursor = endpoint.cursorSeq;
+    let failing = start.failingSince !== null;
+    let cursor = start.cursorSeq;
     let sent = 0;
+    let sinceRenewal = 0;
     while (!signal.aborted) {
-      const lastSeq = await settledLastSeq(db, companyId);
-      if (lastSeq > cursor) {
-        const now = clock.now();
+      const page = await dueDeliveries(db, companyId, webhookId, PAGE);
+      if (page.length === 0) {
+        const lastSeq = await settledLastSeq(db, companyId);
+        if (lastSeq <= cursor) return undefined;
         const moved = await materializeDeliveries(db, companyId, webhookId, {
           jobId,
           lastSeq,
           limit: MATERIALIZE_BATCH,
-          now,
+          now: clock.now(),
         });
         if (moved === undefined) return undefined; // no longer ours (deleted, or the claim expired)
         cursor = moved;
+        continue;
       }
-      const next = await nextDelivery(db, companyId, webhookId);
-      if (!next) {
-        if (cursor < lastSeq) continue;
-        return undefined;
+      for (const next of page) {
+        if (signal.aborted) break;
+        const now = clock.now();
+        if (next.nextAttemptAt && next.nextAttemptAt > now) return next.nextAttemptAt;
+        if (sent >= DELIVERIES_PER_RUN || Date.now() - started > RUN_BUDGET_MS) return now;
+        // The claim is renewed every few deliveries: it also brings the endpoint's changes (URL, enabled, secret).
+        if (sinceRenewal >= RENEW_EVERY || (endpoint.leaseUntil?.getTime() ?? 0) - now.getTime() < leaseMs / 2) {
+          const renewed = await claim(companyId, webhookId, jobId);
+          if (!renewed) return undefined;
+          endpoint = renewed;
+          sinceRenewal = 0;
+        }
+        sent++;
+        sinceRenewal++;
+        const outcome = await attempt(endpoint, next, failing, signal);
+        if (!outcome.enabled) return undefined; // just disabled
+        failing = !outcome.ok;
+        // A failure reschedules this one (or gives it up): what comes next is read again.
+        if (!outcome.ok) break;
       }
-      const now = clock.now();
-      if (next.nextAttemptAt && next.nextAttemptAt > now) return next.nextAttemptAt;
-      if (sent >= DELIVERIES_PER_RUN || Date.now() - started > RUN_BUDGET_MS) return now;
-      const renewed = await claim(companyId, webhookId, jobId);
-      if (!renewed) return undefined;
-      endpoint = renewed;
-      sent++;
-      if (!(await attempt(endpoint, next, signal))) return undefined; // just disabled
     }
     throw signal.reason;
   }

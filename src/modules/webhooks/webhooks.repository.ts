@@ -359,15 +359,17 @@ export type DueDelivery = DeliveryRow & {
 };
 
 /**
- * The endpoint's next delivery: a replay first (asked through the API, out of order), else the pending one of the
- * oldest event. The caller sends it only when its time has come: later events wait behind it (per-endpoint order).
+ * The endpoint's next pending deliveries, in the order they go: replays first (asked through the API, out of
+ * order), then by event. The caller sends each only when its time has come: later events wait behind it
+ * (per-endpoint order).
  */
-export async function nextDelivery(
+export async function dueDeliveries(
   db: Executor,
   companyId: number,
   webhookId: number,
-): Promise<DueDelivery | undefined> {
-  const [row] = await db
+  limit: number,
+): Promise<DueDelivery[]> {
+  const rows = await db
     .select({ delivery: webhookDeliveries, event: events })
     .from(webhookDeliveries)
     .innerJoin(events, eq(events.id, webhookDeliveries.eventId))
@@ -379,10 +381,11 @@ export async function nextDelivery(
       ),
     )
     .orderBy(desc(webhookDeliveries.replay), webhookDeliveries.eventSeq)
-    .limit(1);
-  if (!row) return undefined;
-  const { id, type, data, createdAt } = row.event;
-  return { ...row.delivery, event: { id, type, data, createdAt } };
+    .limit(limit);
+  return rows.map(({ delivery, event }) => ({
+    ...delivery,
+    event: { id: event.id, type: event.type, data: event.data, createdAt: event.createdAt },
+  }));
 }
 
 /** Records one attempt and what follows it (the delivery's new status and next attempt). */
