@@ -3,33 +3,17 @@ import { invalid, preconditionFailed } from './errors.ts';
 
 /**
  * Entity tags (RFC 9110 § 8.8.3) of the API's JSON representations, and the If-Match / If-None-Match conditions
- * that compare them. Framework-free: the conditional-requests plugin tags answers with it, and a service that
- * checks If-Match inside its own transaction (leads) computes the same tag from the same representation.
+ * that compare them. Framework-free: the conditional-requests plugin tags answers with it, and a route whose service
+ * checks If-Match inside its own transaction (leads) tags the same representation serialized the same way.
  */
 
 /**
- * JSON with object keys sorted at every level: the tag of a representation must not depend on the order its keys
- * happen to be built or serialized in (the response serializer writes schema order, a service builds literals).
+ * A strong entity tag: `"` + the first 27 characters (160 bits) of base64url(SHA-256) of the representation's JSON
+ * text, exactly as sent. Strong because equal tags mean byte-for-byte equal bodies, which is what If-Match needs;
+ * the response serializer writes a schema's keys in one order, so the same state always gives the same text.
  */
-function canonical(value: unknown): string {
-  if (Array.isArray(value)) return `[${value.map(canonical).join(',')}]`;
-  if (value !== null && typeof value === 'object') {
-    const entries = Object.entries(value as Record<string, unknown>)
-      .filter(([, v]) => v !== undefined)
-      .sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0));
-    return `{${entries.map(([k, v]) => `${JSON.stringify(k)}:${canonical(v)}`).join(',')}}`;
-  }
-  return JSON.stringify(value) ?? 'null';
-}
-
-/**
- * A strong entity tag: `"` + the first 27 characters (160 bits) of base64url(SHA-256) of the canonical JSON + `"`.
- * Strong because equal tags mean byte-for-byte equal JSON (up to key order), which is what If-Match needs.
- */
-export function etagOf(representation: unknown): string {
-  // A JSON round trip first, so a Date or an undefined field hashes as the client receives it.
-  const json = JSON.parse(JSON.stringify(representation)) as unknown;
-  return `"${createHash('sha256').update(canonical(json)).digest('base64url').slice(0, 27)}"`;
+export function etagOf(json: string): string {
+  return `"${createHash('sha256').update(json).digest('base64url').slice(0, 27)}"`;
 }
 
 /** A parsed If-Match or If-None-Match: `*`, or the listed tags as sent (`W/` prefix kept). */

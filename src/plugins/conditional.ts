@@ -18,12 +18,12 @@ declare module 'fastify' {
 /**
  * Conditional requests (RFC 9110 § 13), for every route at once:
  *
- * - **ETag.** A 200 JSON answer to a GET carries a strong ETag of its body (lib/etag.ts) unless the body is a
- *   keyset page (it has a `meta`: a page's tag would say nothing about the list) or the route opts out
- *   (`config.etag: false`). So single resources carry one, and so do small unpaged documents (reference data);
- *   lists do not. A 200 answer to PUT or PATCH carries the tag of the resource's GET representation: the body's tag
- *   when the route answers what its GET answers, or the one the handler set (leads, whose GET adds notes).
- *   Non-JSON answers (files, streams, metrics) carry none.
+ * - **ETag.** A 200 JSON answer to a GET carries a strong ETag of its body (lib/etag.ts) when the route's 200
+ *   schema is an object without a `meta` (a keyset page's tag would say nothing about the list), unless the route
+ *   opts out (`config.etag: false`). Decided per route from its schema, so the document says the same (docs.ts).
+ *   So single resources carry one, and so do small unpaged documents (reference data); lists do not. A 200 answer
+ *   to PUT or PATCH carries the tag of the resource's GET representation: the body's tag when the route answers
+ *   what its GET answers, or the one the handler set (leads, whose GET adds notes). Non-JSON answers carry none.
  * - **If-None-Match** on a GET: weak comparison; a match answers 304 with the ETag and no body.
  * - **If-Match** on PUT, PATCH and DELETE: strong comparison, `*` = the resource exists; a stale tag answers 412
  *   `precondition_failed` and the handler never runs. For leads the handler checks it inside its transaction
@@ -40,7 +40,8 @@ declare module 'fastify' {
  *   must not be probeable through 412 either).
  */
 export function registerConditionalRequests(app: FastifyInstance): void {
-  const readable = new Set<string>();
+  /** GET routes whose answers carry an ETag: a write to the same path has a tag to compare. */
+  const tagged = new Set<string>();
   // The probe GET identifies itself with a secret of this process, so no client can skip a limit with it.
   const probeSecret = randomBytes(24).toString('base64url');
 
@@ -48,7 +49,7 @@ export function registerConditionalRequests(app: FastifyInstance): void {
 
   app.addHook('onRoute', (route: RouteOptions) => {
     const methods = toArray(route.method);
-    if (methods.includes('GET')) readable.add(route.url);
+    if (methods.includes('GET') && carriesTag(route)) tagged.add(route.url);
     if (route.config?.policy === undefined || route.config.ifMatch === 'handler') return;
     if (methods.some((method) => WRITES.has(method))) {
       route.preHandler = [...toArray(route.preHandler), checkIfMatch];
@@ -62,7 +63,7 @@ export function registerConditionalRequests(app: FastifyInstance): void {
   async function checkIfMatch(request: FastifyRequest, reply: FastifyReply) {
     const condition = ifMatchOf(request.headers['if-match']);
     if (condition === undefined) return;
-    if (!readable.has(request.routeOptions.url ?? '')) {
+    if (!tagged.has(request.routeOptions.url ?? '')) {
       if (condition.any) return;
       throw preconditionFailed('This resource has no entity tag (it has no GET): If-Match can only be `*` here.');
     }
@@ -94,17 +95,13 @@ export function registerConditionalRequests(app: FastifyInstance): void {
 
   app.addHook('onSend', async (request, reply, payload) => {
     if (reply.statusCode !== 200 || typeof payload !== 'string') return payload;
-    const config = request.routeOptions.config;
-    if (config?.policy === undefined || config.etag === false) return payload;
+    if (!tagged.has(request.routeOptions.url ?? '')) return payload;
     const read = request.method === 'GET' || request.method === 'HEAD';
-    const written = request.method === 'PUT' || request.method === 'PATCH';
-    if (!read && !(written && readable.has(request.routeOptions.url ?? ''))) return payload;
+    if (!read && request.method !== 'PUT' && request.method !== 'PATCH') return payload;
     if (!String(reply.getHeader('content-type') ?? '').startsWith('application/json')) return payload;
     let tag = reply.getHeader('etag');
     if (typeof tag !== 'string') {
-      const body = JSON.parse(payload) as unknown;
-      if (isPage(body)) return payload;
-      tag = etagOf(body);
+      tag = etagOf(payload);
       reply.header('etag', tag);
     }
     if (read) {
@@ -132,9 +129,11 @@ declare module 'fastify' {
 const PROBE_HEADER = 'x-leadsy-precondition-probe';
 const WRITES = new Set(['PUT', 'PATCH', 'DELETE']);
 
-/** A keyset page: `{ <items>: [...], meta: { next_cursor, … } }`. */
-function isPage(body: unknown): boolean {
-  return body !== null && typeof body === 'object' && 'meta' in body;
+/** A GET whose 200 is a JSON object that is not a keyset page (`{ <items>: [...], meta }`), and not opted out. */
+function carriesTag(route: RouteOptions): boolean {
+  if (route.config?.policy === undefined || route.config.etag === false) return false;
+  const ok = (route.schema?.response as Record<string, Schema> | undefined)?.[200];
+  return ok?.properties !== undefined && !('meta' in ok.properties);
 }
 
 function toArray<T>(value: T | T[] | undefined): T[] {
@@ -175,11 +174,10 @@ export function documentConditional(
   problem: (description: string) => unknown,
 ): Schema {
   const methods = toArray(route.method);
-  if (route.config?.etag === false) return schema;
   const ok = response[200] as Schema | undefined;
   if (methods.includes('GET')) {
     // Only JSON answers that are not keyset pages carry a tag (see registerConditionalRequests).
-    if (!ok?.properties || 'meta' in ok.properties) return schema;
+    if (!carriesTag(route)) return schema;
     response[200] = { ...ok, headers: ETAG_HEADER };
     response[304] ??= {
       description: 'Not Modified: the ETag you sent in If-None-Match is still current (no body).',
@@ -188,7 +186,7 @@ export function documentConditional(
     };
     return withHeader(schema, 'if-none-match', 'Entity tags you hold (or `*`): a match answers 304, without a body.');
   }
-  if (!methods.some((method) => WRITES.has(method))) return schema;
+  if (!methods.some((method) => WRITES.has(method)) || route.config?.etag === false) return schema;
   if (ok?.properties) response[200] = { ...ok, headers: ETAG_HEADER };
   response[412] ??= problem(
     '`precondition_failed`: If-Match does not match the current ETag (or the resource has none); nothing changed.',

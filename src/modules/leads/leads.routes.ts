@@ -28,15 +28,23 @@ import type { LeadListItem, LeadPrecondition, LeadsService, LeadWithAnswers } fr
 
 const tags = ['Leads'];
 
-/** The lead's GET representation: what its ETag is the tag of, whichever route answers it. */
+/** The lead's GET representation (getLead's 200): what its ETag is the tag of, whichever route answers it. */
+const LeadDetail = Type.Object({ lead: LeadDetailJson });
 const detailOf = (lead: LeadWithAnswers, latestNotes: NoteView[]) => ({
   lead: { ...presentLead(lead), notes: latestNotes.map(presentNote) },
 });
 
+/**
+ * The ETag a GET of the lead would answer: the tag of its detail serialized as getLead serializes it (the same
+ * schema through the same compiler gives the same bytes, which the conditional plugin hashes on a GET).
+ */
+const detailTag = (reply: FastifyReply, lead: LeadWithAnswers, latestNotes: NoteView[]) =>
+  etagOf(reply.serializeInput(detailOf(lead, latestNotes), LeadDetail as object as Record<string, unknown>));
+
 /** The request's If-Match, for the service to evaluate under the lead's row lock (plugins/conditional.ts). */
-function preconditionOf(request: FastifyRequest): LeadPrecondition | undefined {
+function preconditionOf(request: FastifyRequest, reply: FastifyReply): LeadPrecondition | undefined {
   const condition = ifMatchOf(request.headers['if-match']);
-  return condition && ((current, latestNotes) => ifMatchHolds(condition, etagOf(detailOf(current, latestNotes))));
+  return condition && ((current, latestNotes) => ifMatchHolds(condition, detailTag(reply, current, latestNotes)));
 }
 // Tombstones only with `include_deleted=true`. LeadJson first: the serializer tries the branches in order.
 const LeadList = Type.Object({ leads: Type.Array(Type.Union([LeadJson, LeadTombstoneJson])), meta: PageMeta });
@@ -181,7 +189,7 @@ export const leadsRoutes: FastifyPluginAsyncTypebox<{ service: LeadsService; not
         summary: 'Get lead by id',
         description: 'The lead with its answers and its latest 20 notes (all notes: the notes list).',
         params: LeadParams,
-        response: { 200: Type.Object({ lead: LeadDetailJson }) },
+        response: { 200: LeadDetail },
       },
     },
     async (request) => {
@@ -209,9 +217,9 @@ export const leadsRoutes: FastifyPluginAsyncTypebox<{ service: LeadsService; not
       },
       handler: async (request, reply) => {
         const { company_id, lead_id } = request.params;
-        const lead = await service.update(actorOf(request), lead_id, request.body, preconditionOf(request));
+        const lead = await service.update(actorOf(request), lead_id, request.body, preconditionOf(request, reply));
         // The tag of the lead's GET (which adds the latest notes), as RFC 9110 asks of a PUT's or PATCH's ETag.
-        reply.header('etag', etagOf(detailOf(lead, await notes.latest(company_id, lead_id))));
+        reply.header('etag', detailTag(reply, lead, await notes.latest(company_id, lead_id)));
         return { lead: presentLead(lead) };
       },
     });
@@ -231,7 +239,7 @@ export const leadsRoutes: FastifyPluginAsyncTypebox<{ service: LeadsService; not
       },
     },
     async (request, reply) => {
-      await service.remove(actorOf(request), request.params.lead_id, preconditionOf(request));
+      await service.remove(actorOf(request), request.params.lead_id, preconditionOf(request, reply));
       return reply.code(204).send(null);
     },
   );
