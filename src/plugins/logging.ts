@@ -106,6 +106,8 @@ export function createLogging() {
     res: (reply: { statusCode: number; request?: FastifyRequest }) => ({
       statusCode: reply.statusCode,
       user_id: reply.request?.principal?.userId,
+      // With an API key, user_id is the key's creator (attribution); the key tells which integration asked.
+      api_key_id: reply.request?.principal?.apiKey?.id,
       company_id: reply.request?.access?.companyId,
     }),
     err: serializeError,

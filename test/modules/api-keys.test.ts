@@ -238,7 +238,25 @@ describe('API keys', () => {
     const activities = await call(ctx.app, 'GET', `${base}/leads/${created.body_json.lead.id}/activities`, {
       token: admin.token,
     });
-    expect(JSON.stringify(activities.body_json)).toContain(String(admin.id));
+    const actors = (activities.body_json.activities as Json[]).map((activity) => activity.actor_user_id);
+    expect(actors.length).toBeGreaterThan(0);
+    expect(new Set(actors)).toEqual(new Set([admin.id]));
+  });
+
+  it("stops working once its creator's account is gone (it has no one to act as)", async () => {
+    const { company, admin, manager } = await companyWithTeam(ctx);
+    // The manager is made an admin so that a key of theirs can be made; then their account is removed by hand.
+    await call(ctx.app, 'PUT', `/api/v1/users/${manager.id}/user_access/${manager.userAccessId}`, {
+      token: admin.token,
+      body: { access_id: await accessId(ctx, 'admin') },
+    });
+    const { apiKey, secret } = await createKey(manager, company.id, 'agent');
+    const url = `/api/v1/companies/${company.id}`;
+    expect((await call(ctx.app, 'GET', url, { token: secret })).statusCode).toBe(200);
+    await ctx.database.db.execute(sql`delete from users where id = ${manager.id}`);
+    expect((await call(ctx.app, 'GET', url, { token: secret })).statusCode).toBe(401);
+    const shown = await call(ctx.app, 'GET', `${keysUrl(company.id)}/${apiKey.id}`, { token: admin.token });
+    expect(shown.body_json.api_key.created_by).toBeNull();
   });
 
   it('an agent key creates a lead that distribution assigns', async () => {
@@ -297,7 +315,7 @@ describe('API keys', () => {
 
   it('never writes a secret to the log', async () => {
     const { company, admin } = await companyWithTeam(ctx);
-    const { secret } = await createKey(admin, company.id, 'admin');
+    const { apiKey, secret } = await createKey(admin, company.id, 'admin');
     await call(ctx.app, 'GET', `/api/v1/companies/${company.id}/leads`, { token: secret });
     await call(ctx.app, 'GET', `/api/v1/users/${admin.id}`, { token: secret });
     await call(ctx.app, 'GET', `/api/v1/companies/${company.id}`, { token: `${secret}zz` });
@@ -305,6 +323,8 @@ describe('API keys', () => {
     const log = logLines.join('\n');
     expect(log).not.toContain(secret.slice(12));
     expect(log).not.toContain(sha256(secret));
+    // Which key asked is logged, by id.
+    expect(log).toContain(`"api_key_id":${apiKey.id}`);
   });
 });
 
