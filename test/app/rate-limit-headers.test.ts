@@ -97,6 +97,30 @@ describe('RateLimit-* on every answer of an authenticated route', () => {
   });
 });
 
+describe('HEAD and OPTIONS', () => {
+  it('HEAD answers what GET answers, without the body, RateLimit-* included; OPTIONS needs no token', async () => {
+    const url = `/api/v1/companies/${team.company.id}/leads/${values.lead_id}`;
+    const get = await call(ctx.app, 'GET', url, { token: team.admin.token });
+    const head = await call(ctx.app, 'HEAD', url, { token: team.admin.token });
+    expect(head.statusCode).toBe(200);
+    expect(head.body).toBe('');
+    expect(head.headers['content-length']).toBe(get.headers['content-length']);
+    expect(head.headers.etag).toBe(get.headers.etag);
+    expect(missing(head)).toEqual([]);
+    const anonymous = await call(ctx.app, 'HEAD', url);
+    expect(anonymous.statusCode).toBe(401);
+    expect(missing(anonymous)).toEqual([]);
+    const hidden = await call(ctx.app, 'HEAD', url, { token: team.outsider.token });
+    expect(hidden.statusCode).toBe(404);
+    expect(missing(hidden)).toEqual([]);
+    // A preflight carries no credentials (Fetch): it is answered without authentication, whatever the path.
+    const preflight = await call(ctx.app, 'OPTIONS', url, {
+      headers: { origin: 'https://app.example.com', 'access-control-request-method': 'PATCH' },
+    });
+    expect(preflight.statusCode).toBe(204);
+  });
+});
+
 describe('the budget of a caller not yet known', () => {
   it('401s are charged to the client address: once its budget is spent the answer is 429', async () => {
     const limited = await buildTestApp({ API_RATE_LIMIT: '3' });
