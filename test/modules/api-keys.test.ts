@@ -1,5 +1,6 @@
 import { sql } from 'drizzle-orm';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { buildApp } from '../../src/app.ts';
 import { sha256 } from '../../src/lib/secrets.ts';
 import { buildTestApp, call, type Json, type TestContext } from '../helpers/app.ts';
 import { accessId, companyWithTeam, createCompany, roundRobinCompany, type TestUser } from '../helpers/factories.ts';
@@ -144,6 +145,22 @@ describe('API keys', () => {
     expect((await call(ctx.app, 'GET', keysUrl(company.id), { token: admin.token })).body_json.api_keys).toEqual([]);
     expect((await call(ctx.app, 'GET', one, { token: admin.token })).statusCode).toBe(404);
     expect((await call(ctx.app, 'DELETE', one, { token: admin.token })).statusCode).toBe(404);
+  });
+
+  it('revoked on one API process: refused by another at once (key lookups are never cached)', async () => {
+    // A second app on the same database: its own authorization cache, as another node behind the balancer.
+    const other = await buildApp({ config: ctx.config, database: ctx.database, clock: ctx.clock, logger: false });
+    try {
+      const { company, admin } = await companyWithTeam(ctx);
+      const { apiKey, secret } = await createKey(admin, company.id, 'admin');
+      const url = `/api/v1/companies/${company.id}/leads`;
+      for (let i = 0; i < 3; i++) expect((await call(other, 'GET', url, { token: secret })).statusCode).toBe(200);
+      const revoked = await call(ctx.app, 'DELETE', `${keysUrl(company.id)}/${apiKey.id}`, { token: admin.token });
+      expect(revoked.statusCode).toBe(204);
+      expect((await call(other, 'GET', url, { token: secret })).statusCode).toBe(401);
+    } finally {
+      await other.close();
+    }
   });
 
   it('expired: 401 from its expires_at on', async () => {
