@@ -78,7 +78,10 @@ export function registerConditionalRequests(app: FastifyInstance): void {
     });
     if (probe.statusCode === 200) {
       const current = probe.headers.etag;
-      if (!ifMatchHolds(condition, typeof current === 'string' ? current : undefined)) throw staleCopy();
+      // `*`: the resource exists, whatever its tag.
+      if (!condition.any && !ifMatchHolds(condition, typeof current === 'string' ? current : undefined)) {
+        throw staleCopy();
+      }
       return;
     }
     // Not visible: the handler answers its own 404, as it would without the header.
