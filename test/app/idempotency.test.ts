@@ -1,6 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import { and, count, eq, isNull } from 'drizzle-orm';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { type App, buildApp } from '../../src/app.ts';
 import { idempotencyKeys, leads } from '../../src/db/schema/index.ts';
 import { buildTestApp, call, type Json, type TestContext } from '../helpers/app.ts';
 import { companyWithTeam, PASSWORD } from '../helpers/factories.ts';
@@ -116,6 +117,33 @@ describe('replay', () => {
     const retry = await postLead(key, { email });
     expect(retry.headers['idempotent-replayed']).toBe('true');
     expect(retry.body).toBe(ran[0]!.body);
+  });
+
+  it('safe across processes: two app instances on one database, 10 concurrent POSTs each, one lead', async () => {
+    // A second API process: its own services and memory, the same database (as with several nodes).
+    const other = await buildApp({ config: ctx.config, database: ctx.database, clock: ctx.clock, logger: false });
+    try {
+      const key = randomUUID();
+      const email = uniqueLeadEmail();
+      const send = (app: App) =>
+        call(app, 'POST', leadsUrl(), {
+          token: team.admin.token,
+          body: { email },
+          headers: { 'idempotency-key': key },
+        });
+      const responses = await Promise.all(
+        [ctx.app, other].flatMap((app) => Array.from({ length: 10 }, () => send(app))),
+      );
+      const ran = responses.filter((r) => r.statusCode === 201 && r.headers['idempotent-replayed'] === undefined);
+      expect(ran).toHaveLength(1);
+      expect(responses.every((r) => r.statusCode === 201 || r.statusCode === 409)).toBe(true);
+      expect(await leadsWithEmail(email)).toBe(1);
+      const replayed = await send(other);
+      expect(replayed.headers['idempotent-replayed']).toBe('true');
+      expect(replayed.body).toBe(ran[0]!.body);
+    } finally {
+      await other.close();
+    }
   });
 
   it('keys are per principal: another user sending the same key runs their own request', async () => {
