@@ -40,6 +40,12 @@ declare module 'fastify' {
   interface FastifyInstance {
     /** Every route registered, with the policy it declared: the policy and OpenAPI coverage tests read it. */
     routeTable: { method: string; url: string; policy: Policy | undefined }[];
+    /**
+     * For answers that outlive their request (the event stream): authenticates and authorizes the request again,
+     * as at its start (token or key still valid and not revoked, access still granting the route's permission),
+     * and sets `request.access` afresh. False when it no longer would be allowed.
+     */
+    authorizeAgain(request: FastifyRequest): Promise<boolean>;
   }
   interface FastifyRequest {
     /** Resolved with the principal when the company is in the path (one query for both); null: invisible. */
@@ -169,6 +175,21 @@ export function registerAuth(app: FastifyInstance, deps: { tokens: TokenService;
     route.onRequest = [...toArray(route.onRequest), authenticate];
     if (typeof policy === 'object') {
       route.preHandler = [...toArray(route.preHandler), authorizer(policy.permission, policy.company)];
+    }
+  });
+
+  app.decorate('authorizeAgain', async (request: FastifyRequest): Promise<boolean> => {
+    const policy = request.routeOptions.config.policy;
+    if (policy === undefined || policy === 'public') return true;
+    try {
+      // Read afresh: what the first check resolved is exactly what may have changed since.
+      request.pathAccess = undefined;
+      await authenticate(request);
+      if (typeof policy === 'object') await authorizer(policy.permission, policy.company)(request);
+      return true;
+    } catch (error) {
+      if (error instanceof AppError && error.status < 500) return false;
+      throw error;
     }
   });
 }

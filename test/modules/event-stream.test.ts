@@ -4,7 +4,7 @@ import { type App, buildApp } from '../../src/app.ts';
 import { connectPostgres, type Database } from '../../src/db/client.ts';
 import { appendEvents } from '../../src/modules/events/events.repository.ts';
 import { buildTestApp, call, type Json, type TestContext } from '../helpers/app.ts';
-import { companyWithTeam, uniqueEmail } from '../helpers/factories.ts';
+import { accessId, companyWithTeam, uniqueEmail } from '../helpers/factories.ts';
 
 /**
  * The live event stream (API.md "Integrations", GET …/events): Server-Sent Events read with fetch() from a real
@@ -130,8 +130,18 @@ beforeAll(async () => {
   ctx = await buildTestApp({ EVENT_STREAM_HEARTBEAT_MS: '300' });
   base = await listen(ctx.app);
 });
+/**
+ * After a client aborts a stream, fetch() opens a spare connection that never carries a request, and Node keeps
+ * such a connection through a close until REQUEST_TIMEOUT_MS: with every stream closed, nothing else is on them.
+ */
+async function closeApp(app: App) {
+  app.server.closeAllConnections();
+  await app.close();
+}
+
 afterAll(async () => {
   for (const stream of open) stream.close();
+  ctx.app.server.closeAllConnections();
   await ctx.close();
 });
 
@@ -281,6 +291,30 @@ describe('the event stream', () => {
     manager.close();
   });
 
+  it('ends when its caller loses the access, and narrows when the access becomes an agent’s (at the next heartbeat)', async () => {
+    const t = await companyWithTeam(ctx);
+    const agent = await connect(base, eventsPath(t), t.agent.token);
+    const manager = await connect(base, eventsPath(t), t.manager.token);
+    const removed = await call(ctx.app, 'DELETE', `/api/v1/users/${t.agent.id}/user_access/${t.agent.userAccessId}`, {
+      token: t.admin.token,
+    });
+    expect(removed.statusCode, removed.body).toBe(204);
+    expect(await agent.ended(3000)).toBe(true);
+
+    const demoted = await call(ctx.app, 'PUT', `/api/v1/users/${t.manager.id}/user_access/${t.manager.userAccessId}`, {
+      token: t.admin.token,
+      body: { access_id: await accessId(ctx, 'agent') },
+    });
+    expect(demoted.statusCode, demoted.body).toBe(200);
+    // Two heartbeats: the check that runs at the first has answered by the second.
+    for (let beats = 0; beats < 2; ) if ((await manager.next(2000))?.comment === 'heartbeat') beats++;
+    await createLead(ctx.app, t);
+    const own = await createLead(ctx.app, t, { assigned_user_access_id: t.manager.userAccessId });
+    const seen = await manager.drain(800);
+    expect(seen.map((event) => event.body.data.id)).toEqual([own.id, own.id]);
+    manager.close();
+  });
+
   it('sends a comment line at every heartbeat while nothing happens', async () => {
     const t = await companyWithTeam(ctx);
     const stream = await connect(base, eventsPath(t), t.agent.token);
@@ -306,7 +340,7 @@ describe('several API processes', () => {
       expect(event.body.data).toEqual(lead);
       stream.close();
     } finally {
-      await other.close();
+      await closeApp(other);
       if (database !== ctx.database) await database.close();
     }
   });

@@ -17,6 +17,11 @@ export type StreamOptions = {
   /** false: send what is stored after `afterSeq`, then end (a catch-up read). */
   follow: boolean;
   heartbeatMs: number;
+  /**
+   * Asked at every heartbeat: may the caller still read the stream, and whose events (the owner, as `ownerId`)?
+   * False ends it: a revoked token, an expired one, or an access removed or narrowed does not keep a stream going.
+   */
+  reauthorize: () => Promise<{ ownerId: number | undefined } | false>;
   log: JobLogger;
 };
 
@@ -29,6 +34,8 @@ export type StreamOptions = {
  */
 export async function streamEvents(res: ServerResponse, service: EventsService, options: StreamOptions) {
   let cursor = options.afterSeq;
+  let ownerId = options.ownerId;
+  let checking = false;
   let pending = true;
   let ended = false;
   let poke: (() => void) | undefined;
@@ -58,6 +65,20 @@ export async function streamEvents(res: ServerResponse, service: EventsService, 
     if (!ended && !res.writableNeedDrain) res.write(': heartbeat\n\n');
     // Also a safety read: a wake-up lost on the way costs at most one heartbeat of latency.
     wake();
+    if (checking || ended) return;
+    checking = true;
+    options.reauthorize().then(
+      (allowed) => {
+        checking = false;
+        if (allowed === false) end();
+        else ownerId = allowed.ownerId;
+      },
+      (error: unknown) => {
+        // The database is away: the next outbox read fails too and ends the stream.
+        checking = false;
+        options.log.warn({ err: error }, 'event stream: the caller could not be authorized again');
+      },
+    );
   }, options.heartbeatMs);
   heartbeat.unref();
   try {
@@ -68,7 +89,7 @@ export async function streamEvents(res: ServerResponse, service: EventsService, 
       }
       pending = false;
       for (;;) {
-        const rows = await service.page(options.companyId, cursor, options.ownerId);
+        const rows = await service.page(options.companyId, cursor, ownerId);
         if (ended) break;
         const text = rows
           .filter((row) => row.visible)

@@ -22,7 +22,9 @@ emits its leads' reassignments, then \`user_access.deleted\`.
 Admins and managers see every event of the company. Agents see only the events about their own leads (lead, note and
 appointment events whose lead is assigned to them after the change, and their own appointments); imports and accesses
 name other people, so agents never see them. \`webhook.ping\` is never on the stream. A comment line (\`: heartbeat\`)
-comes every EVENT_STREAM_HEARTBEAT_MS (15 s) so proxies keep the connection. The stream ends when the server stops
+comes every EVENT_STREAM_HEARTBEAT_MS (15 s) so proxies keep the connection; at each one the caller is authorized
+again, so a revoked or expired token, a revoked key or a removed access ends the stream, and an access changed to
+agent narrows it. The stream also ends when the server stops
 (reconnect with \`Last-Event-ID\`, to any node: a change committed on one API process reaches streams on all of them).`;
 
 export const eventsRoutes: FastifyPluginAsyncTypebox<{
@@ -80,6 +82,8 @@ export const eventsRoutes: FastifyPluginAsyncTypebox<{
         ownerId: service.ownerOf(access),
         follow: request.query.follow ?? true,
         heartbeatMs,
+        reauthorize: async () =>
+          (await app.authorizeAgain(request)) ? { ownerId: service.ownerOf(accessOf(request)) } : false,
         log,
       });
     },
