@@ -187,6 +187,16 @@ const COMPANY_ROUTES: Record<string, Capability> = {
   listApiKeys: 'integrations',
   getApiKey: 'integrations',
   revokeApiKey: 'integrations',
+  createWebhook: 'integrations',
+  listWebhooks: 'integrations',
+  getWebhook: 'integrations',
+  updateWebhook: 'integrations',
+  deleteWebhook: 'integrations',
+  rotateWebhookSecret: 'integrations',
+  listWebhookDeliveries: 'integrations',
+  getWebhookDelivery: 'integrations',
+  retryWebhookDelivery: 'integrations',
+  pingWebhook: 'integrations',
   streamCompanyEvents: 'events',
 };
 

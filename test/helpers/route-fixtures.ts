@@ -33,6 +33,7 @@ export async function fixtures(ctx: TestContext): Promise<{ team: Team; values: 
     ...(await distributionFixture(ctx, team)),
     ...(await importFixture(ctx, team)),
     ...(await apiKeyFixture(ctx, team)),
+    ...(await webhookFixture(ctx, team)),
   };
   values.appointment_id = await appointmentFixture(ctx, team, Number(values.lead_id));
   // Avatars an outsider's DELETE must not remove.
@@ -100,6 +101,21 @@ export async function importFixture(ctx: TestContext, team: Team) {
   });
   if (response.statusCode !== 202) throw new Error(`import upload failed: ${response.body}`);
   return { import_id: response.body_json.import_file.id as number };
+}
+
+/**
+ * A webhook of company A and one delivery of it (a ping's). Jobs do not run in the matrices, so the https URL of a
+ * public name is never contacted.
+ */
+export async function webhookFixture(ctx: TestContext, team: Team) {
+  const post = companyPost(ctx, team);
+  const created = await post('webhooks', { url: 'https://hooks.example.com/leadsy', events: ['lead.created'] });
+  const webhookId = created.webhook.id as number;
+  const ping = await call(ctx.app, 'POST', `/api/v1/companies/${team.company.id}/webhooks/${webhookId}/ping`, {
+    token: team.admin.token,
+  });
+  if (ping.statusCode !== 202) throw new Error(`webhook ping failed: ${ping.body}`);
+  return { webhook_id: webhookId, delivery_id: ping.body_json.delivery.id as number };
 }
 
 /** An API key of company A (made by its admin, with the agent access). */
@@ -223,6 +239,8 @@ export const BODIES: Record<string, BodyOf> = {
   }),
   updateTerritory: () => ({ name: 'Changed', country: 'PT' }),
   createApiKey: async (_f, ctx) => ({ name: 'Intruding key', access_id: await accessId(ctx, 'agent') }),
+  createWebhook: () => ({ url: 'https://hooks.example.com/intruder', events: ['lead.created'] }),
+  updateWebhook: () => ({ description: 'Changed' }),
 };
 
 export type Upload = () => Promise<{ body: Buffer; headers: Record<string, string> }>;

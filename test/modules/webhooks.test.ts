@@ -8,6 +8,7 @@ import { createServices } from '../../src/services.ts';
 import { buildTestApp, call, type Json, type TestContext } from '../helpers/app.ts';
 import { companyWithTeam } from '../helpers/factories.ts';
 import { runJobs } from '../helpers/jobs.ts';
+import { multipart } from '../helpers/multipart.ts';
 import {
   append,
   deliverUntil,
@@ -386,6 +387,37 @@ describe('webhooks: deliveries', () => {
     await hook.close();
     await abandoned.catch(() => {});
     await storage.close?.();
+  });
+
+  it('delivers one lead.created per imported row, and a lead made through the API as the API showed it', async () => {
+    const own = await companyWithTeam(ctx);
+    const hook = await receiver();
+    const { secret } = await createWebhook(ctx, own, { url: hook.url, events: ['lead.created'] });
+    hook.secrets.push(secret);
+    const emails = Array.from({ length: 300 }, (_, i) => `imported.${i}@example.com`);
+    const upload = await call(ctx.app, 'POST', `/api/v1/companies/${own.company.id}/imports`, {
+      token: own.admin.token,
+      ...(await multipart({
+        file: { data: Buffer.from(`email\n${emails.join('\n')}\n`), filename: 'leads.csv', type: 'text/csv' },
+      })),
+    });
+    expect(upload.statusCode).toBe(202);
+    await deliverUntil(ctx, () => hook.received.length >= 300, 60_000);
+    await runJobs(ctx); // a duplicate would come now
+    const bodies = hook.received.map((request) => JSON.parse(request.body));
+    expect(bodies.every((body) => body.type === 'lead.created')).toBe(true);
+    expect(bodies.map((body) => body.data.email).sort()).toEqual([...emails].sort());
+    expect(new Set(hook.received.map((request) => request.headers['webhook-id'])).size).toBe(300);
+
+    const created = await call(ctx.app, 'POST', `/api/v1/companies/${own.company.id}/leads`, {
+      token: own.admin.token,
+      body: { email: 'through.the.api@example.com' },
+    });
+    expect(created.statusCode).toBe(201);
+    await deliverUntil(ctx, () => hook.received.length === 301);
+    // The lead as the API answered its creation (a GET adds the lead's notes).
+    expect(JSON.parse(hook.received[300]!.body).data).toEqual(created.body_json.lead);
+    expect(hook.failures).toEqual([]);
   });
 
   it('disables an endpoint whose deliveries all failed for the configured period', async () => {
