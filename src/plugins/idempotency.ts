@@ -97,6 +97,8 @@ export function registerIdempotency(app: FastifyInstance, deps: { service: Idemp
 }
 
 type Schema = Record<string, unknown> & { headers?: { properties?: Record<string, unknown> }; response?: object };
+/** A response schema (or OpenAPI response object); `headers` is how @fastify/swagger documents response headers. */
+type ResponseDoc = { description?: string; headers?: Record<string, unknown> };
 
 /** The header as a validated, documented parameter of every POST, and the answers it adds. */
 function documentRoute(route: RouteOptions, ignored: boolean): void {
@@ -131,7 +133,21 @@ function documentRoute(route: RouteOptions, ignored: boolean): void {
     route.schema = { ...schema, headers };
     return;
   }
-  const response = { ...(schema.response ?? {}) } as Record<string, { description?: string } | undefined>;
+  const response = { ...(schema.response ?? {}) } as Record<string, ResponseDoc | undefined>;
+  for (const [status, answer] of Object.entries(response)) {
+    if (!answer || !/^2\d\d$/.test(status)) continue;
+    response[status] = {
+      ...answer,
+      headers: {
+        ...answer.headers,
+        'idempotent-replayed': {
+          type: 'string',
+          enum: ['true'],
+          description: 'Present on a replay: the answer of the first request with this Idempotency-Key.',
+        },
+      },
+    };
+  }
   const inUse =
     'A request with the same Idempotency-Key is still running (`idempotency_key_in_use`, with Retry-After).';
   const own = response[409];

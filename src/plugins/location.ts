@@ -1,4 +1,4 @@
-import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
+import type { FastifyInstance, FastifyReply, FastifyRequest, RouteOptions } from 'fastify';
 
 type Json = Record<string, unknown>;
 /** The URL of what a 201 created, for a route where the generic rule (see registerLocation) is wrong. */
@@ -64,6 +64,7 @@ export function registerLocation(app: FastifyInstance): void {
     return nearestGet(app, (request.url.split('?')[0] ?? '').replace(/\/+$/, ''));
   }
 
+  app.addHook('onRoute', documentLocation);
   app.addHook('onSend', async (request: FastifyRequest, reply: FastifyReply, payload: unknown) => {
     if (reply.statusCode !== 201 || reply.hasHeader('location') || typeof payload !== 'string') return payload;
     let body: unknown;
@@ -77,6 +78,21 @@ export function registerLocation(app: FastifyInstance): void {
     if (location) reply.header('location', location);
     return payload;
   });
+}
+
+/** The header in the OpenAPI document of every 201 (`headers` is how @fastify/swagger documents response headers). */
+function documentLocation(route: RouteOptions): void {
+  const schema = route.schema as (Record<string, unknown> & { response?: Record<string, unknown> }) | undefined;
+  const created = schema?.response?.[201] as { headers?: Record<string, unknown> } | undefined;
+  if (!schema?.response || !created) return;
+  const location = {
+    type: 'string',
+    description: 'The created resource: its GET route, or where it is listed when it has none of its own.',
+  };
+  route.schema = {
+    ...schema,
+    response: { ...schema.response, 201: { ...created, headers: { ...created.headers, location } } },
+  };
 }
 
 function sharedPrefix(a: string[], b: string[]): number {

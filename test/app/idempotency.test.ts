@@ -295,6 +295,10 @@ describe('public routes and the document', () => {
       expect(header.schema.maxLength, operation.operationId).toBe(255);
       expect(documented.responses['409'].description, operation.operationId).toContain('idempotency_key_in_use');
       expect(documented.responses['422'].description, operation.operationId).toContain('idempotency_key_reused');
+      for (const status of operation.successes) {
+        const replayed = documented.responses[String(status)].headers?.['idempotent-replayed'];
+        expect(replayed, `${operation.operationId} ${status}`).toBeDefined();
+      }
     }
   });
 });

@@ -6,7 +6,6 @@ import {
   type Fixtures,
   fixtures,
   listOperations,
-  type Operation,
   requestFor,
   type Team,
 } from '../helpers/route-fixtures.ts';
@@ -87,8 +86,11 @@ describe('Location on 201', () => {
   it('every route declaring 201 answers with a Location that GETs 200', async () => {
     const operations = (await listOperations(ctx)).filter((operation) => operation.successes.includes(201));
     expect(operations.length).toBeGreaterThan(10);
+    const document = (await call(ctx.app, 'GET', '/openapi.json')).body_json;
     const failures: string[] = [];
     for (const operation of operations) {
+      const documented = document.paths[operation.path][operation.method.toLowerCase()].responses['201'];
+      if (!documented.headers?.location) failures.push(`${operation.operationId}: Location not in the document`);
       const request = await requestFor(ctx, operation, values, failures, { bodies });
       const setup = await SETUPS[operation.operationId]?.();
       const caller = setup?.caller ?? { token: team.admin.token, reader: () => team.admin.token };

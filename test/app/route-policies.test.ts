@@ -59,7 +59,8 @@ describe('every route', () => {
   it('documents problem+json errors and bearer security', () => {
     expect(document.components.securitySchemes.bearerAuth).toMatchObject({ type: 'http', scheme: 'bearer' });
     const seed = document.paths['/api/v1/users/{user_id}/user_access'].post;
-    expect(Object.keys(seed.responses).sort()).toEqual(['201', '401', '403', '404', '422', '500']);
+    // 409: another request with the same Idempotency-Key still running (every authenticated POST).
+    expect(Object.keys(seed.responses).sort()).toEqual(['201', '401', '403', '404', '409', '422', '500']);
     expect(seed.responses['404'].content['application/problem+json']).toBeDefined();
   });
 
