@@ -246,6 +246,27 @@ describe('imports', () => {
     expect(list.at(-1)).toMatchObject({ leadId: null, assigneeUserAccessId: null });
   });
 
+  it('an import row merged into an existing lead (on_duplicate=update): lead.updated with the lead after it', async () => {
+    const t = await companyWithTeam(ctx);
+    const email = uniqueEmail('merged');
+    const lead = await createLead(t, { email, first_name: 'Old' });
+    const body = await multipart({
+      file: { data: Buffer.from(`email,first_name\n${email},Newer\n`), filename: 'leads.csv', type: 'text/csv' },
+      on_duplicate: 'update',
+    });
+    const response = await call(ctx.app, 'POST', `/api/v1/companies/${t.company.id}/imports`, {
+      token: t.admin.token,
+      ...body,
+    });
+    expect(response.statusCode, response.body).toBe(202);
+    const before = await mark(t.company.id);
+    await runJobs(ctx);
+    const list = await eventsOf(t.company.id, before);
+    expect(typesOf(list)).toEqual(['lead.updated', 'import.completed']);
+    expect(list[0]!.data).toEqual(await getLead(t, lead.id));
+    expect(list[0]!.data.first_name).toBe('Newer');
+  });
+
   it('an import that fails writes import.failed with the import as its GET shows it', async () => {
     const t = await companyWithTeam(ctx);
     const body = await multipart({
