@@ -72,7 +72,13 @@ export function registerIdempotency(app: FastifyInstance, deps: { service: Idemp
     const answer: StoredAnswer = Buffer.isBuffer(body)
       ? { status: reply.statusCode, headers, body: body.toString('base64'), base64: true }
       : { status: reply.statusCode, headers, body: body ?? '' };
-    await service.complete(claim, answer);
+    try {
+      await service.complete(claim, answer);
+    } catch (error) {
+      // The change may have committed: the answer still goes out, and the key stays claimed (retries get 409) until
+      // the claim is stale, rather than being released for a retry that would run it twice at once.
+      request.log.error({ err: error }, 'idempotency: the answer could not be stored');
+    }
     return payload;
   }
 
