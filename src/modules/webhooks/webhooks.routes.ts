@@ -1,5 +1,6 @@
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import { Type } from 'typebox';
+import { EmptyBody, optionalBody } from '../../lib/schema.ts';
 import { problemResponse } from '../../plugins/docs.ts';
 import {
   CompanyParams,
@@ -152,8 +153,10 @@ export const webhooksRoutes: FastifyPluginAsyncTypebox<{ service: WebhooksServic
           "the new secret's first and the old one's second, so the receiver can switch at its own pace; then only " +
           "the new one's. Rotating again within the 24 hours drops the oldest secret at once.",
         params: WebhookParams,
+        body: EmptyBody,
         response: { 200: WebhookWithSecret },
       },
+      preValidation: optionalBody,
     },
     async (request) => {
       const { webhook, secret } = await service.rotateSecret(request.params.company_id, request.params.webhook_id);
@@ -215,8 +218,10 @@ export const webhooksRoutes: FastifyPluginAsyncTypebox<{ service: WebhooksServic
           'its retry; a succeeded or failed one is sent once more, ahead of the queue, and ends succeeded or failed ' +
           'by that attempt alone. 409 `webhook_disabled` while the webhook is disabled.',
         params: DeliveryParams,
+        body: EmptyBody,
         response: { 202: DeliveryEnvelope, 409: disabled },
       },
+      preValidation: optionalBody,
     },
     async (request, reply) => {
       const { company_id, webhook_id, delivery_id } = request.params;
@@ -238,8 +243,10 @@ export const webhooksRoutes: FastifyPluginAsyncTypebox<{ service: WebhooksServic
           'what is already waiting). Answers its delivery, to follow with `GET …/deliveries/{delivery_id}`. 409 ' +
           '`webhook_disabled` while the webhook is disabled.',
         params: WebhookParams,
+        body: EmptyBody,
         response: { 202: DeliveryEnvelope, 409: disabled },
       },
+      preValidation: optionalBody,
     },
     async (request, reply) => {
       const delivery = await service.ping(request.params.company_id, request.params.webhook_id);
