@@ -16,7 +16,12 @@ export const LeadTombstoneJson = Type.Object({
 
 /** Each event type's `data`: the resource exactly as the API shows it (a deletion: its tombstone). */
 const DATA: Record<EventType, { schema: TSchema; what: string }> = {
-  'lead.created': { schema: LeadJson, what: 'A lead was created (by the API, an import row). `data`: the lead.' },
+  'lead.created': {
+    schema: LeadJson,
+    what:
+      'A lead was created (by the API, an import row). `data`: the lead, as the create, update and list answers ' +
+      'show it (its GET adds its latest `notes`, which have events of their own).',
+  },
   'lead.updated': {
     schema: LeadJson,
     what: 'A lead changed (an edit, an import row merged in, its stage, its assignee). `data`: the lead after it.',
