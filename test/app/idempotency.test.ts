@@ -4,7 +4,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type App, buildApp } from '../../src/app.ts';
 import { idempotencyKeys, leads } from '../../src/db/schema/index.ts';
 import { buildTestApp, call, type Json, type TestContext } from '../helpers/app.ts';
-import { companyWithTeam, PASSWORD } from '../helpers/factories.ts';
+import { accessId, companyWithTeam, PASSWORD } from '../helpers/factories.ts';
 import { multipart } from '../helpers/multipart.ts';
 import { listOperations } from '../helpers/route-fixtures.ts';
 
@@ -161,6 +161,27 @@ describe('replay', () => {
       headers: { 'idempotency-key': key },
     });
     expect(outsider.statusCode).toBe(201);
+  });
+
+  it('an API key is a principal of its own (`key:<id>`), apart from the admin who created it', async () => {
+    const created = await call(ctx.app, 'POST', `/api/v1/companies/${team.company.id}/api_keys`, {
+      token: team.admin.token,
+      body: { name: 'Form intake', access_id: await accessId(ctx, 'manager') },
+    });
+    expect(created.statusCode).toBe(201);
+    const key = randomUUID();
+    const email = uniqueLeadEmail();
+    expect((await postLead(key, { email })).statusCode).toBe(201);
+    const byKey = await postLead(key, { email }, created.body_json.secret);
+    expect(byKey.statusCode).toBe(201);
+    expect(byKey.headers['idempotent-replayed']).toBeUndefined();
+    expect((await postLead(key, { email }, created.body_json.secret)).headers['idempotent-replayed']).toBe('true');
+    expect(await leadsWithEmail(email)).toBe(2);
+    const [row] = await ctx.database.db
+      .select()
+      .from(idempotencyKeys)
+      .where(and(eq(idempotencyKeys.key, key), eq(idempotencyKeys.caller, `key:${created.body_json.api_key.id}`)));
+    expect(row?.status).toBe(201);
   });
 });
 
