@@ -1,14 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { buildTestApp, call, type TestContext } from '../helpers/app.ts';
 import { accessId, createCompany, createUser, PASSWORD, uniqueEmail } from '../helpers/factories.ts';
-import {
-  BODIES,
-  type Fixtures,
-  fixtures,
-  listOperations,
-  requestFor,
-  type Team,
-} from '../helpers/route-fixtures.ts';
+import { BODIES, type Fixtures, fixtures, listOperations, requestFor, type Team } from '../helpers/route-fixtures.ts';
 
 /**
  * API.md "Created resources": every route that answers 201 sets `Location`, and a GET of it answers 200. Driven by
