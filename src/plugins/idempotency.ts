@@ -21,9 +21,9 @@ export const IDEMPOTENCY_HEADER = 'idempotency-key';
  *   `idempotency_key_reused`; while the first still runs → 409 `idempotency_key_in_use` with Retry-After;
  * - 5xx and 429 answers are not stored (the key is released: a retry runs again); other 4xx answers are;
  * - a claim whose process died mid-request is taken over once it is older than `staleAfterMs`.
- * Public routes (sign-up, sign-in, resets, invitation lookups) ignore the header: their answers carry tokens, and
- * keeping them (and a digest of a body holding a password) for a day for whoever repeats the key from an address
- * buys nothing a client cannot get by simply retrying.
+ * Public routes (sign-up, sign-in, resets, invitation lookups) ignore the header: there is no principal to scope a
+ * key to (only an address, shared behind NAT), several answer with credentials, and keeping those (and a digest of
+ * a body holding a password) for a day buys nothing a client cannot get by simply retrying.
  * Upload routes (multipart) stream their body into the handler, which reads it once, after the claim: their
  * fingerprint leaves the body out. There the key names the upload: a retry with the same key replays the first
  * answer whatever file it carries.
@@ -113,8 +113,8 @@ function documentRoute(route: RouteOptions, ignored: boolean): void {
     ? {
         type: 'string',
         description:
-          'Accepted and ignored on this public route: its answer carries credentials or tokens, which are not ' +
-          'kept for replay. Retry the request itself.',
+          'Accepted and ignored on public routes: there is no principal to scope the key to, and several of them ' +
+          'answer with credentials, which are not kept for replay. Retry the request itself.',
       }
     : {
         type: 'string',
