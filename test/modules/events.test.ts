@@ -314,9 +314,13 @@ describe('imports', () => {
 });
 
 describe('redistribution and accesses', () => {
-  it("removing an agent's access: each open lead's lead.updated and lead.assigned, then user_access.deleted", async () => {
+  it("removing an agent's access: each won or lost lead's assignee cleared, each open lead's given out (lead.updated and lead.assigned), then user_access.deleted", async () => {
     const { admin, company, agents } = await roundRobinCompany(ctx, 2);
     const t = { admin, company } as unknown as Team;
+    const won = await createLead(t, {
+      assigned_user_access_id: agents[0]!.userAccessId,
+      stage_id: await stageId('won'),
+    });
     const lead = await createLead(t, { assigned_user_access_id: agents[0]!.userAccessId });
     const listed = await call(ctx.app, 'GET', `/api/v1/users/${agents[0]!.id}/user_access`, { token: admin.token });
     const access = (listed.body_json.user_accesses as Json[]).find((a) => a.company.id === company.id)!;
@@ -326,10 +330,27 @@ describe('redistribution and accesses', () => {
     });
     expect(removed.statusCode, removed.body).toBe(204);
     const list = await eventsOf(company.id, before);
-    expect(typesOf(list)).toEqual(['lead.updated', 'lead.assigned', 'user_access.deleted']);
-    expect(list[1]).toMatchObject({ leadId: lead.id, assigneeUserAccessId: agents[1]!.userAccessId });
-    expect(list[1]!.data).toEqual(await getLead(t, lead.id));
-    expect(list[2]!.data).toEqual(access);
+    expect(typesOf(list)).toEqual([
+      'lead.updated',
+      'lead.assigned',
+      'lead.updated',
+      'lead.assigned',
+      'user_access.deleted',
+    ]);
+    // The won lead keeps its stage and history but has no assignee any more: said, not silently cleared.
+    expect(list[1]).toMatchObject({ leadId: won.id, assigneeUserAccessId: null });
+    expect(list[1]!.data).toEqual(await getLead(t, won.id));
+    expect(list[1]!.data.stage.code).toBe('won');
+    const timeline = await call(ctx.app, 'GET', `/api/v1/companies/${company.id}/leads/${won.id}/activities`, {
+      token: admin.token,
+    });
+    expect(timeline.body_json.activities.at(-1)).toMatchObject({
+      kind: 'assigned',
+      data: { from: agents[0]!.userAccessId, to: null, reason: 'access_removed' },
+    });
+    expect(list[3]).toMatchObject({ leadId: lead.id, assigneeUserAccessId: agents[1]!.userAccessId });
+    expect(list[3]!.data).toEqual(await getLead(t, lead.id));
+    expect(list[4]!.data).toEqual(access);
   });
 
   it('user_access.created from the user-accesses route, an invitation accepted, a sign-up with a code, a new company', async () => {

@@ -17,6 +17,7 @@ import {
   type LeadRecord,
   type LeadRow,
   type LeadView,
+  lockClosedLeadsOf,
   lockOpenLeadsOf,
   type NewLead,
   setAssignee,
@@ -256,9 +257,37 @@ export const takeOpenLeadsOf = lockOpenLeadsOf;
 export type OpenLead = Awaited<ReturnType<typeof lockOpenLeadsOf>>[number];
 
 /**
+ * A user access is being removed: its won and lost leads keep their history but lose their assignee (the access is
+ * gone; its foreign key would clear it silently). Cleared here instead, before the access is deleted, like any
+ * assignment change: an `assigned` activity, `updated_at`, and `lead.updated` + `lead.assigned`.
+ */
+export async function releaseClosedLeads(
+  tx: Executor,
+  companyId: number,
+  removedUserAccessId: number,
+  actorUserId: number | null,
+  out: Announcements,
+) {
+  const ids = await lockClosedLeadsOf(tx, companyId, removedUserAccessId);
+  if (ids.length === 0) return;
+  await setAssignee(tx, companyId, ids, null);
+  await recordActivities(
+    tx,
+    ids.map((leadId) => ({
+      companyId,
+      leadId,
+      actorUserId,
+      kind: 'assigned' as const,
+      data: { from: removedUserAccessId, to: null, reason: 'access_removed' },
+    })),
+    out,
+  );
+}
+
+/**
  * The removed access's open leads go back through the distribution rules (cycles on), or become unassigned. Call
  * inside the removal's transaction, after the access and its rotation memberships are gone. Won and lost leads
- * keep their assignee and their history.
+ * keep their history and lose their assignee (releaseClosedLeads).
  */
 export async function redistribute(
   tx: Executor,

@@ -504,6 +504,20 @@ export async function lockOpenLeadsOf(db: Executor, companyId: number, userAcces
 }
 
 /**
+ * Won and lost live leads assigned to a user access, locked in id order: the access is about to go, and its
+ * foreign key would clear their assignee without a trace (the caller clears it explicitly instead).
+ */
+export async function lockClosedLeadsOf(db: Executor, companyId: number, userAccessId: number): Promise<number[]> {
+  const result = await db.execute<{ id: number }>(sql`select l.id
+      from leads l join stages s on s.id = l.stage_id
+      where l.company_id = ${companyId} and l.assigned_user_access_id = ${userAccessId}
+        and l.deleted_at is null and s.kind <> 'open'
+      order by l.id
+      for update of l`);
+  return result.rows.map((row) => Number(row.id));
+}
+
+/**
  * Live leads of the company sharing an email, phone or external_id with the batch: key → lead id. Each value probes
  * its index through a LATERAL join kept as such by `offset 0` (otherwise PostgreSQL flattens it and, expecting a
  * thousand matches, may hash the company's leads): with `= any(...)` it scanned them, 33 ms a batch at 100k leads

@@ -9,7 +9,7 @@ import {
   assertNotBelowInheritedAdmin,
   isSelfOrStaff,
 } from '../authz/authz.policies.ts';
-import { announce, announcements, redistribute, takeOpenLeadsOf } from '../leads/lead-intake.ts';
+import { announce, announcements, redistribute, releaseClosedLeads, takeOpenLeadsOf } from '../leads/lead-intake.ts';
 import type { LimitsService } from '../limits/limits.service.ts';
 import { findUserById } from '../users/users.repository.ts';
 import type { UsersService } from '../users/users.service.ts';
@@ -120,11 +120,12 @@ export function createUserAccessesService(deps: { db: Db; users: UsersService; l
         await lockCompany(tx, current.companyId);
         await lockLeadIntake(tx, current.companyId);
         const openLeads = await takeOpenLeadsOf(tx, current.companyId, userAccessId);
+        const out = announcements(current.companyId);
+        await releaseClosedLeads(tx, current.companyId, userAccessId, principal.userId, out);
         // The access as it was, for its event (rendered before the row goes).
         const removed = await userAccessEvent(tx, 'user_access.deleted', current.companyId, userAccessId);
         await deleteUserAccess(tx, current.companyId, userAccessId);
         await assertStillAdministered(tx, current.companyId);
-        const out = announcements(current.companyId);
         await redistribute(tx, current.companyId, userAccessId, openLeads, principal.userId, out);
         // Last: the leads' reassignments, then the removal itself.
         out.ready.push(removed);
