@@ -41,10 +41,10 @@ import { registerCacheControl } from './plugins/cache-control.ts';
 import { registerConditionalRequests } from './plugins/conditional.ts';
 import { registerDocs } from './plugins/docs.ts';
 import { clientErrorHandler, frameworkErrors, registerErrorHandling } from './plugins/errors.ts';
-import { createLogging, loggerOptions } from './plugins/logging.ts';
-import { registerMetrics } from './plugins/metrics.ts';
 import { registerIdempotency } from './plugins/idempotency.ts';
 import { registerLocation } from './plugins/location.ts';
+import { createLogging, loggerOptions } from './plugins/logging.ts';
+import { registerMetrics } from './plugins/metrics.ts';
 import { registerRateLimits, trustProxyOption } from './plugins/rate-limits.ts';
 import { registerDraining } from './plugins/shutdown.ts';
 import { registerValidation } from './plugins/validation.ts';
@@ -141,6 +141,8 @@ export async function buildApp(deps: AppDeps) {
       // Not CORS-safelisted: a browser client could not read where a 201 put its resource, or that it was a replay.
       'location',
       'idempotent-replayed',
+      // The validator a client sends back in If-Match / If-None-Match.
+      'etag',
     ],
     // A strict preflight answers an OPTIONS without CORS headers with a plain-text 400, outside problem+json; an
     // OPTIONS is harmless, so it gets the plain 204 (with CORS headers only for an allowed origin).
@@ -153,11 +155,11 @@ export async function buildApp(deps: AppDeps) {
   registerConditionalRequests(app);
   await registerDocs(app, config);
   registerEventSchemas(app);
-  const metrics = registerMetrics(app, { token: config.metricsToken, database, clock });
-
   // After authentication: a key is claimed once the caller is known and allowed, and stores the Location set here.
   registerLocation(app);
   registerIdempotency(app, { service: services.idempotency });
+  const metrics = registerMetrics(app, { token: config.metricsToken, database, clock });
+
   const { users, companies } = services;
   await app.register(systemRoutes, { database });
   await app.register(referenceRoutes, { service: services.reference });

@@ -134,6 +134,15 @@ describe('mirroring a company with sort=updated_at, updated_since and include_de
     const items = await sync(team, {}, team.admin.token, `${leadsUrl(team)}/unassigned`);
     expect(items).toEqual([{ id: unassigned.id, deleted_at: expect.any(String), external_id: null }]);
   });
+  it('answers JSON, with or without tombstones', async () => {
+    const team = await companyWithTeam(ctx);
+    await create(team);
+    for (const query of ['', '?sort=updated_at&include_deleted=true']) {
+      const page = await call(ctx.app, 'GET', `${leadsUrl(team)}${query}`, { token: team.admin.token });
+      expect(page.statusCode).toBe(200);
+      expect(page.headers['content-type']).toBe('application/json; charset=utf-8');
+    }
+  });
 });
 
 describe('who sees which tombstones', () => {
