@@ -9,6 +9,7 @@ import { importBenchmark } from './imports.ts';
 import { importsMemoryBenchmark } from './imports-memory.ts';
 import { readBenchmark } from './reads.ts';
 import { resetTimingBenchmark } from './reset-timing.ts';
+import { webhookBenchmark } from './webhooks.ts';
 
 const leads = Number(process.env.BENCH_LEADS ?? 1_000_000);
 const seconds = Number(process.env.BENCH_SECONDS ?? 10);
@@ -24,12 +25,13 @@ and noisy; quote the ratios. Needs a PostgreSQL (the machine's, trust auth).
   reads           GET one lead and the first list page vs a bare node:http + pg handler (BENCH_LEADS leads)
   distribution    lead creation with round robin vs without
   imports         CSVs of 100k and 1M rows, upload to completed (PostgreSQL, embedded) vs a plain COPY
+  webhooks        lead creation with one subscribed webhook vs none; 10,000 events' delivery rate and lag
   reset-timing    password-reset answer times for known and unknown addresses (must not tell them apart)
   imports-memory  hostile files of up to 50 MB, one and two at a time (minutes)
 
 Settings: BENCH_DATABASE_URL (default postgres://postgres@127.0.0.1:5432/leadsy_bench), BENCH_LEADS (1000000),
 BENCH_SECONDS (10 per measurement), BENCH_IMPORT_ROWS (100000,1000000), BENCH_EMBEDDED_MAX_ROWS (100000),
-BENCH_RESET_REQUESTS (400), BENCH_MEMORY_FILES (name,name), BENCH_PROFILE (a directory for CPU profiles).
+BENCH_RESET_REQUESTS (400), BENCH_WEBHOOK_EVENTS (10000), BENCH_MEMORY_FILES (name,name), BENCH_PROFILE (a directory for CPU profiles).
 `);
   process.exit(0);
 }
@@ -37,6 +39,8 @@ BENCH_RESET_REQUESTS (400), BENCH_MEMORY_FILES (name,name), BENCH_PROFILE (a dir
 if (which === 'all' || which === 'reads') await readBenchmark({ leads, seconds });
 if (which === 'all' || which === 'distribution') await distributionBenchmark({ seconds });
 if (which === 'all' || which === 'imports') await importBenchmark();
+if (which === 'all' || which === 'webhooks')
+  await webhookBenchmark({ seconds, events: Number(process.env.BENCH_WEBHOOK_EVENTS ?? 10_000) });
 // Not part of `all`: it builds hostile files of up to 50 MB and runs them one and two at a time (minutes).
 if (which === 'imports-memory') await importsMemoryBenchmark();
 if (which === 'all' || which === 'reset-timing') {

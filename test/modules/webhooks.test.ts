@@ -1,5 +1,6 @@
-import { and, eq } from 'drizzle-orm';
+import { and, eq, sql } from 'drizzle-orm';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { loadConfig } from '../../src/config.ts';
 import { events, jobs, webhookDeliveries, webhookEndpoints } from '../../src/db/schema/index.ts';
 import { createJobRunner } from '../../src/jobs/runner.ts';
 import { createStorage } from '../../src/lib/storage/index.ts';
@@ -35,6 +36,32 @@ async function deliveries(ctx: TestContext, team: Team, webhookId: number): Prom
   expect(response.statusCode).toBe(200);
   return response.body_json.deliveries as Json[];
 }
+
+describe('webhooks: configuration', () => {
+  it('reads the retry schedule and the other settings, and names a bad value', () => {
+    const defaults = loadConfig({});
+    expect(defaults.webhookRetryScheduleMs).toEqual([5_000, 300_000, 1_800_000, 7_200_000, 18_000_000, 36e6, 36e6]);
+    expect(defaults.webhookRetryScheduleMs.reduce((a, b) => a + b)).toBeGreaterThanOrEqual(86_400_000);
+    expect(defaults).toMatchObject({
+      webhookAllowPrivate: false,
+      webhookTimeoutMs: 10_000,
+      webhookDisableAfterMs: 5 * 86_400_000,
+      eventRetentionMs: 30 * 86_400_000,
+    });
+    expect(loadConfig({ WEBHOOK_RETRY_SCHEDULE: '1s, 2s,500ms' }).webhookRetryScheduleMs).toEqual([1000, 2000, 500]);
+    for (const [name, value] of [
+      ['WEBHOOK_RETRY_SCHEDULE', '5x'],
+      ['WEBHOOK_RETRY_SCHEDULE', '1s,,2s'],
+      ['WEBHOOK_RETRY_SCHEDULE', '8d'],
+      ['WEBHOOK_TIMEOUT', '0s'],
+      ['WEBHOOK_ALLOW_PRIVATE', 'yes'],
+      ['EVENT_RETENTION', 'forever'],
+      ['WEBHOOK_DISABLE_AFTER', '-1'],
+    ]) {
+      expect(() => loadConfig({ [name!]: value }), `${name}=${value}`).toThrow(name);
+    }
+  });
+});
 
 describe('webhooks: the API', () => {
   let ctx: TestContext;
@@ -349,44 +376,59 @@ describe('webhooks: deliveries', () => {
     expect((await deliveries(ctx, team, webhook.id)).every((delivery) => delivery.status === 'succeeded')).toBe(true);
   });
 
-  it('sends again, with the same webhook-id, a delivery whose worker died mid-way', async () => {
+  it('sends again, with the same webhook-id, a delivery whose worker was lost mid-way, and records it once', async () => {
     let first = true;
     const hook = await receiver(() => {
       if (first) {
         first = false;
-        return { status: 200, delayMs: 10_000 }; // the worker dies while waiting for this answer
+        return { status: 200, delayMs: 10_000 }; // the worker is lost while waiting for this answer
       }
       return { status: 200 };
     });
     const { webhook } = await createWebhook(ctx, team, { url: hook.url, events: ['import.completed'] });
     await append(ctx, team.company.id, [{ type: 'import.completed', data: { id: 7 } }]);
+    // The lost worker lives an hour in the past: every lease it takes (its job's, the endpoint's) has run out for
+    // everyone else, as a dead worker's would, while it is still sending.
+    const past = { now: () => new Date(ctx.clock.now().getTime() - 3_600_000) };
+    await ctx.database.db
+      .update(jobs)
+      .set({ runAt: new Date(past.now().getTime() - 60_000) })
+      .where(
+        and(
+          eq(jobs.kind, 'webhooks.deliver'),
+          eq(jobs.status, 'queued'),
+          sql`${jobs.payload} @> ${JSON.stringify({ webhookId: webhook.id })}::jsonb`,
+        ),
+      );
     const storage = createStorage(ctx.config);
     const quiet = { info: () => {}, warn: () => {}, error: () => {} };
     const handlers = createServices({
       config: ctx.config,
       database: ctx.database,
-      clock: ctx.clock,
+      clock: past,
       storage,
       log: quiet,
     }).jobs;
-    const doomed = createJobRunner({ db: ctx.database.db, handlers, clock: ctx.clock, logger: quiet, leaseMs: 300 });
-    // The "killed" worker: its run is abandoned without releasing anything (no stop(), leases simply run out).
-    const abandoned = doomed.runOnce();
-    await deliverUntil(ctx, () => hook.received.length === 1, 5_000).catch(() => {});
-    expect(hook.received).toHaveLength(1);
-    // Its job lease (300 ms) and the endpoint's claim run out: move the clock past the claim (2 × timeout + 30 s).
-    ctx.clock.advance(60_000);
+    const lost = createJobRunner({ db: ctx.database.db, handlers, clock: past, logger: quiet, leaseMs: 300 });
+    const running = lost.runOnce();
     try {
+      // Only the lost worker runs until its request is in.
+      const deadline = Date.now() + 5_000;
+      while (hook.received.length === 0 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 10));
+      // Sent by the lost worker (its clock is an hour behind).
+      expect(Number(hook.received[0]?.headers['webhook-timestamp'])).toBeLessThan(Date.now() / 1000 - 3_000);
+      // Another worker claims the job whose lease ran out and sends the delivery again; the lost one's lease renewal
+      // fails, it stops, and records nothing.
       await deliverUntil(ctx, () => hook.received.length === 2);
+      await running;
     } finally {
-      ctx.clock.advance(-60_000);
+      await storage.close?.();
     }
     expect(hook.received[1]!.headers['webhook-id']).toBe(hook.received[0]!.headers['webhook-id']);
     const [delivery] = await deliveries(ctx, team, webhook.id);
     expect(delivery).toMatchObject({ status: 'succeeded' });
-    await hook.close();
-    await abandoned.catch(() => {});
-    await storage.close?.();
+    expect(delivery!.attempts).toHaveLength(1);
+    expect(delivery!.attempts[0]).toMatchObject({ status_code: 200 });
   });
 
   it('delivers one lead.created per imported row, and a lead made through the API as the API showed it', async () => {
