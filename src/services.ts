@@ -136,7 +136,15 @@ export function createServices(deps: ServicesDeps) {
     notes: createLeadNotesService({ db, leads }),
     appointments: createAppointmentsService({ db, clock, publicUrl: config.publicUrl }),
     // The event stream's hub listens only once a stream opens: workers and the command line never do.
-    events: createEventsService({ db, hub: createEventHub({ db, listen: database.listen, log }) }),
+    events: createEventsService({
+      db,
+      hub: createEventHub({
+        db,
+        listen: database.listen,
+        log,
+        redis: config.redisUrl ? { url: config.redisUrl, prefix: config.redisKeyPrefix } : undefined,
+      }),
+    }),
     webhooks,
     apiKeys: createApiKeysService({ db, clock }),
     /** Every job kind and its handler: what a job runner in any process runs. */

@@ -1,4 +1,6 @@
+import { randomBytes } from 'node:crypto';
 import type { AddressInfo } from 'node:net';
+import { Redis } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type App, buildApp } from '../../src/app.ts';
 import { connectPostgres, type Database } from '../../src/db/client.ts';
@@ -343,6 +345,53 @@ describe('several API processes', () => {
       // spare connection on the closing server).
       await closeApp(other);
       for (const stream of open) stream.close();
+      if (database !== ctx.database) await database.close();
+    }
+  }, 60_000);
+
+  it('with REDIS_URL: wake-ups go through Redis after commit, and a stream on another app gets the lead', async () => {
+    const redisUrl = process.env.REDIS_URL ?? 'redis://127.0.0.1:6379';
+    const prefix = `leadsy-test-${randomBytes(4).toString('hex')}:`;
+    const config = { ...ctx.config, redisUrl, redisKeyPrefix: prefix };
+    const database: Database = ctx.databaseUrl ? connectPostgres(ctx.databaseUrl, { max: 4 }) : ctx.database;
+    const writer = await buildApp({ config, database: ctx.database, clock: ctx.clock, logger: false });
+    const reader = await buildApp({ config, database, clock: ctx.clock, logger: false });
+    const watch = new Redis(redisUrl, { maxRetriesPerRequest: 1 });
+    try {
+      const heard: string[] = [];
+      watch.on('message', (_channel: string, message: string) => heard.push(message));
+      await watch.subscribe(`${prefix}events`);
+      const readerBase = await listen(reader);
+      const t = await companyWithTeam(ctx);
+      const stream = await connect(readerBase, eventsPath(t), t.admin.token);
+      const lead = await createLead(writer, t);
+      const event = await stream.event(5000);
+      expect(event.body.data).toEqual(lead);
+      // Published by the writer once its transaction committed: the company's id, nothing else.
+      const deadline = Date.now() + 3000;
+      while (!heard.includes(String(t.company.id)) && Date.now() < deadline)
+        await new Promise((r) => setTimeout(r, 20));
+      expect(heard).toContain(String(t.company.id));
+      // A change that rolls back publishes nothing.
+      heard.length = 0;
+      const refused = await call(writer, 'POST', `/api/v1/companies/${t.company.id}/leads`, {
+        token: t.admin.token,
+        body: { email: uniqueEmail(), external_id: 'dup' },
+      });
+      expect(refused.statusCode).toBe(201);
+      const clash = await call(writer, 'POST', `/api/v1/companies/${t.company.id}/leads`, {
+        token: t.admin.token,
+        body: { email: uniqueEmail(), external_id: 'dup' },
+      });
+      expect(clash.statusCode).toBe(409);
+      expect((await stream.event(5000)).body.data.external_id).toBe('dup');
+      expect(await stream.drain(500)).toEqual([]);
+      expect(heard).toEqual([String(t.company.id)]);
+    } finally {
+      await closeApp(reader);
+      await writer.close();
+      for (const stream of open) stream.close();
+      watch.disconnect();
       if (database !== ctx.database) await database.close();
     }
   }, 60_000);

@@ -1,7 +1,9 @@
 import { randomBytes } from 'node:crypto';
+import { Redis } from 'ioredis';
 import type { Db } from '../../db/client.ts';
 import type { Listen, ListenState } from '../../db/listen.ts';
 import type { JobLogger } from '../../jobs/runner.ts';
+import { publishWakesAfterCommit } from './event-wakes.ts';
 import { EVENTS_CHANNEL, notifyEvents } from './events.repository.ts';
 
 /** How long a probe NOTIFY may take to come back before the listener is taken for deaf. */
@@ -20,8 +22,17 @@ export type Wake = () => void;
  * latency at most, never an event or the order. The listener (one connection outside the pool) opens with the
  * first stream. While it is down, or deaf (behind a pooler in transaction mode LISTEN hears nothing: a probe sent
  * through the pool does not come back), every stream polls the outbox each second instead.
+ *
+ * With REDIS_URL, Redis pub/sub carries the wake-ups instead (`<REDIS_KEY_PREFIX>events`): every process publishes
+ * its transactions' companies after they commit (event-wakes.ts), and a subscriber connection opens with the first
+ * stream — no LISTEN connection, and it works behind PgBouncer. While Redis is away streams poll, as above.
  */
-export function createEventHub(deps: { db: Db; listen: Listen | undefined; log: JobLogger }) {
+export function createEventHub(deps: {
+  db: Db;
+  listen: Listen | undefined;
+  log: JobLogger;
+  redis?: { url: string; prefix: string } | undefined;
+}) {
   const streams = new Map<number, Set<Wake>>();
   const closers = new Set<() => void>();
   let live = false;
@@ -88,9 +99,53 @@ export function createEventHub(deps: { db: Db; listen: Listen | undefined; log: 
     } else void probe();
   }
 
+  // Redis: one connection publishes (opened with the first commit that has events), another subscribes.
+  const channel = deps.redis ? `${deps.redis.prefix}events` : '';
+  let publisher: Redis | undefined;
+  let subscriber: Redis | undefined;
+  const redisOptions = {
+    // A wake-up is worth nothing late: never queued while Redis is away (streams poll meanwhile).
+    enableOfflineQueue: false,
+    maxRetriesPerRequest: 1,
+    connectTimeout: 2_000,
+    retryStrategy: (times: number) => Math.min(times * 100, 2_000),
+  };
+  const uninstall =
+    deps.redis &&
+    publishWakesAfterCommit(deps.db, channel, (companyIds) => {
+      if (closed) return;
+      if (!publisher) {
+        publisher = new Redis(deps.redis!.url, redisOptions);
+        // Redis away: the wake-up is lost, and streams elsewhere notice no later than their next heartbeat.
+        publisher.on('error', () => {});
+      }
+      for (const id of companyIds) publisher.publish(channel, String(id)).catch(() => {});
+    });
+
+  function subscribe() {
+    const client = new Redis(deps.redis!.url, { ...redisOptions, enableOfflineQueue: true });
+    subscriber = client;
+    client.on('error', () => {});
+    client.on('message', (_channel: string, message: string) => onMessage(message));
+    client.on('ready', () => {
+      client.subscribe(channel).then(
+        () => setLive(true),
+        () => setLive(false),
+      );
+    });
+    client.on('close', () => {
+      if (!closed) setLive(false);
+    });
+  }
+
   function start() {
     if (starting || closed) return;
     setLive(false);
+    if (deps.redis) {
+      starting = Promise.resolve();
+      subscribe();
+      return;
+    }
     if (!deps.listen) return;
     starting = deps.listen(EVENTS_CHANNEL, onMessage, onState).then(
       (stop) => {
@@ -135,8 +190,11 @@ export function createEventHub(deps: { db: Db; listen: Listen | undefined; log: 
       clearInterval(poller);
       clearTimeout(reprobe);
       for (const close of [...closers]) close();
+      uninstall?.();
       await starting;
       await unlisten?.().catch(() => {});
+      subscriber?.disconnect();
+      publisher?.disconnect();
     },
   };
 }

@@ -2,6 +2,7 @@ import { and, asc, eq, gt, sql } from 'drizzle-orm';
 import type { Executor } from '../../db/client.ts';
 import { events } from '../../db/schema/index.ts';
 import { wakeWebhooks } from '../webhooks/webhook-wake.ts';
+import { noteWake } from './event-wakes.ts';
 import type { EventType } from './events.types.ts';
 
 export type EventRow = typeof events.$inferSelect;
@@ -45,6 +46,8 @@ export async function appendEvents(tx: Executor, companyId: number, items: reado
       returning 1
     )
     select pg_notify(${EVENTS_CHANNEL}, ${String(companyId)}) from (select count(*) from appended) as done`);
+  // With REDIS_URL streams are woken through Redis instead, after the commit (event-wakes.ts).
+  noteWake(tx, companyId);
   await wakeWebhooks(tx, companyId);
 }
 

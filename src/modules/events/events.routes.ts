@@ -25,7 +25,8 @@ name other people, so agents never see them. \`webhook.ping\` is never on the st
 comes every EVENT_STREAM_HEARTBEAT_MS (15 s) so proxies keep the connection; at each one the caller is authorized
 again, so a revoked or expired token, a revoked key or a removed access ends the stream, and an access changed to
 agent narrows it. The stream also ends when the server stops
-(reconnect with \`Last-Event-ID\`, to any node: a change committed on one API process reaches streams on all of them).`;
+(reconnect with \`Last-Event-ID\`, to any node: a change committed on one API process reaches streams on all of them,
+woken by PostgreSQL NOTIFY, or by Redis pub/sub with REDIS_URL).`;
 
 export const eventsRoutes: FastifyPluginAsyncTypebox<{
   service: EventsService;
