@@ -7,7 +7,7 @@ import { createStorage } from '../../src/lib/storage/index.ts';
 import { EVENT_RETENTION_JOB } from '../../src/modules/webhooks/event-retention.job.ts';
 import { createServices } from '../../src/services.ts';
 import { buildTestApp, call, type Json, type TestContext } from '../helpers/app.ts';
-import { companyWithTeam } from '../helpers/factories.ts';
+import { companyWithTeam, PASSWORD } from '../helpers/factories.ts';
 import { runJobs } from '../helpers/jobs.ts';
 import { multipart } from '../helpers/multipart.ts';
 import {
@@ -462,41 +462,41 @@ describe('webhooks: deliveries', () => {
     expect(hook.failures).toEqual([]);
   });
 
-  it('disables an endpoint whose deliveries all failed for the configured period', async () => {
-    const other = await buildTestApp({
-      WEBHOOK_ALLOW_PRIVATE: 'true',
-      WEBHOOK_RETRY_SCHEDULE: '100ms,100ms,100ms,100ms,100ms,100ms,100ms,100ms,100ms,100ms',
-      WEBHOOK_DISABLE_AFTER: '1s',
-    });
+  it('disables an endpoint whose every delivery failed for 5 days, and sends what waited once it is back on', async () => {
+    const own = await companyWithTeam(ctx);
+    const hook = await receiver(() => ({ status: 500 }));
+    const { webhook } = await createWebhook(ctx, own, { url: hook.url, events: ['lead.deleted'] });
+    const url = `${base(own)}/${webhook.id}`;
+    let token = own.admin.token;
+    const shown = async () => (await call(ctx.app, 'GET', url, { token })).body_json.webhook;
+    await append(ctx, own.company.id, [{ type: 'lead.deleted', data: { id: 3 } }]);
+    await deliverUntil(ctx, () => hook.received.length === 1);
+    expect((await shown()).enabled).toBe(true);
+    // Five days later (the test clock), the next failure disables it.
+    const later = 5 * 86_400_000 + 60_000;
+    ctx.clock.advance(later);
     try {
-      const otherTeam = await companyWithTeam(other);
-      const hook = await receiver(() => ({ status: 500 }));
-      const { webhook } = await createWebhook(other, otherTeam, { url: hook.url, events: ['lead.deleted'] });
-      await append(other, otherTeam.company.id, [{ type: 'lead.deleted', data: { id: 3 } }]);
-      const shown = async () =>
-        (await call(other.app, 'GET', `${base(otherTeam)}/${webhook.id}`, { token: otherTeam.admin.token })).body_json
-          .webhook;
-      await deliverUntil(other, async () => (await shown()).enabled === false);
+      // A token of five days ago has expired: sign in again.
+      const login = await call(ctx.app, 'POST', '/api/v1/users/login', {
+        body: { email: own.admin.email, password: PASSWORD },
+      });
+      token = login.body_json.token;
+      await deliverUntil(ctx, async () => (await shown()).enabled === false);
       const disabled = await shown();
       expect(disabled.disabled_reason).toMatch(/failed/);
       const sent = hook.received.length;
-      await append(other, otherTeam.company.id, [{ type: 'lead.deleted', data: { id: 4 } }]);
-      await runJobs(other);
+      await append(ctx, own.company.id, [{ type: 'lead.deleted', data: { id: 4 } }]);
+      await runJobs(ctx);
       expect(hook.received).toHaveLength(sent);
-      const ping = await call(other.app, 'POST', `${base(otherTeam)}/${webhook.id}/ping`, {
-        token: otherTeam.admin.token,
-      });
+      const ping = await call(ctx.app, 'POST', `${url}/ping`, { token });
       expect(ping.statusCode).toBe(409);
       expect(ping.body_json.code).toBe('webhook_disabled');
-      // Turned back on: what waited goes out.
-      const enabled = await call(other.app, 'PATCH', `${base(otherTeam)}/${webhook.id}`, {
-        token: otherTeam.admin.token,
-        body: { enabled: true },
-      });
+      // Turned back on: what waited goes out, in order.
+      const enabled = await call(ctx.app, 'PATCH', url, { token, body: { enabled: true } });
       expect(enabled.body_json.webhook).toMatchObject({ enabled: true, disabled_reason: null });
-      await deliverUntil(other, () => hook.received.some((request) => JSON.parse(request.body).data.id === 4));
+      await deliverUntil(ctx, () => hook.received.some((request) => JSON.parse(request.body).data.id === 4));
     } finally {
-      await other.close();
+      ctx.clock.advance(-later);
     }
   });
 });

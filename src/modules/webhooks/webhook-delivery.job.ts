@@ -75,13 +75,15 @@ export function createWebhookDeliveryJob(deps: DeliveryDeps): { run: JobHandler;
   /**
    * Sends one delivery and records the attempt. `failing` is whether the endpoint has a failing streak: a success
    * then clears it (and a failure starts or continues it, disabling the endpoint when it has lasted long enough) in
-   * the same transaction; a success on a healthy endpoint is one statement.
+   * the same transaction. A success on a healthy endpoint is one statement, handed to `background` so the next
+   * delivery goes out while it commits (the caller waits for it before reading the pending deliveries again).
    */
   async function attempt(
     endpoint: WebhookRow,
     delivery: DueDelivery,
     failing: boolean,
     signal: AbortSignal,
+    background: (write: Promise<unknown>) => void,
   ): Promise<Outcome> {
     const now = clock.now();
     const id = publicEventId(delivery.event);
@@ -126,7 +128,7 @@ export function createWebhookDeliveryJob(deps: DeliveryDeps): { run: JobHandler;
       now: after,
     };
     if (result.ok && !failing) {
-      await recordAttempt(db, endpoint.companyId, delivery.id, record);
+      background(recordAttempt(db, endpoint.companyId, delivery.id, record));
       return { ok: true, enabled: true };
     }
     const enabled = await db.transaction(async (tx) => {
@@ -146,6 +148,33 @@ export function createWebhookDeliveryJob(deps: DeliveryDeps): { run: JobHandler;
    * events that arrived meanwhile become deliveries. Answers when a follow-up job should run, or undefined for none.
    */
   async function deliver(start: WebhookRow, jobId: number, signal: AbortSignal): Promise<Date | undefined> {
+    let recording: Promise<unknown> = Promise.resolve();
+    let failure: { error: unknown } | undefined;
+    const background = (write: Promise<unknown>) => {
+      recording = Promise.all([recording, write.catch((error: unknown) => (failure ??= { error }))]);
+    };
+    const flush = async () => {
+      await recording;
+      if (failure) throw failure.error;
+    };
+    let next: Date | undefined;
+    try {
+      next = await sendPending(start, jobId, signal, background, flush);
+    } finally {
+      await recording;
+    }
+    // A success whose record failed: the job fails and runs again, sending that delivery again (at least once).
+    if (failure) throw failure.error;
+    return next;
+  }
+
+  async function sendPending(
+    start: WebhookRow,
+    jobId: number,
+    signal: AbortSignal,
+    background: (write: Promise<unknown>) => void,
+    flush: () => Promise<void>,
+  ): Promise<Date | undefined> {
     const { companyId, id: webhookId } = start;
     const started = Date.now();
     let endpoint = start;
@@ -182,12 +211,14 @@ export function createWebhookDeliveryJob(deps: DeliveryDeps): { run: JobHandler;
         }
         sent++;
         sinceRenewal++;
-        const outcome = await attempt(endpoint, next, failing, signal);
+        const outcome = await attempt(endpoint, next, failing, signal, background);
         if (!outcome.enabled) return undefined; // just disabled
         failing = !outcome.ok;
         // A failure reschedules this one (or gives it up): what comes next is read again.
         if (!outcome.ok) break;
       }
+      // The page's records are in before the pending deliveries are read again.
+      await flush();
     }
     throw signal.reason;
   }
