@@ -317,6 +317,29 @@ describe('the event stream', () => {
     manager.close();
   });
 
+  it('a client that reads slowly (its socket full for a second) still gets every event once and in order', async () => {
+    const t = await companyWithTeam(ctx);
+    const first = await connect(base, eventsPath(t), t.admin.token);
+    await createLead(ctx.app, t);
+    const mark = await first.event();
+    first.close();
+    // 2,000 events of 2 kB: far more than the socket's buffers hold.
+    const filler = 'x'.repeat(2000);
+    const items = Array.from({ length: 2000 }, (_, i) => ({ type: 'lead.updated' as const, data: { i, filler } }));
+    await appendEvents(ctx.database.db, t.company.id, items);
+    const slow = await connect(base, eventsPath(t), t.admin.token, { 'last-event-id': mark.id! });
+    // Nothing read for a while: the buffers fill and the server stops writing.
+    await new Promise((resolve) => setTimeout(resolve, 1000));
+    const seen: number[] = [];
+    while (seen.length < items.length) {
+      const event = await slow.event(10_000);
+      seen.push(event.body.data.i as number);
+    }
+    expect(seen).toEqual(items.map((_, i) => i));
+    expect(await slow.drain(300)).toEqual([]);
+    slow.close();
+  }, 60_000);
+
   it('sends a comment line at every heartbeat while nothing happens', async () => {
     const t = await companyWithTeam(ctx);
     const stream = await connect(base, eventsPath(t), t.agent.token);
