@@ -36,6 +36,13 @@ declare module 'fastify' {
     policy?: Policy;
     /** A permission route whose change can take an access away (moving a company): it answers after `settle`. */
     revokesAccess?: boolean;
+    /**
+     * Whether an API key may call the route, where the default does not fit: by default keys call the company
+     * routes (permission policies) and no `user` route. `allowed`: a `user` route any key may read (reference data:
+     * stages, accesses); `refused`: a company route for people only (managing keys: a leaked key must not mint
+     * others that outlive its revocation).
+     */
+    apiKeys?: 'allowed' | 'refused';
   }
   interface FastifyInstance {
     /** Every route registered, with the policy it declared: the policy and OpenAPI coverage tests read it. */
@@ -112,7 +119,8 @@ export function registerAuth(app: FastifyInstance, deps: { tokens: TokenService;
     request.principal = found.principal;
     if (companyId !== undefined) request.pathAccess = found.access;
     const { config, url } = request.routeOptions;
-    if (config.policy === 'user' || PERSON_ROUTE.test(url ?? '')) throw apiKeyNotAllowed();
+    const refused = config.apiKeys ? config.apiKeys === 'refused' : config.policy === 'user';
+    if (refused || PERSON_ROUTE.test(url ?? '')) throw apiKeyNotAllowed();
   }
 
   async function authenticate(request: FastifyRequest) {

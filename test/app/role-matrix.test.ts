@@ -8,12 +8,14 @@ import {
   type BodyOf,
   type Fixtures,
   fixtures,
+  KEY_REFUSED_COMPANY_ROUTES,
   listOperations,
   type Operation,
   type QueryOf,
   requestFor,
   roleKey,
   type Team,
+  USER_ROUTES_FOR_KEYS,
 } from '../helpers/route-fixtures.ts';
 
 /**
@@ -32,7 +34,8 @@ import {
  * Every role runs twice: as the person, and as an API key with that access (`roleKey`: a key of the team's company;
  * the outsider's is an admin key of their own company). A key gets the role's answers on company routes, except
  * where the agent's "own" resources are concerned (nothing is assigned to a key: KEY_AGENT), and 403
- * `api_key_not_allowed` on every route of the signed-in user (USER_ROUTES).
+ * `api_key_not_allowed` on every route of the signed-in user (USER_ROUTES) but the reference data it may read
+ * (USER_ROUTES_FOR_KEYS), and on the routes that manage keys (KEY_REFUSED_COMPANY_ROUTES).
  */
 type Role = 'admin' | 'manager' | 'agent' | 'outsider';
 const ROLE_NAMES: Role[] = ['admin', 'manager', 'agent', 'outsider'];
@@ -333,7 +336,8 @@ function expectationOf(operation: Operation): Record<Role, Expected> | undefined
 function expectedFor(operation: Operation, caller: Caller): Expected | typeof KEY_REFUSED | undefined {
   const expectation = expectationOf(operation);
   if (!expectation || !caller.key) return expectation?.[caller.role];
-  if (!COMPANY_ROUTES[operation.operationId]) return KEY_REFUSED;
+  const id = operation.operationId;
+  if (KEY_REFUSED_COMPANY_ROUTES.has(id) || (!COMPANY_ROUTES[id] && !USER_ROUTES_FOR_KEYS.has(id))) return KEY_REFUSED;
   return (caller.role === 'agent' ? KEY_AGENT[operation.operationId] : undefined) ?? expectation[caller.role];
 }
 

@@ -1,7 +1,14 @@
 import { sql } from 'drizzle-orm';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { buildTestApp, call, type TestContext } from '../helpers/app.ts';
-import { fixtures, listOperations, requestFor, roleKey, storedFiles } from '../helpers/route-fixtures.ts';
+import {
+  fixtures,
+  KEY_REFUSED_COMPANY_ROUTES,
+  listOperations,
+  requestFor,
+  roleKey,
+  storedFiles,
+} from '../helpers/route-fixtures.ts';
 import { databaseFingerprint } from '../helpers/snapshot.ts';
 
 /**
@@ -57,7 +64,10 @@ describe('tenant isolation', () => {
         const { url, ...request } = await requestFor(ctx, operation, values, failures);
         const response = await call(ctx.app, operation.method, url, { token, ...request });
         // API.md: a key never reaches user-scoped routes (`/users/…`), nor those of the signed-in user.
-        const userRoute = operation.permission === undefined || operation.path.startsWith('/api/v1/users/');
+        const userRoute =
+          operation.permission === undefined ||
+          operation.path.startsWith('/api/v1/users/') ||
+          KEY_REFUSED_COMPANY_ROUTES.has(operation.operationId);
         const keyOnUserRoute = token === outsiderKey && userRoute;
         const expected = keyOnUserRoute ? '403 api_key_not_allowed' : '404';
         const got = keyOnUserRoute ? `${response.statusCode} ${response.body_json.code}` : `${response.statusCode}`;

@@ -140,6 +140,14 @@ export async function createApiKey(
 }
 
 /**
+ * Routes whose answer to any API key is 403 `api_key_not_allowed`, whatever the company (API.md: keys never reach
+ * users' routes; these company routes are also for people only: a key must not mint keys). `USER_ROUTES_FOR_KEYS`:
+ * the users' routes a key may read anyway (reference data an integration needs, such as the stages).
+ */
+export const KEY_REFUSED_COMPANY_ROUTES = new Set(['createApiKey', 'listApiKeys', 'getApiKey', 'revokeApiKey']);
+export const USER_ROUTES_FOR_KEYS = new Set(['listStages', 'listAccesses', 'getAccess']);
+
+/**
  * The API key that stands for a team's `role` in the matrices: a key of company A with that role's access, made
  * by its admin; for the outsider, an admin key of their own company (its admin's strongest key).
  */

@@ -132,6 +132,33 @@ describe('API keys', () => {
     }
   });
 
+  it('are managed by people only: a key, even an admin key, cannot make, list or revoke keys', async () => {
+    const { company, admin } = await companyWithTeam(ctx);
+    const { apiKey, secret } = await createKey(admin, company.id, 'admin');
+    const body = { name: 'Minted by a key', access_id: await accessId(ctx, 'admin') };
+    const one = `${keysUrl(company.id)}/${apiKey.id}`;
+    for (const [method, url] of [
+      ['POST', keysUrl(company.id)],
+      ['GET', keysUrl(company.id)],
+      ['GET', one],
+      ['DELETE', one],
+    ] as const) {
+      const response = await call(ctx.app, method, url, { token: secret, ...(method === 'POST' ? { body } : {}) });
+      expect([response.statusCode, response.body_json.code]).toEqual([403, 'api_key_not_allowed']);
+    }
+    // Still there, and still the only one.
+    const listed = await call(ctx.app, 'GET', keysUrl(company.id), { token: admin.token });
+    expect(listed.body_json.api_keys.map((key: Json) => key.id)).toEqual([apiKey.id]);
+  });
+
+  it('reads the reference data an integration needs (stages, accesses), like any signed-in user', async () => {
+    const { company, admin } = await companyWithTeam(ctx);
+    const { secret } = await createKey(admin, company.id, 'agent');
+    for (const url of ['/api/v1/stages', '/api/v1/accesses', `/api/v1/accesses/${await accessId(ctx, 'agent')}`]) {
+      expect((await call(ctx.app, 'GET', url, { token: secret })).statusCode, url).toBe(200);
+    }
+  });
+
   it('revoked: the next request is 401, the key leaves the list, revoking again is 404', async () => {
     const { company, admin } = await companyWithTeam(ctx);
     const { apiKey, secret } = await createKey(admin, company.id, 'manager');
@@ -237,12 +264,10 @@ describe('API keys', () => {
     // Manager: every lead, writes sources, but no integrations and no company settings.
     expect(await status('manager', 'GET', leadUrl)).toBe(200);
     expect(await status('manager', 'POST', `${base}/sources`, { name: 'Yes' })).toBe(201);
-    expect(await status('manager', 'GET', keysUrl(company.id))).toBe(403);
+    expect(await status('manager', 'GET', `${base}/webhooks`)).toBe(403);
     expect(await status('manager', 'PATCH', base, { name: 'Renamed' })).toBe(403);
-    // A manager key cannot mint keys; an admin key can, up to admin.
-    expect(
-      await status('admin', 'POST', keysUrl(company.id), { name: 'Minted', access_id: await accessId(ctx, 'agent') }),
-    ).toBe(201);
+    // An admin key administers the company and its webhooks; keys themselves are managed by people only.
+    expect(await status('admin', 'GET', `${base}/webhooks`)).toBe(200);
     expect(await status('admin', 'PATCH', base, { name: 'Renamed' })).toBe(200);
     // The note's author is the key's creator: an agent key still may not delete it (it is not the author).
     expect(await status('agent', 'DELETE', `${leadUrl}/notes/${note.body_json.note.id}`)).toBe(404);

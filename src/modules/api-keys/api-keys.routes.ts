@@ -14,7 +14,8 @@ import {
 import type { ApiKeysService } from './api-keys.service.ts';
 
 const tags = ['API keys'];
-const manage = { policy: { permission: 'integrations:manage' as const } };
+// People only: a key that could make keys would let a leaked one outlive its own revocation.
+const manage = { policy: { permission: 'integrations:manage' as const }, apiKeys: 'refused' as const };
 
 export const apiKeysRoutes: FastifyPluginAsyncTypebox<{ service: ApiKeysService }> = async (app, { service }) => {
   app.post(

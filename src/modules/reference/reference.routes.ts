@@ -7,7 +7,7 @@ export const referenceRoutes: FastifyPluginAsyncTypebox<{ service: ReferenceServ
   app.get(
     '/api/v1/stages',
     {
-      config: { policy: 'user' },
+      config: { policy: 'user', apiKeys: 'allowed' },
       schema: {
         operationId: 'listStages',
         tags: ['Stages'],
@@ -22,7 +22,7 @@ export const referenceRoutes: FastifyPluginAsyncTypebox<{ service: ReferenceServ
   app.get(
     '/api/v1/accesses',
     {
-      config: { policy: 'user' },
+      config: { policy: 'user', apiKeys: 'allowed' },
       schema: {
         operationId: 'listAccesses',
         tags: ['Accesses'],
@@ -36,7 +36,7 @@ export const referenceRoutes: FastifyPluginAsyncTypebox<{ service: ReferenceServ
   app.get(
     '/api/v1/accesses/:access_id',
     {
-      config: { policy: 'user' },
+      config: { policy: 'user', apiKeys: 'allowed' },
       schema: {
         operationId: 'getAccess',
         tags: ['Accesses'],
