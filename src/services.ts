@@ -19,8 +19,8 @@ import { createCyclesService } from './modules/cycles/cycles.service.ts';
 import { createEmailVerificationService } from './modules/email-verification/email-verification.service.ts';
 import { createEventHub } from './modules/events/event-hub.ts';
 import { createEventsService } from './modules/events/events.service.ts';
-import { createImportJob, IMPORT_JOB } from './modules/imports/import.job.ts';
 import { createIdempotencyService } from './modules/idempotency/idempotency.service.ts';
+import { createImportJob, IMPORT_JOB } from './modules/imports/import.job.ts';
 import { importGivenUp } from './modules/imports/import-give-up.ts';
 import { createImportsService } from './modules/imports/imports.service.ts';
 import { createInvitationsService } from './modules/invitations/invitations.service.ts';
@@ -147,12 +147,6 @@ export function createServices(deps: ServicesDeps) {
     }),
     webhooks,
     apiKeys: createApiKeysService({ db, clock }),
-    /** Every job kind and its handler: what a job runner in any process runs. */
-    jobs,
-  };
-}
-
-export type Services = ReturnType<typeof createServices>;
     // A claim older than a request can live (cut at REQUEST_TIMEOUT_MS, or at shutdown after SHUTDOWN_GRACE_MS)
     // belongs to a process that died mid-request: another request may take its key over.
     idempotency: createIdempotencyService({
@@ -161,3 +155,9 @@ export type Services = ReturnType<typeof createServices>;
       secret,
       staleAfterMs: config.requestTimeoutMs + config.shutdownGraceMs,
     }),
+    /** Every job kind and its handler: what a job runner in any process runs. */
+    jobs,
+  };
+}
+
+export type Services = ReturnType<typeof createServices>;

@@ -62,9 +62,9 @@ export const ERROR_CODES = [
   'webhook_disabled',
   'last_admin',
   'precondition_failed',
-  // Limits.
   'idempotency_key_in_use',
   'idempotency_key_reused',
+  // Limits.
   'plan_limit_reached',
   'membership_unavailable',
   'payment_required',
