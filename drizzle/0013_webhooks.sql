@@ -43,3 +43,5 @@ CREATE INDEX "webhook_deliveries_pending_index" ON "webhook_deliveries" USING bt
 CREATE INDEX "webhook_deliveries_event_id_index" ON "webhook_deliveries" USING btree ("event_id");--> statement-breakpoint
 CREATE INDEX "webhook_deliveries_company_id_index" ON "webhook_deliveries" USING btree ("company_id");--> statement-breakpoint
 CREATE INDEX "webhook_endpoints_company_id_id_index" ON "webhook_endpoints" USING btree ("company_id","id");
+--> statement-breakpoint
+CREATE INDEX "jobs_webhook_deliver_queued_index" ON "jobs" USING btree (("payload"->>'webhookId')) WHERE status = 'queued' and kind = 'webhooks.deliver';

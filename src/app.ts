@@ -34,7 +34,6 @@ import { territoriesRoutes } from './modules/territories/territories.routes.ts';
 import { userAccessesRoutes } from './modules/user-accesses/user-accesses.routes.ts';
 import { userProvidersRoutes } from './modules/user-providers/user-providers.routes.ts';
 import { usersRoutes } from './modules/users/users.routes.ts';
-import { ensureRetentionJob } from './modules/webhooks/event-retention.job.ts';
 import { webhooksRoutes } from './modules/webhooks/webhooks.routes.ts';
 import { registerAuth } from './plugins/auth.ts';
 import { registerCacheControl } from './plugins/cache-control.ts';
@@ -214,7 +213,7 @@ export async function buildApp(deps: AppDeps) {
     const runner = jobs;
     app.addHook('onReady', async () => runner.start());
     // Recurring work is a job that queues its next run; a worker process's API makes sure it exists.
-    app.addHook('onReady', async () => ensureRetentionJob(database.db, clock));
+    app.addHook('onReady', async () => services.ensureRecurringJobs());
     // Started in preClose and awaited in onClose: jobs wind down while in-flight requests finish, not after them,
     // and before storage and the database go away.
     let stopping: Promise<void> | undefined;

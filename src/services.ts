@@ -2,8 +2,8 @@ import type { Config } from './config.ts';
 import type { Database } from './db/client.ts';
 import type { JobHandlers, JobLogger } from './jobs/runner.ts';
 import type { Clock } from './lib/clock.ts';
-import type { Storage } from './lib/storage/index.ts';
 import { createSealer } from './lib/sealed.ts';
+import type { Storage } from './lib/storage/index.ts';
 import { createTokenService } from './lib/tokens.ts';
 import { createApiKeysService } from './modules/api-keys/api-keys.service.ts';
 import { createAppointmentsService } from './modules/appointments/appointments.service.ts';
@@ -40,7 +40,11 @@ import { createTerritoriesService } from './modules/territories/territories.serv
 import { createUserAccessesService } from './modules/user-accesses/user-accesses.service.ts';
 import { createUserProvidersService } from './modules/user-providers/user-providers.service.ts';
 import { createUsersService } from './modules/users/users.service.ts';
-import { createEventRetentionJob, EVENT_RETENTION_JOB } from './modules/webhooks/event-retention.job.ts';
+import {
+  createEventRetentionJob,
+  EVENT_RETENTION_JOB,
+  ensureRetentionJob,
+} from './modules/webhooks/event-retention.job.ts';
 import { createWebhookDeliveryJob, DELIVER_JOB } from './modules/webhooks/webhook-delivery.job.ts';
 import { createWebhookSender } from './modules/webhooks/webhook-send.ts';
 import { createWebhooksService } from './modules/webhooks/webhooks.service.ts';
@@ -157,6 +161,8 @@ export function createServices(deps: ServicesDeps) {
     }),
     /** Every job kind and its handler: what a job runner in any process runs. */
     jobs,
+    /** Makes sure the recurring jobs (event retention) are queued: every process that runs jobs calls it at start. */
+    ensureRecurringJobs: () => ensureRetentionJob(db, clock),
   };
 }
 

@@ -18,15 +18,16 @@ export async function runWorker(config: Config): Promise<void> {
   const database = await openDatabase(config);
   const storage = createStorage(config);
   const clock = systemClock;
+  const services = createServices({
+    config: { ...config, jwtSecret: resolveJwtSecret(config) },
+    database,
+    clock,
+    storage,
+    log: logger,
+  });
   const runner = createJobRunner({
     db: database.db,
-    handlers: createServices({
-      config: { ...config, jwtSecret: resolveJwtSecret(config) },
-      database,
-      clock,
-      storage,
-      log: logger,
-    }).jobs,
+    handlers: services.jobs,
     clock,
     logger,
     concurrency: config.workerConcurrency,
@@ -56,6 +57,7 @@ export async function runWorker(config: Config): Promise<void> {
   };
   process.once('SIGINT', () => void shutdown('SIGINT'));
   process.once('SIGTERM', () => void shutdown('SIGTERM'));
+  await services.ensureRecurringJobs();
   runner.start();
   logger.info({ database: database.kind, workerId: runner.workerId }, 'Leadsy worker started');
 }

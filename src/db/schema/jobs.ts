@@ -28,6 +28,10 @@ export const jobs = pgTable(
   (t) => [
     index('jobs_queued_index').on(t.runAt).where(sql`status = 'queued'`),
     index('jobs_running_index').on(t.leaseUntil).where(sql`status = 'running'`),
+    // A webhook's queued delivery job, looked up in every transaction that appends events (webhooks wake-up).
+    index('jobs_webhook_deliver_queued_index')
+      .on(sql`(${t.payload}->>'webhookId')`)
+      .where(sql`status = 'queued' and kind = 'webhooks.deliver'`),
   ],
 );
 

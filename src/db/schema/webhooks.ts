@@ -81,7 +81,7 @@ export const webhookDeliveries = pgTable(
     index().on(t.webhookId, t.id),
     // The next one to send: a replay first, else in event order.
     index('webhook_deliveries_pending_index')
-      .on(t.webhookId, t.replay.desc(), t.eventSeq)
+      .on(t.webhookId, t.replay.desc().nullsFirst(), t.eventSeq)
       .where(sql`status = 'pending'`),
     index().on(t.eventId),
     index().on(t.companyId),

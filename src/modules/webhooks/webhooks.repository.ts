@@ -230,8 +230,8 @@ export async function enqueueDelivery(db: Executor, companyId: number, webhookId
     select ${DELIVER_JOB}, ${JSON.stringify({ companyId, webhookId })}::jsonb, ${runAt}
     where not exists (
       select 1 from jobs
-      where status = 'queued' and kind = ${DELIVER_JOB} and run_at <= ${runAt}
-        and payload @> ${JSON.stringify({ webhookId })}::jsonb
+      where status = 'queued' and kind = 'webhooks.deliver' and run_at <= ${runAt}
+        and (payload->>'webhookId') = ${String(webhookId)}
     )`);
 }
 
@@ -242,6 +242,7 @@ export async function enqueueDelivery(db: Executor, companyId: number, webhookId
  * (webhook-delivery.job.ts) before it reads, so the events of the writer that found it queued are never missed.
  */
 export async function wakeCompanyWebhooks(db: Executor, companyId: number): Promise<void> {
+  // Literals, not parameters, in the NOT EXISTS: the planner then matches jobs_webhook_deliver_queued_index.
   await db.execute(sql`
     insert into jobs (kind, payload)
     select ${DELIVER_JOB}, jsonb_build_object('companyId', w.company_id, 'webhookId', w.id)
@@ -249,8 +250,8 @@ export async function wakeCompanyWebhooks(db: Executor, companyId: number): Prom
     where w.company_id = ${companyId} and w.enabled
       and not exists (
         select 1 from jobs j
-        where j.status = 'queued' and j.kind = ${DELIVER_JOB}
-          and j.payload @> jsonb_build_object('webhookId', w.id)
+        where j.status = 'queued' and j.kind = 'webhooks.deliver'
+          and (j.payload->>'webhookId') = w.id::text
       )`);
 }
 
