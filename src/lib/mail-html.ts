@@ -1,5 +1,5 @@
 const ESCAPES: Record<string, string> = { '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;', "'": '&#39;' };
-const escape = (text: string) => text.replace(/[&<>"']/g, (c) => ESCAPES[c] ?? c);
+const escapeHtml = (text: string) => text.replace(/[&<>"']/g, (c) => ESCAPES[c] ?? c);
 // After escaping, so a link can neither close its attribute nor open a tag; `&amp;` stays valid inside href.
 const LINK = /\bhttps?:\/\/[^\s<>"']+[^\s<>"'.,;:!?)]/g;
 
@@ -13,13 +13,13 @@ export function htmlFromText(subject: string, text: string): string {
     .split(/\n{2,}/)
     .map(
       (block) =>
-        `<p>${escape(block)
+        `<p>${escapeHtml(block)
           .replace(LINK, (url) => `<a href="${url}">${url}</a>`)
           .replace(/\n/g, '<br>')}</p>`,
     );
   return (
     '<!doctype html><html><head><meta charset="utf-8">' +
-    `<title>${escape(subject)}</title></head>` +
+    `<title>${escapeHtml(subject)}</title></head>` +
     `<body style="font-family:sans-serif;line-height:1.5">${paragraphs.join('')}</body></html>`
   );
 }
