@@ -1,14 +1,26 @@
 import type { FastifyInstance, FastifyReply, FastifyRequest, RouteOptions } from 'fastify';
-import {
-  type Claim,
-  type IdempotencyService,
-  REPLAYED_HEADERS,
-  type StoredAnswer,
-} from '../modules/idempotency/idempotency.service.ts';
 import { callerKey } from './auth.ts';
 import { problemResponse } from './docs.ts';
 
 export const IDEMPOTENCY_HEADER = 'idempotency-key';
+
+/** Headers replayed with a stored answer; the others (rate limits, request id, …) belong to the new request. */
+export const REPLAYED_HEADERS = ['content-type', 'location', 'etag'] as const;
+
+/** What a stored answer holds (sealed at rest by the store). */
+export type StoredAnswer = { status: number; headers: Record<string, string>; body: string; base64?: true };
+/** A key this request holds: it runs the handler, then completes or releases it. */
+export type Claim = { id: number; claim: string };
+export type Begin = { kind: 'claimed'; claim: Claim } | { kind: 'replay'; answer: StoredAnswer };
+
+/** What the plugin asks of the store of keys (src/modules/idempotency), wired by the composition root. */
+export type IdempotencyStore = {
+  /** A keyed digest of the request's parts (method, route, path parameters, query, body). */
+  fingerprint(parts: unknown[]): string;
+  begin(caller: string, key: string, fingerprint: string): Promise<Begin>;
+  complete(claim: Claim, answer: StoredAnswer): Promise<void>;
+  release(claim: Claim): Promise<void>;
+};
 
 /**
  * `Idempotency-Key` on every POST (API.md "Integrations", Stripe's semantics), safe across processes (the claim is a
@@ -28,7 +40,7 @@ export const IDEMPOTENCY_HEADER = 'idempotency-key';
  * fingerprint leaves the body out. There the key names the upload: a retry with the same key replays the first
  * answer whatever file it carries.
  */
-export function registerIdempotency(app: FastifyInstance, deps: { service: IdempotencyService }): void {
+export function registerIdempotency(app: FastifyInstance, deps: { service: IdempotencyStore }): void {
   const { service } = deps;
   const claims = new WeakMap<FastifyRequest, Claim>();
 

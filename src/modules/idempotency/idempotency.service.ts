@@ -3,6 +3,7 @@ import type { Db } from '../../db/client.ts';
 import type { Clock } from '../../lib/clock.ts';
 import { AppError } from '../../lib/errors.ts';
 import { createSealer } from '../../lib/sealed.ts';
+import type { Begin, Claim, IdempotencyStore, StoredAnswer } from '../../plugins/idempotency.ts';
 import {
   completeClaim,
   deleteExpired,
@@ -15,14 +16,6 @@ import {
 
 /** How long a key is remembered (API.md: "within 24 h"), from its first use. */
 export const IDEMPOTENCY_TTL_MS = 24 * 3_600_000;
-/** Headers replayed with a stored answer; the others (rate limits, request id, …) belong to the new request. */
-export const REPLAYED_HEADERS = ['content-type', 'location', 'etag'] as const;
-
-/** What a stored answer holds. Sealed at rest (see createIdempotencyService). */
-export type StoredAnswer = { status: number; headers: Record<string, string>; body: string; base64?: true };
-/** A key this request holds: it runs the handler, then completes or releases it. */
-export type Claim = { id: number; claim: string };
-export type Begin = { kind: 'claimed'; claim: Claim } | { kind: 'replay'; answer: StoredAnswer };
 
 const PRUNE_EVERY_MS = 60_000;
 const PRUNE_BATCH = 1_000;
@@ -52,7 +45,12 @@ export const keyInUse = () =>
  * Idempotency keys (API.md "Integrations": Stripe's semantics). `staleAfterMs`: a running claim older than this
  * belongs to a process that died mid-request (its answer will never come), so another request may take it over.
  */
-export function createIdempotencyService(deps: { db: Db; clock: Clock; secret: string; staleAfterMs: number }) {
+export function createIdempotencyService(deps: {
+  db: Db;
+  clock: Clock;
+  secret: string;
+  staleAfterMs: number;
+}): IdempotencyStore {
   const { db, clock, staleAfterMs } = deps;
   // Stored answers can carry a secret shown once (an API key's or a webhook's, on creation): a dump of this table
   // must not reveal them, so answers wait sealed (AES-256-GCM, lib/sealed.ts) under the installation secret.
@@ -123,7 +121,6 @@ export function createIdempotencyService(deps: { db: Db; clock: Clock; secret: s
   };
 }
 
-export type IdempotencyService = ReturnType<typeof createIdempotencyService>;
 
 /** JSON with object keys sorted: `{"a":1,"b":2}` and `{"b":2,"a":1}` are the same request. */
 export function canonicalJson(value: unknown): string {
