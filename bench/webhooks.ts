@@ -1,7 +1,7 @@
 import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { openDatabase } from '../src/db/setup.ts';
-import { appendEvents } from '../src/modules/events/events.repository.ts';
+import { appendEvents } from '../src/modules/outbox/outbox.repository.ts';
 import { BENCH_JWT_SECRET, benchDatabaseUrl, ensureDatabase, type Load, load, report, startServer } from './harness.ts';
 import { BENCH_PASSWORD, ensureCompany } from './seed.ts';
 

@@ -1,5 +1,8 @@
 import { type TSchema, Type } from 'typebox';
 
+/** A company's path parameter: every company route's, whatever module it lives in. */
+export const CompanyParams = Type.Object({ company_id: Type.Integer({ minimum: 1 }) });
+
 /** A value of `schema`, or null. */
 export const Nullable = <T extends TSchema>(schema: T) => Type.Union([schema, Type.Null()]);
 

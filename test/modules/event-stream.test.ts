@@ -4,7 +4,7 @@ import { Redis } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type App, buildApp } from '../../src/app.ts';
 import { connectPostgres, type Database } from '../../src/db/client.ts';
-import { appendEvents } from '../../src/modules/events/events.repository.ts';
+import { appendEvents } from '../../src/modules/outbox/outbox.repository.ts';
 import { buildTestApp, call, type Json, type TestContext } from '../helpers/app.ts';
 import { accessId, companyWithTeam, uniqueEmail } from '../helpers/factories.ts';
 

@@ -3,8 +3,8 @@ import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { Webhook } from 'standardwebhooks';
-import type { NewEvent } from '../../src/modules/events/events.repository.ts';
-import { appendEvents } from '../../src/modules/events/events.repository.ts';
+import type { NewEvent } from '../../src/modules/outbox/outbox.repository.ts';
+import { appendEvents } from '../../src/modules/outbox/outbox.repository.ts';
 import type { TestContext } from '../helpers/app.ts';
 import { runJobs } from '../helpers/jobs.ts';
 

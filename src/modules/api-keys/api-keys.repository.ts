@@ -1,9 +1,7 @@
-import { and, desc, eq, isNull, lt, or, sql } from 'drizzle-orm';
+import { and, desc, eq, isNull, lt, sql } from 'drizzle-orm';
 import { alias } from 'drizzle-orm/pg-core';
 import type { Executor } from '../../db/client.ts';
 import { accesses, apiKeys, users } from '../../db/schema/index.ts';
-import type { AccessCode } from '../../lib/permissions.ts';
-import { MAX_COMPANY_DEPTH } from '../authz/authz.repository.ts';
 
 export type ApiKeyRow = typeof apiKeys.$inferSelect;
 export type NewApiKey = typeof apiKeys.$inferInsert;
@@ -74,86 +72,4 @@ export async function revoke(db: Executor, companyId: number, id: number, now: D
     .where(and(eq(apiKeys.companyId, companyId), eq(apiKeys.id, id), live))
     .returning({ id: apiKeys.id });
   return row;
-}
-
-/** What authenticating a key needs, in one round trip. */
-export type KeyAuthRow = {
-  id: number;
-  company_id: number;
-  secret_hash: string;
-  created_by_user_id: number | null;
-  code: AccessCode;
-  /** Revoked, or expired at `now`. */
-  dead: boolean;
-  /** last_used_at is older than `staleBefore` (or was never set). */
-  stale: boolean;
-  /** Whether the company asked about exists (true when none was asked about). */
-  company_exists: boolean;
-  /** How far up the asked company's chain the key's company is: 0 (the same), 1 (its parent)…; null: not in it. */
-  depth: number | null;
-};
-
-/**
- * The key with this secret hash, whatever its company: the only query on api_keys without a company_id, because
- * the secret is what tells the company (a 256-bit secret cannot be guessed into another tenant's key). With it, what
- * the request needs:
- * its access, whether it is dead, and where its company sits in `companyId`'s chain of ancestors.
- */
-export async function findKeyForAuth(
-  db: Executor,
-  secretHash: string,
-  companyId: number | undefined,
-  now: Date,
-  staleBefore: Date,
-): Promise<KeyAuthRow | undefined> {
-  const chain =
-    companyId === undefined
-      ? sql`select null::bigint as id, 0 as depth where false`
-      : sql`
-        with recursive chain(id, parent_company_id, depth) as (
-          select id, parent_company_id, 0 from companies where id = ${companyId}
-          union all
-          select c.id, c.parent_company_id, chain.depth + 1
-          from companies c join chain on c.id = chain.parent_company_id
-          where chain.depth < ${MAX_COMPANY_DEPTH}
-        )
-        select id, depth from chain`;
-  const result = await db.execute<KeyAuthRow>(sql`
-    with chain as (${chain})
-    select k.id, k.company_id, k.secret_hash, k.created_by_user_id, a.code,
-      (k.revoked_at is not null or (k.expires_at is not null and k.expires_at <= ${now.toISOString()}::timestamptz))
-        as dead,
-      (k.last_used_at is null or k.last_used_at < ${staleBefore.toISOString()}::timestamptz) as stale,
-      ${companyId === undefined ? sql`true` : sql`exists (select 1 from chain)`} as company_exists,
-      (select min(chain.depth) from chain where chain.id = k.company_id) as depth
-    from api_keys k join accesses a on a.id = k.access_id
-    where k.secret_hash = ${secretHash}`);
-  const row = result.rows[0];
-  if (!row) return undefined;
-  return {
-    ...row,
-    id: Number(row.id),
-    company_id: Number(row.company_id),
-    created_by_user_id: row.created_by_user_id === null ? null : Number(row.created_by_user_id),
-    depth: row.depth === null ? null : Number(row.depth),
-  };
-}
-
-/** At most one write per key per `staleBefore` window, even with requests racing on several processes. */
-export async function touchLastUsed(
-  db: Executor,
-  key: { id: number; companyId: number },
-  now: Date,
-  staleBefore: Date,
-): Promise<void> {
-  await db
-    .update(apiKeys)
-    .set({ lastUsedAt: now })
-    .where(
-      and(
-        eq(apiKeys.companyId, key.companyId),
-        eq(apiKeys.id, key.id),
-        or(isNull(apiKeys.lastUsedAt), lt(apiKeys.lastUsedAt, staleBefore)),
-      ),
-    );
 }

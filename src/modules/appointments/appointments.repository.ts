@@ -1,7 +1,9 @@
 import { and, asc, eq, gt, gte, inArray, isNull, lt, ne, or, type SQL, sql } from 'drizzle-orm';
 import type { Executor } from '../../db/client.ts';
+import { cursorTimestamp } from '../../db/cursor.ts';
 import { appointments, calendarFeeds, companies, leads, userAccesses, users } from '../../db/schema/index.ts';
-import { cursorTimestamp, type LeadScope, leadConditions } from '../leads/leads.repository.ts';
+import type { LeadScope } from '../authz/authz.policies.ts';
+import { leadOwnerCondition } from '../authz/authz.repository.ts';
 
 export type AppointmentRow = typeof appointments.$inferSelect;
 export type NewAppointment = typeof appointments.$inferInsert;
@@ -49,7 +51,14 @@ export async function findVisibleLead(db: Executor, scope: LeadScope, leadId: nu
   const [row] = await db
     .select({ id: leads.id, companyId: leads.companyId, assignedUserAccessId: leads.assignedUserAccessId })
     .from(leads)
-    .where(and(leadConditions(scope), eq(leads.id, leadId)));
+    .where(
+      and(
+        eq(leads.companyId, scope.companyId),
+        isNull(leads.deletedAt),
+        scope.ownerId === undefined ? undefined : leadOwnerCondition(scope.ownerId),
+        eq(leads.id, leadId),
+      ),
+    );
   return row;
 }
 

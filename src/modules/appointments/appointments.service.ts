@@ -5,8 +5,8 @@ import { decodeCursor, toPage } from '../../lib/pagination.ts';
 import type { Actor, EffectiveAccess } from '../../lib/permissions.ts';
 import { randomToken, sha256 } from '../../lib/secrets.ts';
 import { leadScope, managesLeads as manages, mayHandleAppointment } from '../authz/authz.policies.ts';
-import { appendEvents } from '../events/events.repository.ts';
-import type { EventType } from '../events/events.types.ts';
+import type { EventType } from '../outbox/event-types.ts';
+import { appendEvents } from '../outbox/outbox.repository.ts';
 import { renderCalendar } from './appointments.calendar.ts';
 import {
   type AppointmentRow,

@@ -1,7 +1,13 @@
 import { and, eq, inArray, type SQL, sql } from 'drizzle-orm';
 import type { Executor } from '../../db/client.ts';
-import { companies, userAccesses, users } from '../../db/schema/index.ts';
+import { companies, leads, userAccesses, users } from '../../db/schema/index.ts';
 import type { AccessCode } from '../../lib/permissions.ts';
+
+/**
+ * The agents' lead scope in SQL (authz.policies.ts leadScope): a lead is an agent's when it is assigned to their
+ * user access. One condition for every query that scopes leads (the lead lists, appointments' leads).
+ */
+export const leadOwnerCondition = (ownerId: number) => eq(leads.assignedUserAccessId, ownerId);
 
 // Hierarchies deeper than this are refused when a parent is set (companies.service.ts); the walk stops here too.
 export const MAX_COMPANY_DEPTH = 16;

@@ -3,7 +3,7 @@ import type { Db, Executor } from '../../db/client.ts';
 import { type Clock, systemClock } from '../../lib/clock.ts';
 import type { ApiKeyPrincipal, EffectiveAccess, Principal } from '../../lib/permissions.ts';
 import { sha256 } from '../../lib/secrets.ts';
-import { findKeyForAuth, touchLastUsed } from '../api-keys/api-keys.repository.ts';
+import { findKeyForAuth, touchLastUsed } from './api-key-auth.repository.ts';
 import type { AuthzCache } from './authz.cache.ts';
 import { accessChain, ancestorDepth, type ChainRow, findPrincipal, principalAndChain } from './authz.repository.ts';
 

@@ -46,7 +46,7 @@ export const CompanyJson = Type.Object({
 /** One company as its routes answer it (create, show, update). */
 export const CompanyEnvelope = Type.Object({ company: CompanyJson });
 
-export const CompanyParams = Type.Object({ company_id: Id });
+export { CompanyParams } from '../../lib/schema.ts';
 
 export const CreateCompanyBody = Type.Object(
   {

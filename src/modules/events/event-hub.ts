@@ -3,8 +3,9 @@ import { Redis } from 'ioredis';
 import type { Db } from '../../db/client.ts';
 import type { Listen, ListenState } from '../../db/listen.ts';
 import type { JobLogger } from '../../jobs/runner.ts';
-import { publishWakesAfterCommit } from './event-wakes.ts';
-import { EVENTS_CHANNEL, notifyEvents } from './events.repository.ts';
+import { publishWakesAfterCommit } from '../outbox/event-wakes.ts';
+import { EVENTS_CHANNEL } from '../outbox/outbox.repository.ts';
+import { notifyEvents } from './events.repository.ts';
 
 /** How long a probe NOTIFY may take to come back before the listener is taken for deaf. */
 const PROBE_TIMEOUT_MS = 5_000;

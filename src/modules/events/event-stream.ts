@@ -1,6 +1,6 @@
 import type { ServerResponse } from 'node:http';
 import type { JobLogger } from '../../jobs/runner.ts';
-import { eventBody, publicEventId } from './event-json.ts';
+import { eventBody, publicEventId } from '../outbox/event-json.ts';
 import { type EventsService, STREAM_PAGE } from './events.service.ts';
 
 /** One Server-Sent Event: `id`, `event` and one `data` line (JSON never holds a raw newline). */

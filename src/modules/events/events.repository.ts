@@ -1,55 +1,9 @@
 import { and, asc, eq, gt, sql } from 'drizzle-orm';
 import type { Executor } from '../../db/client.ts';
 import { events } from '../../db/schema/index.ts';
-import { wakeWebhooks } from '../webhooks/webhook-wake.ts';
-import { noteWake } from './event-wakes.ts';
-import type { EventType } from './events.types.ts';
+import { EVENTS_CHANNEL } from '../outbox/outbox.repository.ts';
 
 export type EventRow = typeof events.$inferSelect;
-
-/** The channel every append notifies at commit (payload: the company id); it only wakes readers of the outbox. */
-export const EVENTS_CHANNEL = 'leadsy_events';
-
-export type NewEvent = {
-  type: EventType;
-  /** The resource exactly as the API shows it (a deletion: its tombstone). */
-  data: Record<string, unknown>;
-  leadId?: number | null;
-  /** The user access the lead is assigned to after the change (an appointment: the one it is booked for). */
-  assigneeUserAccessId?: number | null;
-};
-
-/**
- * Appends a company's events to the outbox, in the caller's transaction: the change and its events commit together
- * or not at all. The company's counter row is locked until that commit (src/db/locks.ts, step 5: the last lock of
- * any writer), so `seq` follows commit order and a reader resuming "after seq N" never misses a late commit.
- * One statement for the whole batch (an import batch appends hundreds at once), which also queues a NOTIFY: it is
- * delivered at commit only, so a stream woken by it always finds the rows (and a rolled-back change wakes nobody).
- */
-export async function appendEvents(tx: Executor, companyId: number, items: readonly NewEvent[]): Promise<void> {
-  if (items.length === 0) return;
-  const n = items.length;
-  await tx.execute(sql`
-    with counter as (
-      insert into event_counters (company_id, last_seq) values (${companyId}, ${n})
-      on conflict (company_id) do update set last_seq = event_counters.last_seq + ${n}
-      returning last_seq
-    ), appended as (
-      insert into events (company_id, seq, type, data, lead_id, assignee_user_access_id)
-      select ${companyId}, counter.last_seq - ${n} + v.ord, v.type, v.data, v.lead_id, v.assignee_user_access_id
-      from counter, unnest(
-        ${sql.param(items.map((e) => e.type))}::text[],
-        ${sql.param(items.map((e) => JSON.stringify(e.data)))}::json[],
-        ${sql.param(items.map((e) => e.leadId ?? null))}::bigint[],
-        ${sql.param(items.map((e) => e.assigneeUserAccessId ?? null))}::bigint[]
-      ) with ordinality as v(type, data, lead_id, assignee_user_access_id, ord)
-      returning 1
-    )
-    select pg_notify(${EVENTS_CHANNEL}, ${String(companyId)}) from (select count(*) from appended) as done`);
-  // With REDIS_URL streams are woken through Redis instead, after the commit (event-wakes.ts).
-  noteWake(tx, companyId);
-  await wakeWebhooks(tx, companyId);
-}
 
 /** The company's event with this id, if any (a Last-Event-ID to resume after). */
 export async function findEventSeq(db: Executor, companyId: number, eventId: number): Promise<number | undefined> {

@@ -4,8 +4,8 @@ import { AppointmentJson } from '../appointments/appointments.schemas.ts';
 import { CompanyParams } from '../companies/companies.schemas.ts';
 import { ImportFileJson } from '../imports/imports.schemas.ts';
 import { LeadJson, NoteJson } from '../leads/leads.schemas.ts';
+import { EVENT_TYPES, type EventType } from '../outbox/event-types.ts';
 import { UserAccessJson } from '../user-accesses/user-accesses.schemas.ts';
-import { EVENT_TYPES, type EventType } from './events.types.ts';
 
 /** What a deleted lead is shown as: in `lead.deleted`, and in lead lists with `include_deleted=true`. */
 export const LeadTombstoneJson = Type.Object({

@@ -2,8 +2,8 @@ import type { Db } from '../../db/client.ts';
 import { fieldError, invalid } from '../../lib/errors.ts';
 import type { EffectiveAccess } from '../../lib/permissions.ts';
 import { leadScope } from '../authz/authz.policies.ts';
+import { parseEventId } from '../outbox/event-json.ts';
 import type { EventHub } from './event-hub.ts';
-import { parseEventId } from './event-json.ts';
 import { eventsAfter, findEventSeq, lastSeq } from './events.repository.ts';
 
 /** Events read from the outbox at a time: the most a slow stream holds in memory beyond its socket's buffer. */

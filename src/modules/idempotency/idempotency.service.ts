@@ -121,7 +121,6 @@ export function createIdempotencyService(deps: {
   };
 }
 
-
 /** JSON with object keys sorted: `{"a":1,"b":2}` and `{"b":2,"a":1}` are the same request. */
 export function canonicalJson(value: unknown): string {
   return JSON.stringify(value, (_key, item: unknown) => {

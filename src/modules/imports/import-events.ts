@@ -1,5 +1,5 @@
 import type { Executor } from '../../db/client.ts';
-import { appendEvents } from '../events/events.repository.ts';
+import { appendEvents } from '../outbox/outbox.repository.ts';
 import { presentImport } from './imports.schemas.ts';
 
 type ImportRow = Parameters<typeof presentImport>[0];

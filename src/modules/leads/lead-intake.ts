@@ -2,7 +2,7 @@ import type { Executor } from '../../db/client.ts';
 import { findView as findAppointmentView } from '../appointments/appointments.repository.ts';
 import { presentAppointment } from '../appointments/appointments.schemas.ts';
 import { type Assignment, assignmentActivity, createAssigner } from '../distribution/distribution.service.ts';
-import { appendEvents, type NewEvent } from '../events/events.repository.ts';
+import { appendEvents, type NewEvent } from '../outbox/outbox.repository.ts';
 import {
   type ActivityKind,
   answersOf,

@@ -1,5 +1,5 @@
 import type { Executor } from '../../db/client.ts';
-import type { NewEvent } from '../events/events.repository.ts';
+import type { NewEvent } from '../outbox/outbox.repository.ts';
 import { noteViewsByIds } from './lead-notes.repository.ts';
 import { presentNote } from './lead-notes.schemas.ts';
 

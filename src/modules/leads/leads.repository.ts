@@ -55,7 +55,7 @@ export function leadConditions(scope: LeadScope, filter: LeadFilter = {}, state:
   const conditions: (SQL | undefined)[] = [
     eq(leads.companyId, scope.companyId),
     state === 'live' ? isNull(leads.deletedAt) : isNotNull(leads.deletedAt),
-    scope.ownerId === undefined ? undefined : eq(leads.assignedUserAccessId, scope.ownerId),
+    scope.ownerId === undefined ? undefined : leadOwnerCondition(scope.ownerId),
     filter.stageId === undefined ? undefined : eq(leads.stageId, filter.stageId),
     filter.sourceId === undefined ? undefined : eq(leads.sourceId, filter.sourceId),
     filter.campaignId === undefined ? undefined : eq(leads.campaignId, filter.campaignId),
@@ -74,13 +74,6 @@ export function leadConditions(scope: LeadScope, filter: LeadFilter = {}, state:
 
 const assigneeAccess = alias(userAccesses, 'assignee_access');
 const assigneeUser = alias(users, 'assignee_user');
-
-/**
- * A keyset cursor's timestamp: ISO 8601 UTC with microseconds (a JS Date would drop them), whatever the session's
- * time zone; lib/pagination.ts checks it back as a `timestamp` part.
- */
-export const cursorTimestamp = (column: AnyColumn) =>
-  sql<string>`to_char(${column} at time zone 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.US"Z"')`;
 
 /** Leads with the names their JSON shows, in one query (no N+1): source, campaign, stage, assignee. */
 export function selectLeadViews(db: Executor) {
@@ -410,6 +403,9 @@ export async function insertActivities(db: Executor, rows: (typeof leadActivitie
     select company_id, lead_id, actor_user_id, kind, data from json_to_recordset(${JSON.stringify(records)}::json)
       as r(company_id bigint, lead_id bigint, actor_user_id bigint, kind text, data jsonb)`);
 }
+
+import { cursorTimestamp } from '../../db/cursor.ts';
+import { leadOwnerCondition } from '../authz/authz.repository.ts';
 
 /** Cancels a lead's scheduled appointments that have not started yet; returns their ids. */
 export async function cancelUpcomingAppointments(db: Executor, companyId: number, leadId: number, now: Date) {

@@ -1,5 +1,5 @@
 import type { Executor } from '../../db/client.ts';
-import { appendEvents, type NewEvent } from '../events/events.repository.ts';
+import { appendEvents, type NewEvent } from '../outbox/outbox.repository.ts';
 import { findView } from './user-accesses.repository.ts';
 import { presentUserAccess } from './user-accesses.schemas.ts';
 

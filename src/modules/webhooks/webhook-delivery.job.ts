@@ -3,7 +3,7 @@ import { enqueue } from '../../jobs/queue.ts';
 import { type GiveUp, type JobHandler, JobInterruptedError } from '../../jobs/runner.ts';
 import type { Clock } from '../../lib/clock.ts';
 import type { Sealer } from '../../lib/sealed.ts';
-import { eventBody, publicEventId } from '../events/event-json.ts';
+import { eventBody, publicEventId } from '../outbox/event-json.ts';
 import { signatureHeader, type WebhookSender } from './webhook-send.ts';
 import {
   claimWebhook,

@@ -6,7 +6,9 @@ export type WebhookRow = typeof webhookEndpoints.$inferSelect;
 export type DeliveryRow = typeof webhookDeliveries.$inferSelect;
 export type WebhookChanges = Partial<Pick<WebhookRow, 'url' | 'events' | 'description' | 'enabled'>>;
 
-export const DELIVER_JOB = 'webhooks.deliver';
+import { WEBHOOK_DELIVER_JOB } from '../outbox/outbox.repository.ts';
+
+export const DELIVER_JOB = WEBHOOK_DELIVER_JOB;
 /** At most this many attempts are kept per delivery (replays asked again and again cannot grow a row forever). */
 const KEPT_ATTEMPTS = 50;
 
@@ -233,26 +235,6 @@ export async function enqueueDelivery(db: Executor, companyId: number, webhookId
       where status = 'queued' and kind = 'webhooks.deliver' and run_at <= ${runAt}
         and (payload->>'webhookId') = ${String(webhookId)}
     )`);
-}
-
-/**
- * The outbox's wake-up, in the transaction that appends a company's events, after its counter lock (step 5):
- * one statement that locks nothing, queuing a delivery job per enabled endpoint of the company that has none
- * queued yet. A queued job, whenever it runs, waits for every writer of the company still holding the counter
- * (webhook-delivery.job.ts) before it reads, so the events of the writer that found it queued are never missed.
- */
-export async function wakeCompanyWebhooks(db: Executor, companyId: number): Promise<void> {
-  // Literals, not parameters, in the NOT EXISTS: the planner then matches jobs_webhook_deliver_queued_index.
-  await db.execute(sql`
-    insert into jobs (kind, payload)
-    select ${DELIVER_JOB}, jsonb_build_object('companyId', w.company_id, 'webhookId', w.id)
-    from webhook_endpoints w
-    where w.company_id = ${companyId} and w.enabled
-      and not exists (
-        select 1 from jobs j
-        where j.status = 'queued' and j.kind = 'webhooks.deliver'
-          and (j.payload->>'webhookId') = w.id::text
-      )`);
 }
 
 // ---- The delivery job's side ----

@@ -1,8 +1,8 @@
 import { type Static, Type } from 'typebox';
 import type { WebhookAttempt } from '../../db/schema/index.ts';
 import { PageMeta, PageQuery } from '../../lib/pagination.ts';
-import { publicEventId } from '../events/event-json.ts';
-import { EVENT_TYPES } from '../events/events.types.ts';
+import { publicEventId } from '../outbox/event-json.ts';
+import { EVENT_TYPES } from '../outbox/event-types.ts';
 import type { DeliveryRow, WebhookRow } from './webhooks.repository.ts';
 
 /** A company's endpoints are capped: every event of the company queues one job per endpoint. */

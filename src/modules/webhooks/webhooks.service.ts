@@ -3,7 +3,7 @@ import type { Clock } from '../../lib/clock.ts';
 import { conflict, invalid, notFound, unprocessable } from '../../lib/errors.ts';
 import { decodeCursor, toPage } from '../../lib/pagination.ts';
 import type { Sealer } from '../../lib/sealed.ts';
-import { appendEvents } from '../events/events.repository.ts';
+import { appendEvents } from '../outbox/outbox.repository.ts';
 import { ensureRetentionJob } from './event-retention.job.ts';
 import { generateSecret } from './webhook-send.ts';
 import { targetProblem } from './webhook-target.ts';
