@@ -12,7 +12,7 @@ import type { Executor } from './client.ts';
  *   4. rotation member rows — cycles, territories, source user accesses — each rotation in position order
  *      (distribution.repository.ts lockMembers), and lead rows, in id order (lockLead, lockOpenLeadsOf, the
  *      import's updates);
- *   5. the company's event counter (events.repository.ts appendEvents), last of all: it is held until commit, so a
+ *   5. the company's event counter (modules/outbox/outbox.repository.ts appendEvents), last of all: it is held until commit, so a
  *      company's events are numbered in commit order, and nothing waits on anything else while holding it.
  *
  * Every path that takes rotations and leads together — API creation, an import batch, redistribution when an

@@ -25,7 +25,7 @@ export type Wake = () => void;
  * through the pool does not come back), every stream polls the outbox each second instead.
  *
  * With REDIS_URL, Redis pub/sub carries the wake-ups instead (`<REDIS_KEY_PREFIX>events`): every process publishes
- * its transactions' companies after they commit (event-wakes.ts), and a subscriber connection opens with the first
+ * its transactions' companies after they commit (outbox/event-wakes.ts), and a subscriber connection opens with the first
  * stream — no LISTEN connection, and it works behind PgBouncer. While Redis is away streams poll, as above.
  */
 export function createEventHub(deps: {
