@@ -4,7 +4,7 @@ import { loadConfig } from '../../src/config.ts';
 import { events, jobs, webhookDeliveries, webhookEndpoints } from '../../src/db/schema/index.ts';
 import { createJobRunner } from '../../src/jobs/runner.ts';
 import { createStorage } from '../../src/lib/storage/index.ts';
-import { EVENT_RETENTION_JOB } from '../../src/modules/webhooks/event-retention.job.ts';
+import { EVENT_RETENTION_JOB, ensureRetentionJob } from '../../src/modules/webhooks/event-retention.job.ts';
 import { createServices } from '../../src/services.ts';
 import { buildTestApp, call, type Json, type TestContext } from '../helpers/app.ts';
 import { companyWithTeam, PASSWORD } from '../helpers/factories.ts';
@@ -567,7 +567,9 @@ describe('webhooks: retention', () => {
         .update(events)
         .set({ createdAt: new Date(Date.now() - 2 * 86_400_000) })
         .where(eq(events.companyId, team.company.id));
-      // Queued when the webhook was made; it has run already and queued its next run a day later: make it due.
+      // Queued as every process that runs jobs queues it at start (services.ensureRecurringJobs), once only.
+      await ensureRetentionJob(ctx.database.db, ctx.clock);
+      await ensureRetentionJob(ctx.database.db, ctx.clock);
       const queued = await ctx.database.db.select().from(jobs).where(eq(jobs.kind, EVENT_RETENTION_JOB));
       expect(queued.filter((job) => job.status === 'queued')).toHaveLength(1);
       await ctx.database.db

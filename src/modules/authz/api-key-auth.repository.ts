@@ -2,7 +2,7 @@ import { and, eq, isNull, lt, or, sql } from 'drizzle-orm';
 import type { Executor } from '../../db/client.ts';
 import { apiKeys } from '../../db/schema/index.ts';
 import type { AccessCode } from '../../lib/permissions.ts';
-import { MAX_COMPANY_DEPTH } from './authz.repository.ts';
+import { companyChain } from './authz.repository.ts';
 
 /*
  * Authenticating an API key: authorization's side of the api_keys table (modules/api-keys manages the keys). Here,
@@ -39,20 +39,13 @@ export async function findKeyForAuth(
   now: Date,
   staleBefore: Date,
 ): Promise<KeyAuthRow | undefined> {
+  // Without a company in the path, an empty chain: the key is authenticated, and placed nowhere.
   const chain =
     companyId === undefined
-      ? sql`select null::bigint as id, 0 as depth where false`
-      : sql`
-        with recursive chain(id, parent_company_id, depth) as (
-          select id, parent_company_id, 0 from companies where id = ${companyId}
-          union all
-          select c.id, c.parent_company_id, chain.depth + 1
-          from companies c join chain on c.id = chain.parent_company_id
-          where chain.depth < ${MAX_COMPANY_DEPTH}
-        )
-        select id, depth from chain`;
+      ? sql`with chain(id, parent_company_id, depth) as (select null::bigint, null::bigint, 0 where false)`
+      : companyChain(companyId);
   const result = await db.execute<KeyAuthRow>(sql`
-    with chain as (${chain})
+    ${chain}
     select k.id, k.company_id, k.secret_hash, k.created_by_user_id, a.code,
       (k.revoked_at is not null or (k.expires_at is not null and k.expires_at <= ${now.toISOString()}::timestamptz))
         as dead,

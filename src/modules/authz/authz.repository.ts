@@ -12,6 +12,17 @@ export const leadOwnerCondition = (ownerId: number) => eq(leads.assignedUserAcce
 // Hierarchies deeper than this are refused when a parent is set (companies.service.ts); the walk stops here too.
 export const MAX_COMPANY_DEPTH = 16;
 
+/**
+ * `with recursive chain(id, parent_company_id, depth)`: the company (depth 0) and its ancestors, nearest first, as
+ * far as MAX_COMPANY_DEPTH. Every query that walks up a company tree starts with it (a CTE list may go on with `,`).
+ */
+export const companyChain = (companyId: number): SQL => sql`with recursive chain(id, parent_company_id, depth) as (
+  select id, parent_company_id, 0 from companies where id = ${companyId}
+  union all
+  select c.id, c.parent_company_id, chain.depth + 1 from companies c join chain on c.id = chain.parent_company_id
+  where chain.depth < ${MAX_COMPANY_DEPTH}
+)`;
+
 export async function findPrincipal(db: Executor, userId: number) {
   const [row] = await db
     .select({ id: users.id, status: users.status, tokenVersion: users.tokenVersion, superadmin: users.superadmin })
@@ -51,13 +62,7 @@ export async function ancestorDepth(
   companyId: number,
 ): Promise<number | null | undefined> {
   const result = await db.execute<{ found: boolean; depth: number | null }>(sql`
-    with recursive chain(id, parent_company_id, depth) as (
-      select id, parent_company_id, 0 from companies where id = ${companyId}
-      union all
-      select c.id, c.parent_company_id, chain.depth + 1
-      from companies c join chain on c.id = chain.parent_company_id
-      where chain.depth < ${MAX_COMPANY_DEPTH}
-    )
+    ${companyChain(companyId)}
     select exists (select 1 from chain) as found, (select min(depth) from chain where id = ${ancestorId}) as depth`);
   const row = result.rows[0];
   if (!row?.found) return undefined;
@@ -72,13 +77,7 @@ export type ChainRow = { company_id: number; depth: number; user_access_id: numb
  */
 export async function accessChain(db: Executor, userId: number, companyId: number): Promise<ChainRow[]> {
   const result = await db.execute<ChainRow>(sql`
-    with recursive chain(id, parent_company_id, depth) as (
-      select id, parent_company_id, 0 from companies where id = ${companyId}
-      union all
-      select c.id, c.parent_company_id, chain.depth + 1
-      from companies c join chain on c.id = chain.parent_company_id
-      where chain.depth < ${MAX_COMPANY_DEPTH}
-    )
+    ${companyChain(companyId)}
     select chain.id as company_id, chain.depth, ua.id as user_access_id, a.code
     from chain
     left join user_accesses ua on ua.company_id = chain.id and ua.user_id = ${userId}
@@ -119,13 +118,7 @@ export type PrincipalChainRow = ChainRow & { status: string; token_version: numb
  */
 export async function principalAndChain(db: Executor, userId: number, companyId: number) {
   const result = await db.execute<PrincipalChainRow>(sql`
-    with recursive chain(id, parent_company_id, depth) as (
-      select id, parent_company_id, 0 from companies where id = ${companyId}
-      union all
-      select c.id, c.parent_company_id, chain.depth + 1
-      from companies c join chain on c.id = chain.parent_company_id
-      where chain.depth < ${MAX_COMPANY_DEPTH}
-    )
+    ${companyChain(companyId)}
     select u.status, u.token_version, u.superadmin,
            chain.id as company_id, chain.depth, ua.id as user_access_id, a.code
     from users u

@@ -25,7 +25,7 @@ import {
   updateLeadRow,
   upsertAnswers,
 } from './leads.repository.ts';
-import { presentLead } from './leads.schemas.ts';
+import { presentLead, presentTombstone } from './leads.schemas.ts';
 
 /**
  * The lead intake: the one way leads, their answers and their activities are written — by the API, an import,
@@ -71,13 +71,6 @@ export async function leadViews(tx: Executor, companyId: number, ids: number[]):
   return new Map(views.map((view) => [view.lead.id, { ...view, answers: byLead.get(view.lead.id) ?? [] }]));
 }
 
-/** What the API shows of a deleted lead (lists with `include_deleted`, and `lead.deleted`). */
-const tombstone = (lead: LeadRow) => ({
-  id: lead.id,
-  deleted_at: lead.deletedAt?.toISOString() ?? null,
-  external_id: lead.externalId,
-});
-
 /**
  * Appends the transaction's events, the lead ones rendered as the API shows the leads now: call it last, after
  * every other write and lock of the transaction. Answers the rendered leads, for the caller's own response.
@@ -92,7 +85,7 @@ export async function announce(tx: Executor, pending: Announcements): Promise<Ma
   for (const event of pending.leads) {
     const view = views.get(event.leadId);
     if (!view) continue;
-    const data = event.type === 'lead.deleted' ? tombstone(view.lead) : presentLead(view);
+    const data = event.type === 'lead.deleted' ? presentTombstone(view.lead) : presentLead(view);
     items.push({ type: event.type, data, leadId: view.lead.id, assigneeUserAccessId: view.lead.assignedUserAccessId });
   }
   await appendEvents(tx, pending.companyId, [...items, ...pending.ready]);

@@ -16,8 +16,8 @@ export function parseEventId(value: string): number | undefined {
 }
 
 /**
- * The body of an event. `timestamp` is when the change was committed (the outbox row's `created_at`, the change's
- * transaction time), ISO 8601 UTC; `data` is the resource exactly as the API showed it then.
+ * The body of an event. `timestamp` is the outbox row's `created_at`: when the change's transaction began (not its
+ * commit: the order of events is their seq, not this), ISO 8601 UTC; `data` is the resource as the API showed it.
  */
 export function eventBody(row: { type: string; createdAt: Date; data: Record<string, unknown> | null }): string {
   return JSON.stringify({ type: row.type, timestamp: row.createdAt.toISOString(), data: row.data });

@@ -2,7 +2,7 @@ import { and, asc, eq, inArray, ne, type SQL, sql } from 'drizzle-orm';
 import type { Executor } from '../../db/client.ts';
 import { lockCompanyRow } from '../../db/locks.ts';
 import { accesses, companies, userAccesses, users } from '../../db/schema/index.ts';
-import { companiesWithAccess, MAX_COMPANY_DEPTH } from '../authz/authz.repository.ts';
+import { companiesWithAccess, companyChain } from '../authz/authz.repository.ts';
 
 export type UserAccessRow = typeof userAccesses.$inferSelect;
 export type UserAccessView = {
@@ -109,12 +109,7 @@ export async function clearPrimary(db: Executor, userId: number, exceptId?: numb
  */
 export async function countAdmins(db: Executor, companyId: number): Promise<number> {
   const result = await db.execute<{ admins: number }>(sql`
-    with recursive chain(id, parent_company_id, depth) as (
-      select id, parent_company_id, 0 from companies where id = ${companyId}
-      union all
-      select c.id, c.parent_company_id, chain.depth + 1 from companies c join chain on c.id = chain.parent_company_id
-      where chain.depth < ${MAX_COMPANY_DEPTH}
-    ),
+    ${companyChain(companyId)},
     nearest as (
       select distinct on (ua.user_id) ua.user_id, a.code
       from chain

@@ -8,6 +8,16 @@ export type WebhookChanges = Partial<Pick<WebhookRow, 'url' | 'events' | 'descri
 
 import { WEBHOOK_DELIVER_JOB } from '../outbox/outbox.repository.ts';
 
+// Every statement on one endpoint or one delivery names its company too (tenancy in every query).
+const endpointIs = (companyId: number, id: number) =>
+  and(eq(webhookEndpoints.companyId, companyId), eq(webhookEndpoints.id, id));
+const deliveryIs = (companyId: number, webhookId: number, id: number) =>
+  and(
+    eq(webhookDeliveries.companyId, companyId),
+    eq(webhookDeliveries.webhookId, webhookId),
+    eq(webhookDeliveries.id, id),
+  );
+
 export const DELIVER_JOB = WEBHOOK_DELIVER_JOB;
 /** At most this many attempts are kept per delivery (replays asked again and again cannot grow a row forever). */
 const KEPT_ATTEMPTS = 50;
@@ -51,10 +61,7 @@ export async function insertWebhook(
 }
 
 export async function findWebhook(db: Executor, companyId: number, id: number): Promise<WebhookRow | undefined> {
-  const [row] = await db
-    .select()
-    .from(webhookEndpoints)
-    .where(and(eq(webhookEndpoints.companyId, companyId), eq(webhookEndpoints.id, id)));
+  const [row] = await db.select().from(webhookEndpoints).where(endpointIs(companyId, id));
   return row;
 }
 
@@ -63,11 +70,7 @@ export async function findWebhook(db: Executor, companyId: number, id: number): 
  * (lock step 5 comes last), so inserting the ping's delivery afterwards waits on nothing.
  */
 export async function holdWebhook(db: Executor, companyId: number, id: number): Promise<WebhookRow | undefined> {
-  const [row] = await db
-    .select()
-    .from(webhookEndpoints)
-    .where(and(eq(webhookEndpoints.companyId, companyId), eq(webhookEndpoints.id, id)))
-    .for('key share');
+  const [row] = await db.select().from(webhookEndpoints).where(endpointIs(companyId, id)).for('key share');
   return row;
 }
 
@@ -100,7 +103,7 @@ export async function updateWebhook(
       ...(reenable ? { disabledReason: null, failingSince: null } : {}),
       updatedAt: now,
     })
-    .where(and(eq(webhookEndpoints.companyId, companyId), eq(webhookEndpoints.id, id)))
+    .where(endpointIs(companyId, id))
     .returning();
   return row;
 }
@@ -114,7 +117,7 @@ export async function rotateWebhookSecret(
   const [row] = await db
     .update(webhookEndpoints)
     .set({ ...values, updatedAt: values.now })
-    .where(and(eq(webhookEndpoints.companyId, companyId), eq(webhookEndpoints.id, id)))
+    .where(endpointIs(companyId, id))
     .returning();
   return row;
 }
@@ -123,7 +126,7 @@ export async function rotateWebhookSecret(
 export async function deleteWebhook(db: Executor, companyId: number, id: number): Promise<boolean> {
   const rows = await db
     .delete(webhookEndpoints)
-    .where(and(eq(webhookEndpoints.companyId, companyId), eq(webhookEndpoints.id, id)))
+    .where(endpointIs(companyId, id))
     .returning({ id: webhookEndpoints.id });
   return rows.length > 0;
 }
@@ -182,13 +185,7 @@ export async function findDelivery(
   const [row] = await db
     .select()
     .from(webhookDeliveries)
-    .where(
-      and(
-        eq(webhookDeliveries.companyId, companyId),
-        eq(webhookDeliveries.webhookId, webhookId),
-        eq(webhookDeliveries.id, id),
-      ),
-    );
+    .where(deliveryIs(companyId, webhookId, id));
   return row;
 }
 
@@ -211,13 +208,7 @@ export async function requestAttempt(
       nextAttemptAt: now,
       updatedAt: now,
     })
-    .where(
-      and(
-        eq(webhookDeliveries.companyId, companyId),
-        eq(webhookDeliveries.webhookId, webhookId),
-        eq(webhookDeliveries.id, id),
-      ),
-    )
+    .where(deliveryIs(companyId, webhookId, id))
     .returning();
   return row;
 }

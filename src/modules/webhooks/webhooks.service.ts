@@ -4,7 +4,6 @@ import { conflict, invalid, notFound, unprocessable } from '../../lib/errors.ts'
 import { decodeCursor, toPage } from '../../lib/pagination.ts';
 import type { Sealer } from '../../lib/sealed.ts';
 import { appendEvents } from '../outbox/outbox.repository.ts';
-import { ensureRetentionJob } from './event-retention.job.ts';
 import { generateSecret } from './webhook-send.ts';
 import { targetProblem } from './webhook-target.ts';
 import {
@@ -79,8 +78,6 @@ export function createWebhooksService(deps: WebhooksDeps) {
           now: clock.now(),
         });
       });
-      // Deliveries now exist to be pruned one day: make sure the retention job runs (a no-op when it is queued).
-      await ensureRetentionJob(db, clock);
       return { webhook, secret };
     },
 
