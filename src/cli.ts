@@ -1,5 +1,6 @@
 import { parseArgs } from 'node:util';
 import { IMPORT_USAGE, importCommand } from './commands/import.ts';
+import { OPENAPI_USAGE, openapiCommand } from './commands/openapi.ts';
 import { runWorker } from './commands/worker.ts';
 import { openDatabase } from './db/setup.ts';
 import { normalizeEmail } from './lib/email.ts';
@@ -22,6 +23,7 @@ Commands:
   outbox [--limit N]                      show the newest mails with their delivery state and text
   ${IMPORT_USAGE}
                                           import a CSV or XLSX file for a company, with a progress bar
+  ${OPENAPI_USAGE}
 `;
 
 async function withDatabase<T>(fn: (db: Awaited<ReturnType<typeof openDatabase>>) => Promise<T>): Promise<T> {
@@ -126,6 +128,8 @@ async function main(argv: string[]) {
       return createSuperadmin(args);
     case 'outbox':
       return showOutbox(args);
+    case 'openapi':
+      return openapiCommand(args);
     case 'import':
       process.exitCode = await importCommand(configFromEnv(), args);
       return;
