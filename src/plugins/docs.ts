@@ -1,10 +1,10 @@
 import swagger from '@fastify/swagger';
-import swaggerUi from '@fastify/swagger-ui';
 import type { FastifyInstance, RouteOptions } from 'fastify';
 import { Type } from 'typebox';
 import type { Config } from '../config.ts';
 import { INPUT_LIMITS } from '../lib/input-limits.ts';
 import { documentConditional } from './conditional.ts';
+import { registerDocsUi } from './docs-ui.ts';
 
 export const ProblemSchema = Type.Object(
   {
@@ -93,5 +93,5 @@ export async function registerDocs(app: FastifyInstance, config: Config): Promis
       buildLocalReference: (json, _baseUri, _fragment, index) => String(json.$id ?? `def-${index}`),
     },
   });
-  await app.register(swaggerUi, { routePrefix: '/docs', uiConfig: { deepLinking: true } });
+  await registerDocsUi(app);
 }
