@@ -1,9 +1,10 @@
-import swagger from '@fastify/swagger';
+import swagger, { type SwaggerTransformObject } from '@fastify/swagger';
 import type { FastifyInstance, RouteOptions } from 'fastify';
 import { Type } from 'typebox';
 import type { Config } from '../config.ts';
 import { INPUT_LIMITS } from '../lib/input-limits.ts';
 import { documentConditional } from './conditional.ts';
+import { createTitleRegistry, hoistTitledSchemas } from './docs-schemas.ts';
 import { registerDocsUi } from './docs-ui.ts';
 
 export const ProblemSchema = Type.Object(
@@ -63,6 +64,12 @@ function documentRoute(route: RouteOptions): void {
 
 export async function registerDocs(app: FastifyInstance, config: Config): Promise<void> {
   app.addSchema(ProblemSchema);
+  // Before documentRoute: a title given to two shapes fails the app's start, not the first read of the document.
+  const titles = createTitleRegistry();
+  app.addHook('onRoute', (route) => titles.checkRoute(route.schema as Record<string, unknown> | undefined));
+  app.addHook('onReady', async () => {
+    for (const schema of Object.values(app.getSchemas())) titles.check(schema);
+  });
   app.addHook('onRoute', documentRoute);
   await app.register(swagger, {
     openapi: {
@@ -89,6 +96,10 @@ export async function registerDocs(app: FastifyInstance, config: Config): Promis
         },
       },
     },
+    transformObject: (document) =>
+      hoistTitledSchemas(
+        'openapiObject' in document ? document.openapiObject : {},
+      ) as ReturnType<SwaggerTransformObject>,
     refResolver: {
       buildLocalReference: (json, _baseUri, _fragment, index) => String(json.$id ?? `def-${index}`),
     },
