@@ -43,11 +43,11 @@ import { clientErrorHandler, frameworkErrors, registerErrorHandling } from './pl
 import { registerIdempotency } from './plugins/idempotency.ts';
 import { registerLocation } from './plugins/location.ts';
 import { createLogging, loggerOptions } from './plugins/logging.ts';
-import { registerMetrics } from './plugins/metrics.ts';
+import { createMetrics, registerMetrics } from './plugins/metrics.ts';
 import { registerRateLimits, trustProxyOption } from './plugins/rate-limits.ts';
 import { registerDraining } from './plugins/shutdown.ts';
 import { registerValidation } from './plugins/validation.ts';
-import { createServices } from './services.ts';
+import { createServices, metricsReaders } from './services.ts';
 
 export type AppDeps = {
   config: Config & { jwtSecret: string };
@@ -111,7 +111,20 @@ export async function buildApp(deps: AppDeps) {
   if (!deps.storage) app.addHook('onClose', async () => storage.close?.());
   // The runner is made below, once the services that queue jobs exist; requests wake it through this.
   let jobs: JobRunner | undefined;
-  const services = createServices({ config, database, clock, storage, log: app.log, notifyJobs: () => jobs?.notify() });
+  const metrics = createMetrics({
+    database,
+    clock,
+    read: metricsReaders(database.db),
+  });
+  const services = createServices({
+    config,
+    database,
+    clock,
+    storage,
+    log: app.log,
+    notifyJobs: () => jobs?.notify(),
+    telemetry: metrics.telemetry,
+  });
   const { authzCache } = services;
   app.decorate('authzCache', authzCache);
   app.addHook('onReady', async () => authzCache.start());
@@ -157,7 +170,7 @@ export async function buildApp(deps: AppDeps) {
   // After authentication: a key is claimed once the caller is known and allowed, and stores the Location set here.
   registerLocation(app);
   registerIdempotency(app, { service: services.idempotency });
-  const metrics = registerMetrics(app, { token: config.metricsToken, database, clock });
+  registerMetrics(app, { token: config.metricsToken, metrics });
 
   const { users, companies } = services;
   await app.register(systemRoutes, { database });

@@ -52,6 +52,8 @@ export type Config = Readonly<{
   workerConcurrency: number;
   /** How long a claimed job stays its worker's unrenewed (JOB_LEASE, default 30s): a dead worker's jobs wait that. */
   jobLeaseMs: number;
+  /** A `worker` process serves GET /metrics on this port (0: any free one, logged) when set (WORKER_METRICS_PORT). */
+  workerMetricsPort: number | undefined;
   /** When set, GET /metrics wants `Authorization: Bearer <METRICS_TOKEN>`; unset, it is open (METRICS_TOKEN). */
   metricsToken: string | undefined;
   /** REDIS_URL: rate-limit counters shared by every API process; undefined keeps them in each process's memory. */
@@ -229,6 +231,8 @@ export function loadConfig(env: Record<string, string | undefined>): Config {
     worker: worker === 'off' ? 'off' : 'on',
     workerConcurrency: integer('WORKER_CONCURRENCY', 2, 1, 64),
     jobLeaseMs: duration('JOB_LEASE', '30s') * 1000,
+    workerMetricsPort:
+      read('WORKER_METRICS_PORT') === undefined ? undefined : integer('WORKER_METRICS_PORT', 0, 0, 65535),
     metricsToken,
     redisUrl,
     redisKeyPrefix,

@@ -1,9 +1,11 @@
 import type { Config } from './config.ts';
-import type { Database } from './db/client.ts';
+import type { Database, Db } from './db/client.ts';
+import { queueStats } from './jobs/queue.ts';
 import type { JobHandlers, JobLogger } from './jobs/runner.ts';
 import type { Clock } from './lib/clock.ts';
 import { createSealer } from './lib/sealed.ts';
 import type { Storage } from './lib/storage/index.ts';
+import { noTelemetry, type Telemetry } from './lib/telemetry.ts';
 import { createTokenService } from './lib/tokens.ts';
 import { createApiKeysService } from './modules/api-keys/api-keys.service.ts';
 import { createAppointmentsService } from './modules/appointments/appointments.service.ts';
@@ -47,6 +49,7 @@ import {
 } from './modules/webhooks/event-retention.job.ts';
 import { createWebhookDeliveryJob, DELIVER_JOB } from './modules/webhooks/webhook-delivery.job.ts';
 import { createWebhookSender } from './modules/webhooks/webhook-send.ts';
+import { webhookBacklog } from './modules/webhooks/webhooks.repository.ts';
 import { createWebhooksService } from './modules/webhooks/webhooks.service.ts';
 
 export type ServicesDeps = {
@@ -58,7 +61,12 @@ export type ServicesDeps = {
   log: JobLogger;
   /** Wakes this process's job runner when a request queues a job, instead of waiting for its next poll. */
   notifyJobs?: () => void;
+  /** Where import batches and webhook attempts are counted (the process's /metrics); nowhere by default. */
+  telemetry?: Telemetry;
 };
+
+/** What /metrics reads from the database at each scrape (the API's and a worker's alike). */
+export const metricsReaders = (db: Db) => ({ queue: () => queueStats(db), webhooks: () => webhookBacklog(db) });
 
 /**
  * The composition root of every process: the API (app.ts), the worker (worker.ts), the command line and the tests
@@ -67,6 +75,7 @@ export type ServicesDeps = {
  */
 export function createServices(deps: ServicesDeps) {
   const { config, database, clock, storage, log } = deps;
+  const telemetry = deps.telemetry ?? noTelemetry;
   const db = database.db;
   const secret = config.jwtSecret;
 
@@ -101,10 +110,11 @@ export function createServices(deps: ServicesDeps) {
     retryScheduleMs: config.webhookRetryScheduleMs,
     timeoutMs: config.webhookTimeoutMs,
     disableAfterMs: config.webhookDisableAfterMs,
+    telemetry,
   });
 
   const jobs: JobHandlers = {
-    [IMPORT_JOB]: { run: createImportJob({ db, storage, clock, limits }), onGiveUp: importGivenUp },
+    [IMPORT_JOB]: { run: createImportJob({ db, storage, clock, limits, telemetry }), onGiveUp: importGivenUp },
     [MAIL_JOB]: createMailJob({ db, secret, smtpUrl: config.smtpUrl, from: config.mailFrom }),
     [PASSWORD_RESET_JOB]: createPasswordResetJob({ db, clock, mail, secret, config }),
     [DELIVER_JOB]: webhookDelivery,

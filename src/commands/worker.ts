@@ -5,7 +5,8 @@ import { systemClock } from '../lib/clock.ts';
 import { createConsoleLogger } from '../lib/console-logger.ts';
 import { resolveJwtSecret } from '../lib/installation-secret.ts';
 import { createStorage } from '../lib/storage/index.ts';
-import { createServices } from '../services.ts';
+import { createMetrics, serveMetrics } from '../plugins/metrics.ts';
+import { createServices, metricsReaders } from '../services.ts';
 
 /**
  * The `worker` command: only the job runner, no HTTP. Any number of these (and of API processes with WORKER=on)
@@ -18,12 +19,18 @@ export async function runWorker(config: Config): Promise<void> {
   const database = await openDatabase(config);
   const storage = createStorage(config);
   const clock = systemClock;
+  const metrics = createMetrics({
+    database,
+    clock,
+    read: metricsReaders(database.db),
+  });
   const services = createServices({
     config: { ...config, jwtSecret: resolveJwtSecret(config) },
     database,
     clock,
     storage,
     log: logger,
+    telemetry: metrics.telemetry,
   });
   const runner = createJobRunner({
     db: database.db,
@@ -32,7 +39,12 @@ export async function runWorker(config: Config): Promise<void> {
     logger,
     concurrency: config.workerConcurrency,
     leaseMs: config.jobLeaseMs,
+    observe: metrics.observeJob,
   });
+  const scraped =
+    config.workerMetricsPort === undefined
+      ? undefined
+      : await serveMetrics(metrics, { port: config.workerMetricsPort, host: config.host, token: config.metricsToken });
   // The runner's timers are unref'd on purpose; this is what keeps the worker process up until it is told to stop.
   const keepAlive = setInterval(() => {}, 1 << 30);
   let stopping = false;
@@ -44,6 +56,7 @@ export async function runWorker(config: Config): Promise<void> {
     const force = setTimeout(() => process.exit(1), config.shutdownGraceMs + 10_000).unref();
     try {
       await runner.stop(config.shutdownGraceMs);
+      await scraped?.close();
       await storage.close?.();
       await database.close();
       process.exit(0);
@@ -59,5 +72,8 @@ export async function runWorker(config: Config): Promise<void> {
   process.once('SIGTERM', () => void shutdown('SIGTERM'));
   await services.ensureRecurringJobs();
   runner.start();
-  logger.info({ database: database.kind, workerId: runner.workerId }, 'Leadsy worker started');
+  logger.info(
+    { database: database.kind, workerId: runner.workerId, metricsPort: scraped?.port },
+    'Leadsy worker started',
+  );
 }

@@ -2,6 +2,8 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { jobs } from '../../src/db/schema/index.ts';
 import { buildTestApp, call, type Json, type TestContext } from '../helpers/app.ts';
 import { companyWithTeam, uniqueEmail } from '../helpers/factories.ts';
+import { multipart } from '../helpers/multipart.ts';
+import { type Receiver, startReceiver } from '../modules/webhooks-helpers.ts';
 
 /**
  * What an operator scrapes: the pool, the queue (depth and age across workers, outcomes of this process's runs),
@@ -11,9 +13,13 @@ import { companyWithTeam, uniqueEmail } from '../helpers/factories.ts';
 let ctx: TestContext;
 const lines: string[] = [];
 beforeAll(async () => {
-  ctx = await buildTestApp({ WORKER: 'on', API_RATE_LIMIT: '3' }, { logLines: lines });
+  ctx = await buildTestApp({ WORKER: 'on', API_RATE_LIMIT: '3', WEBHOOK_ALLOW_PRIVATE: 'true' }, { logLines: lines });
 });
-afterAll(() => ctx.close());
+afterAll(async () => {
+  await receiver?.close();
+  await ctx.close();
+});
+let receiver: Receiver | undefined;
 
 const scrape = async () => (await call(ctx.app, 'GET', '/metrics')).body;
 
@@ -66,6 +72,40 @@ describe('/metrics', () => {
       'the verification mail sent',
     );
     expect(text).toContain('leadsy_job_duration_seconds_count{kind="mail"}');
+  });
+
+  it('counts import rows by outcome and webhook attempts, and shows the webhook backlog', async () => {
+    const team = await companyWithTeam(ctx);
+    receiver = await startReceiver(() => ({ status: 204 }));
+    const hooked = await call(ctx.app, 'POST', `/api/v1/companies/${team.company.id}/webhooks`, {
+      token: team.admin.token,
+      body: { url: receiver.url, events: ['lead.created'] },
+    });
+    expect(hooked.statusCode, hooked.body).toBe(201);
+    const before = await scrape();
+    const rows = (outcome: string, text: string) => sample(text, `leadsy_import_rows_total{outcome="${outcome}"}`) ?? 0;
+    const attempts = (text: string) => sample(text, 'leadsy_webhook_attempts_total{outcome="succeeded"}') ?? 0;
+    expect(sample(before, 'leadsy_webhook_endpoints{state="enabled"}')).toBeGreaterThanOrEqual(1);
+
+    // Three leads and a row with no way to reach the person (failed); the app's own worker runs the import.
+    const csv = 'first_name,email\nAna,ana@example.com\nBo,bo@example.com\nCy,cy@example.com\nDee,\n';
+    const upload = await multipart({ file: { data: Buffer.from(csv), filename: 'leads.csv', type: 'text/csv' } });
+    const sent = await call(ctx.app, 'POST', `/api/v1/companies/${team.company.id}/imports`, {
+      token: team.admin.token,
+      ...upload,
+    });
+    expect(sent.statusCode, sent.body).toBe(202);
+    const text = await until(
+      (t) => rows('imported', t) >= rows('imported', before) + 3 && attempts(t) >= attempts(before) + 3,
+      'the import rows and their deliveries',
+    );
+    expect(rows('failed', text)).toBe(rows('failed', before) + 1);
+    expect(text).toMatch(/^leadsy_import_batch_duration_seconds_count \d+$/m);
+    expect(text).toMatch(/^leadsy_webhook_attempt_duration_seconds_count \d+$/m);
+    expect(receiver.received).toHaveLength(3);
+    for (const gauge of ['leadsy_webhook_deliveries_pending', 'leadsy_webhook_events_behind']) {
+      expect(sample(text, gauge), gauge).toBeGreaterThanOrEqual(0);
+    }
   });
 
   it('counts rate-limit refusals by route, and logs who asked in which company', async () => {

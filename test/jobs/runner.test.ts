@@ -244,10 +244,18 @@ describe('where the worker runs', () => {
     expect(await findJob(db, id)).toMatchObject({ status: 'done' });
   });
 
-  it('the worker command starts on an embedded DATA_DIR and exits 0 on SIGTERM', async () => {
+  it('the worker command starts on an embedded DATA_DIR, serves its metrics, and exits 0 on SIGTERM', async () => {
     const dataDir = mkdtempSync(join(tmpdir(), 'leadsy-worker-'));
+    const token = 'worker-scraper-secret-0123456789';
     try {
-      const env: NodeJS.ProcessEnv = { ...process.env, DATA_DIR: dataDir, LOG_LEVEL: 'info' };
+      const env: NodeJS.ProcessEnv = {
+        ...process.env,
+        DATA_DIR: dataDir,
+        LOG_LEVEL: 'info',
+        WORKER_METRICS_PORT: '0',
+        METRICS_TOKEN: token,
+        HOST: '127.0.0.1',
+      };
       delete env.DATABASE_URL;
       delete env.WORKER;
       const child = start(CLI, ['worker'], env);
@@ -255,7 +263,7 @@ describe('where the worker runs', () => {
       const started = deferred();
       child.stdout!.on('data', (chunk: Buffer) => {
         output += chunk.toString();
-        if (output.includes('worker started')) started.resolve();
+        if (output.includes('Leadsy worker started')) started.resolve();
       });
       child.stderr!.on('data', (chunk: Buffer) => {
         output += chunk.toString();
@@ -263,6 +271,15 @@ describe('where the worker runs', () => {
       const exited = new Promise<number | null>((resolve) => child.on('exit', (code) => resolve(code)));
       await Promise.race([started.promise, exited]);
       expect(output).toContain('worker started');
+      // Its own /metrics (a worker has no API), behind the same token as the API's.
+      const startLine = JSON.parse(output.split('\n').find((line) => line.includes('Leadsy worker started'))!);
+      const url = `http://127.0.0.1:${startLine.metricsPort}/metrics`;
+      expect((await fetch(url)).status).toBe(401);
+      const scraped = await fetch(url, { headers: { authorization: `Bearer ${token}` } });
+      expect(scraped.status).toBe(200);
+      const text = await scraped.text();
+      expect(text).toMatch(/^leadsy_build_info\{/m);
+      expect(text).toMatch(/^leadsy_database_up 1$/m);
       stop(child, 'SIGTERM');
       expect(await exited).toBe(0);
       expect(output).toContain('job worker stopped');

@@ -6,6 +6,7 @@ import { JobInterruptedError, PermanentJobError } from '../../jobs/runner.ts';
 import type { Clock } from '../../lib/clock.ts';
 import { isSpreadsheetError } from '../../lib/spreadsheet/index.ts';
 import type { Storage } from '../../lib/storage/index.ts';
+import type { Telemetry } from '../../lib/telemetry.ts';
 import { createAssigner } from '../distribution/distribution.service.ts';
 import { announce, announcements } from '../leads/lead-intake.ts';
 import type { LimitsService } from '../limits/limits.service.ts';
@@ -43,7 +44,7 @@ export const IMPORT_MAX_ATTEMPTS = 25;
 const ANALYZE_EVERY = 100;
 const READ_SLICE = 25;
 
-type Deps = { db: Db; storage: Storage; clock: Clock; limits: LimitsService };
+type Deps = { db: Db; storage: Storage; clock: Clock; limits: LimitsService; telemetry: Telemetry };
 
 /**
  * The import job. Rows stream from storage; each batch of IMPORT_BATCH rows is written in one transaction together
@@ -91,17 +92,18 @@ export function createImportJob(deps: Deps) {
     settings: ImportSettings,
     bytesRead: number,
   ) {
-    return db.transaction(async (tx) => {
+    const started = performance.now();
+    const outcome = await db.transaction(async (tx) => {
       await tuneBatchTransaction(tx);
       const current = (await importById(tx, settings.importId, true))!;
-      if (current.cancelRequestedAt) return 'canceled' as const;
+      if (current.cancelRequestedAt) return { status: 'canceled' as const };
       // Under the import row's lock: rows another worker committed meanwhile are not counted twice.
       const mine = (item: { rowNumber: number } | { row: { rowNumber: number } }) =>
         ('row' in item ? item.row.rowNumber : item.rowNumber) > current.checkpointRow;
       const ready = prepared.ready.filter(mine);
       const rejected = prepared.rejected.filter(mine);
       rows = rows.filter(mine);
-      if (rows.length === 0) return 'written' as const;
+      if (rows.length === 0) return { status: 'written' as const };
       const { fresh, updates, duplicates } = await classify(tx, ready, settings);
 
       // Lock order (src/db/locks.ts): this import's row (above), the company's lead intake and its month's usage
@@ -140,8 +142,12 @@ export function createImportJob(deps: Deps) {
       });
       // Last: the batch's events (every lead rendered in one query) take the company's event counter until commit.
       await announce(tx, out);
-      return 'written' as const;
+      const counts = { imported, updated, duplicate: duplicates.length, failed: failed.length };
+      return { status: 'written' as const, counts };
     });
+    // Counted once committed: a batch rolled back (and written again after a retry) is counted once.
+    if (outcome.counts) deps.telemetry.importBatch(outcome.counts, (performance.now() - started) / 1000);
+    return outcome.status;
   }
 
   /**

@@ -3,6 +3,7 @@ import { enqueue } from '../../jobs/queue.ts';
 import { type GiveUp, type JobHandler, JobInterruptedError } from '../../jobs/runner.ts';
 import type { Clock } from '../../lib/clock.ts';
 import type { Sealer } from '../../lib/sealed.ts';
+import type { Telemetry } from '../../lib/telemetry.ts';
 import { eventBody, publicEventId } from '../outbox/event-json.ts';
 import { signatureHeader, type WebhookSender } from './webhook-send.ts';
 import {
@@ -30,6 +31,7 @@ export type DeliveryDeps = {
   retryScheduleMs: readonly number[];
   timeoutMs: number;
   disableAfterMs: number;
+  telemetry: Telemetry;
 };
 
 /** Events turned into deliveries per statement. */
@@ -105,6 +107,7 @@ export function createWebhookDeliveryJob(deps: DeliveryDeps): { run: JobHandler;
     );
     // Stopped mid-request: whether it arrived is unknown, so nothing is recorded and it is sent again later.
     if (signal.aborted) throw signal.reason;
+    deps.telemetry.webhookAttempt(result.ok ? 'succeeded' : 'failed', result.durationMs / 1000);
     const after = clock.now();
     const scheduled = !delivery.replay;
     const delay = deps.retryScheduleMs[delivery.scheduledAttempts];

@@ -1,6 +1,7 @@
 import { and, desc, eq, gt, lt, sql } from 'drizzle-orm';
 import type { Executor } from '../../db/client.ts';
 import { events, jobs, type WebhookAttempt, webhookDeliveries, webhookEndpoints } from '../../db/schema/index.ts';
+import type { WebhookBacklog } from '../../lib/telemetry.ts';
 
 export type WebhookRow = typeof webhookEndpoints.$inferSelect;
 export type DeliveryRow = typeof webhookDeliveries.$inferSelect;
@@ -446,4 +447,34 @@ export async function ensureSingletonJob(db: Executor, kind: string, runAt: Date
     .limit(1);
   if (existing) return;
   await db.insert(jobs).values({ kind, payload: {}, runAt });
+}
+
+/**
+ * Every company's webhooks at once, for /metrics. The pending count reads the partial index of pending deliveries
+ * only; the events behind compare each enabled endpoint's cursor with its company's counter (one row each).
+ */
+export async function webhookBacklog(db: Executor): Promise<WebhookBacklog> {
+  const result = await db.execute<{
+    enabled: number;
+    disabled: number;
+    pending: number;
+    oldest_pending_at: string | Date | null;
+    events_behind: string | number;
+  }>(sql`
+    select
+      (select count(*)::int from webhook_endpoints where enabled) as enabled,
+      (select count(*)::int from webhook_endpoints where not enabled) as disabled,
+      (select count(*)::int from webhook_deliveries where status = 'pending') as pending,
+      (select min(created_at) from webhook_deliveries where status = 'pending') as oldest_pending_at,
+      (select coalesce(sum(greatest(c.last_seq - e.cursor_seq, 0)), 0)
+         from webhook_endpoints e join event_counters c on c.company_id = e.company_id
+        where e.enabled) as events_behind`);
+  const row = result.rows[0]!;
+  return {
+    enabled: Number(row.enabled),
+    disabled: Number(row.disabled),
+    pending: Number(row.pending),
+    oldestPendingAt: row.oldest_pending_at === null ? null : new Date(row.oldest_pending_at),
+    eventsBehind: Number(row.events_behind),
+  };
 }
