@@ -1,5 +1,5 @@
 /**
- * `npm run bench [-- reads|distribution|imports|reset-timing|imports-memory]`: the project's benchmarks (not tests). Each compares Leadsy with a baseline measured
+ * `npm run bench [-- reads|distribution|imports|reset-timing|imports-memory|xlsx]`: the project's benchmarks (not tests). Each compares Leadsy with a baseline measured
  * in the same run, since these machines are shared and noisy; quote the ratios.
  * Settings: BENCH_DATABASE_URL (default postgres://postgres@127.0.0.1:5432/leadsy_bench), BENCH_LEADS (1000000),
  * BENCH_SECONDS (10 per measurement).
@@ -10,6 +10,7 @@ import { importsMemoryBenchmark } from './imports-memory.ts';
 import { readBenchmark } from './reads.ts';
 import { resetTimingBenchmark } from './reset-timing.ts';
 import { webhookBenchmark } from './webhooks.ts';
+import { xlsxBenchmark } from './xlsx.ts';
 
 const leads = Number(process.env.BENCH_LEADS ?? 1_000_000);
 const seconds = Number(process.env.BENCH_SECONDS ?? 10);
@@ -28,10 +29,12 @@ and noisy; quote the ratios. Needs a PostgreSQL (the machine's, trust auth).
   webhooks        lead creation with one subscribed webhook vs none; 10,000 events' delivery rate and lag
   reset-timing    password-reset answer times for known and unknown addresses (must not tell them apart)
   imports-memory  hostile files of up to 50 MB, one and two at a time (minutes)
+  xlsx            an XLSX of BENCH_XLSX_ROWS rows read to records vs the CSV reader on the same rows (no database)
 
 Settings: BENCH_DATABASE_URL (default postgres://postgres@127.0.0.1:5432/leadsy_bench), BENCH_LEADS (1000000),
 BENCH_SECONDS (10 per measurement), BENCH_IMPORT_ROWS (100000,1000000), BENCH_EMBEDDED_MAX_ROWS (100000),
-BENCH_RESET_REQUESTS (400), BENCH_WEBHOOK_EVENTS (10000), BENCH_MEMORY_FILES (name,name), BENCH_PROFILE (a directory for CPU profiles).
+BENCH_RESET_REQUESTS (400), BENCH_WEBHOOK_EVENTS (10000), BENCH_MEMORY_FILES (name,name), BENCH_XLSX_ROWS (100000),
+BENCH_XLSX_RUNS (3), BENCH_PROFILE (a directory for CPU profiles).
 `);
   process.exit(0);
 }
@@ -43,6 +46,11 @@ if (which === 'all' || which === 'webhooks')
   await webhookBenchmark({ seconds, events: Number(process.env.BENCH_WEBHOOK_EVENTS ?? 10_000) });
 // Not part of `all`: it builds hostile files of up to 50 MB and runs them one and two at a time (minutes).
 if (which === 'imports-memory') await importsMemoryBenchmark();
+if (which === 'all' || which === 'xlsx')
+  await xlsxBenchmark({
+    rows: Number(process.env.BENCH_XLSX_ROWS ?? 100_000),
+    runs: Number(process.env.BENCH_XLSX_RUNS ?? 3),
+  });
 if (which === 'all' || which === 'reset-timing') {
   await resetTimingBenchmark({ requests: Number(process.env.BENCH_RESET_REQUESTS ?? 400) });
 }
