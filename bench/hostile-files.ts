@@ -169,7 +169,7 @@ export const hugeSharedString = (chars: number) =>
     },
   );
 
-/** One cell's text split into many text nodes by comments, which exceljs appends together. */
+/** One cell's text split into many text nodes by comments, which the reader appends together. */
 export const commentSplitCell = (chars: number) =>
   workbookOf(function* () {
     yield HEADER;

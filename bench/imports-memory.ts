@@ -3,7 +3,7 @@
  * the process that imports them. Leadsy is built and started as `npm start` starts it (compiled, worker in the API
  * process, WORKER_CONCURRENCY 2) on PostgreSQL; each file is uploaded alone, then twice at once, and the process's
  * peak RSS while it is imported (VmHWM, reset through /proc/<pid>/clear_refs) is compared with its RSS at rest.
- * Rest is measured after a warm-up import of a small CSV and a small XLSX (exceljs, sharp … load on first use).
+ * Rest is measured after a warm-up import of a small CSV and a small XLSX (sharp, the XLSX reader's modules … load on first use).
  * BENCH_MEMORY_FILES=name,name picks files. Run: `npx tsx bench/imports-memory.ts` (needs the machine's PostgreSQL).
  */
 import { once } from 'node:events';

@@ -1,6 +1,6 @@
 import { Readable } from 'node:stream';
-import { crc32, deflateRawSync } from 'node:zlib';
-import ExcelJS from 'exceljs';
+import { strFromU8, unzipSync } from 'fflate';
+import { SaxesParser } from 'saxes';
 import { describe, expect, it } from 'vitest';
 import { commentSplitCell, hugeInlineCell, hugeSharedString, wideSharedRows } from '../../bench/hostile-files.ts';
 import {
@@ -10,6 +10,7 @@ import {
   SpreadsheetError,
   writeTemplate,
 } from '../../src/lib/spreadsheet/index.ts';
+import { type CellSpec, MAIN, SPREADSHEET, xlsx, type ZipPart, zip } from '../helpers/xlsx.ts';
 
 function streamOf(bytes: Buffer, chunkSize = 16 * 1024): Readable {
   const chunks: Buffer[] = [];
@@ -34,69 +35,6 @@ async function failure(promise: Promise<unknown>): Promise<SpreadsheetError> {
   return error as SpreadsheetError;
 }
 
-async function workbook(build: (workbook: ExcelJS.Workbook) => void): Promise<Buffer> {
-  const book = new ExcelJS.Workbook();
-  build(book);
-  return Buffer.from(await book.xlsx.writeBuffer());
-}
-
-type ZipPart = { name: string; data: string | Buffer; store?: boolean; descriptor?: boolean };
-
-/** A minimal zip writer, to control entry order, declared sizes and data descriptors. */
-function zip(parts: ZipPart[], trailing = Buffer.alloc(0)): Buffer {
-  const locals: Buffer[] = [];
-  const centrals: Buffer[] = [];
-  let offset = 0;
-  for (const part of parts) {
-    const data = Buffer.from(part.data);
-    const body = part.store ? data : deflateRawSync(data);
-    const name = Buffer.from(part.name);
-    const crc = crc32(data);
-    const flags = 0x800 | (part.descriptor ? 0x08 : 0);
-    const sizes = (header: Buffer, at: number, hide: boolean) => {
-      header.writeUInt32LE(hide ? 0 : crc, at);
-      header.writeUInt32LE(hide ? 0 : body.length, at + 4);
-      header.writeUInt32LE(hide ? 0 : data.length, at + 8);
-    };
-    const local = Buffer.alloc(30);
-    local.writeUInt32LE(0x04034b50, 0);
-    local.writeUInt16LE(20, 4);
-    local.writeUInt16LE(flags, 6);
-    local.writeUInt16LE(part.store ? 0 : 8, 8);
-    local.writeUInt16LE(0x21, 12);
-    sizes(local, 14, part.descriptor === true);
-    local.writeUInt16LE(name.length, 26);
-    const descriptor = Buffer.alloc(part.descriptor ? 16 : 0);
-    if (part.descriptor) {
-      descriptor.writeUInt32LE(0x08074b50, 0);
-      sizes(descriptor, 4, false);
-    }
-    const central = Buffer.alloc(46);
-    central.writeUInt32LE(0x02014b50, 0);
-    central.writeUInt16LE(20, 4);
-    central.writeUInt16LE(20, 6);
-    central.writeUInt16LE(flags, 8);
-    central.writeUInt16LE(part.store ? 0 : 8, 10);
-    central.writeUInt16LE(0x21, 14);
-    sizes(central, 16, false);
-    central.writeUInt16LE(name.length, 28);
-    central.writeUInt32LE(offset, 42);
-    const entry = Buffer.concat([local, name, body, descriptor]);
-    locals.push(entry);
-    centrals.push(Buffer.concat([central, name]));
-    offset += entry.length;
-  }
-  const directory = Buffer.concat(centrals);
-  const end = Buffer.alloc(22);
-  end.writeUInt32LE(0x06054b50, 0);
-  end.writeUInt16LE(parts.length, 8);
-  end.writeUInt16LE(parts.length, 10);
-  end.writeUInt32LE(directory.length, 12);
-  end.writeUInt32LE(offset, 16);
-  return Buffer.concat([...locals, trailing, directory, end]);
-}
-
-const SPREADSHEET = 'application/vnd.openxmlformats-officedocument.spreadsheetml';
 const contentTypes = (sharedStrings: boolean) =>
   `<?xml version="1.0" encoding="UTF-8"?><Types xmlns="http://schemas.openxmlformats.org/package/2006/content-types">` +
   `<Override PartName="/xl/workbook.xml" ContentType="${SPREADSHEET}.sheet.main+xml"/>` +
@@ -131,24 +69,27 @@ const streamable = (sheet: Partial<ZipPart> = {}): ZipPart[] => [
 
 describe('XLSX cells', () => {
   it('converts numbers, dates, formulas, rich text and booleans to text', async () => {
-    const bytes = await workbook((book) => {
-      const sheet = book.addWorksheet('Leads');
-      sheet.addRow(['name', 'value', 'float', 'date', 'when', 'double', 'greeting', 'rich', 'vip', 'error', 'link']);
-      sheet.addRow([
-        'Ana',
-        1500,
-        0.1 + 0.2,
-        new Date(Date.UTC(2024, 0, 31)),
-        new Date(Date.UTC(2024, 0, 31, 9, 30)),
-        { formula: 'B2*2', result: 3000 },
-        { formula: '"Hola "&A2', result: 'Hola Ana' },
-        { richText: [{ text: 'Muy ' }, { text: 'interesado', font: { bold: true } }] },
-        true,
-        { formula: '1/0', result: { error: '#DIV/0!' } },
-        { text: 'site', hyperlink: 'https://example.com' },
-      ]);
-      sheet.getCell('E2').numFmt = 'yyyy-mm-dd hh:mm';
-    });
+    const bytes = xlsx([
+      {
+        name: 'Leads',
+        rows: [
+          ['name', 'value', 'float', 'date', 'when', 'double', 'greeting', 'rich', 'vip', 'error', 'link'],
+          [
+            'Ana',
+            1500,
+            0.1 + 0.2,
+            new Date(Date.UTC(2024, 0, 31)),
+            { value: new Date(Date.UTC(2024, 0, 31, 9, 30)), numFmt: 'yyyy-mm-dd hh:mm' },
+            { formula: 'B2*2', result: 3000 },
+            { formula: '"Hola "&A2', result: 'Hola Ana' },
+            { richText: ['Muy ', 'interesado'] },
+            true,
+            { formula: '1/0', result: { error: '#DIV/0!' } },
+            { text: 'site', hyperlink: 'https://example.com' },
+          ],
+        ],
+      },
+    ]);
     const sheet = await read(bytes);
     expect(sheet.format).toBe('xlsx');
     expect(sheet.values).toEqual([
@@ -169,26 +110,76 @@ describe('XLSX cells', () => {
   });
 
   it('reads a formula whose cached result is a date in a date format', async () => {
-    const bytes = await workbook((book) => {
-      const sheet = book.addWorksheet('Leads');
-      sheet.addRow(['next_call']);
-      sheet.getCell('A2').value = { formula: 'TODAY()', result: 45322 } as ExcelJS.CellFormulaValue;
-      sheet.getCell('A2').numFmt = 'dd/mm/yyyy';
-    });
+    const bytes = xlsx([
+      { rows: [['next_call'], [{ value: { formula: 'TODAY()', result: 45322 }, numFmt: 'dd/mm/yyyy' }]] },
+    ]);
     expect((await read(bytes)).values).toEqual([{ next_call: '2024-01-31' }]);
   });
 
+  it('reads error values as empty, formulas by their cached type, and number formats that are not dates', async () => {
+    const row: CellSpec[] = [
+      { error: '#N/A' },
+      { formula: 'A1=A1', result: true },
+      { formula: 'NOW()' },
+      { value: 1234.5, numFmt: '"Total: "#,##0.00' },
+      { value: 0.25, numFmt: '0.00%' },
+      { value: 7, numFmt: '[Red]0' },
+      { value: 45322.75, numFmt: '[$-409]d-mmm-yy h:mm' },
+    ];
+    const bytes = xlsx([{ rows: [['na', 'same', 'never', 'total', 'share', 'red', 'custom_date'], row] }]);
+    expect((await read(bytes)).values).toEqual([
+      {
+        na: '',
+        same: 'true',
+        never: '',
+        total: '1234.5',
+        share: '0.25',
+        red: '7',
+        custom_date: '2024-01-31 18:00:00',
+      },
+    ]);
+  });
+
+  it('reads dates of a workbook that counts from 1904', async () => {
+    const date = (serial: number) => ({ value: serial, numFmt: 'yyyy-mm-dd' });
+    const rows = [
+      ['first_day', 'day'],
+      [date(0), date(43_860)],
+    ];
+    expect((await read(xlsx([{ rows }], { date1904: true }))).values).toEqual([
+      { first_day: '1904-01-01', day: '2024-01-31' },
+    ]);
+    expect((await read(xlsx([{ rows }]))).values).toEqual([{ first_day: '1899-12-30', day: '2020-01-30' }]);
+  });
+
+  it('reads what other writers write: prefixed elements, rows and cells without references, ISO dates, phonetic runs', async () => {
+    const inline = (text: string) => `<x:c t="inlineStr"><x:is><x:t>${text}</x:t></x:is></x:c>`;
+    const sheet =
+      `<x:worksheet xmlns:x="${MAIN}"><x:sheetData>` +
+      `<x:row>${inline('email')}<x:c t="s"><x:v>1</x:v></x:c>${inline('when')}${inline('name')}</x:row>` +
+      `<x:row>${inline('a@x.io')}<x:c t="s"><x:v>2</x:v></x:c><x:c t="d"><x:v>2024-01-31T09:30:00</x:v></x:c>` +
+      '<x:c t="inlineStr"><x:is><x:r><x:t>Logro</x:t></x:r><x:r><x:t>ño</x:t></x:r>' +
+      '<x:rPh sb="0" eb="1"><x:t>ろぐろにょ</x:t></x:rPh></x:is></x:c></x:row>' +
+      '</x:sheetData></x:worksheet>';
+    const strings =
+      `<sst xmlns="${MAIN}"><si><t>email</t></si><si><t>city</t></si>` +
+      '<si><t>東京</t><rPh sb="0" eb="2"><t>トウキョウ</t></rPh><phoneticPr fontId="1"/></si></sst>';
+    const parts = streamable({ data: sheet });
+    parts[3] = { name: 'xl/sharedStrings.xml', data: strings };
+    const { rows } = await read(zip(parts));
+    expect(rows).toEqual([
+      {
+        rowNumber: 1,
+        line: 2,
+        values: { email: 'a@x.io', city: '東京', when: '2024-01-31 09:30:00', name: 'Logroño' },
+      },
+    ]);
+  });
+
   it('numbers rows like the sheet does and skips empty rows and cells', async () => {
-    const bytes = await workbook((book) => {
-      const sheet = book.addWorksheet('Leads');
-      sheet.getCell('A2').value = 'email';
-      sheet.getCell('C2').value = 'city';
-      sheet.getCell('A4').value = 'a@x.io';
-      sheet.getCell('C4').value = 'Madrid';
-      sheet.getCell('B6').value = '  ';
-      sheet.getCell('C7').value = 'Bilbao';
-      sheet.getCell('E7').value = 'stray';
-    });
+    const bytes = xlsx([
+      { cells: { A2: 'email', C2: 'city', A4: 'a@x.io', C4: 'Madrid', B6: '  ', C7: 'Bilbao', E7: 'stray' } },
+    ]);
     const sheet = await read(bytes);
     expect(sheet.headers).toEqual(['email', 'column_2', 'city']);
     expect(sheet.rows).toEqual([
@@ -198,23 +189,26 @@ describe('XLSX cells', () => {
   });
 
   it('reads only the first sheet', async () => {
-    const bytes = await workbook((book) => {
-      book.addWorksheet('Leads').addRows([['email'], ['first@x.io']]);
-      book.addWorksheet('Other').addRows([['phone'], ['600']]);
-    });
+    const bytes = xlsx([
+      { name: 'Leads', rows: [['email'], ['first@x.io']] },
+      { name: 'Other', rows: [['phone'], ['600']] },
+    ]);
     expect((await read(bytes)).values).toEqual([{ email: 'first@x.io' }]);
   });
 
   it('reads inline strings (a workbook without shared strings)', async () => {
-    const chunks: Buffer[] = [];
-    const sink = new (await import('node:stream')).PassThrough();
-    sink.on('data', (chunk: Buffer) => chunks.push(chunk));
-    const writer = new ExcelJS.stream.xlsx.WorkbookWriter({ stream: sink, useSharedStrings: false });
-    const sheet = writer.addWorksheet('Leads');
-    sheet.addRow(['email', 'name']).commit();
-    sheet.addRow(['a@x.io', 'José Núñez']).commit();
-    await writer.commit();
-    expect((await read(Buffer.concat(chunks))).values).toEqual([{ email: 'a@x.io', name: 'José Núñez' }]);
+    const bytes = xlsx(
+      [
+        {
+          rows: [
+            ['email', 'name'],
+            ['a@x.io', 'José Núñez'],
+          ],
+        },
+      ],
+      { sharedStrings: false },
+    );
+    expect((await read(bytes)).values).toEqual([{ email: 'a@x.io', name: 'José Núñez' }]);
   });
 
   it('streams the sheet straight from the zip when its parts come first (the rest is never read)', async () => {
@@ -266,7 +260,7 @@ describe('XLSX cells', () => {
   });
 
   it('detects XLSX by content, even when called a CSV', async () => {
-    const bytes = await workbook((book) => book.addWorksheet('Leads').addRows([['email'], ['a@x.io']]));
+    const bytes = xlsx([{ rows: [['email'], ['a@x.io']] }]);
     const sheet = await read(bytes);
     expect(sheet.format).toBe('xlsx');
     expect(sheet.values).toEqual([{ email: 'a@x.io' }]);
@@ -291,11 +285,7 @@ describe('XLSX failures and caps', () => {
   });
 
   it('refuses a truncated workbook', async () => {
-    const bytes = await workbook((book) => {
-      const sheet = book.addWorksheet('Leads');
-      sheet.addRow(['email']);
-      for (let i = 0; i < 2000; i++) sheet.addRow([`user${i}@example.com`]);
-    });
+    const bytes = xlsx([{ rows: [['email'], ...Array.from({ length: 2000 }, (_, i) => [`user${i}@example.com`])] }]);
     const error = await failure(read(bytes.subarray(0, Math.floor(bytes.length * 0.6))));
     expect(error.code).toBe('corrupt_file');
     expect(error.message).toMatch(/could not be read/);
@@ -335,11 +325,9 @@ describe('XLSX failures and caps', () => {
   });
 
   it('caps the whole workbook, the shared strings and the small parts', async () => {
-    const bytes = await workbook((book) => {
-      const sheet = book.addWorksheet('Leads');
-      sheet.addRow(['email', 'name']);
-      for (let i = 0; i < 3000; i++) sheet.addRow([`user${i}@example.com`, `Name ${i}`]);
-    });
+    const bytes = xlsx([
+      { rows: [['email', 'name'], ...Array.from({ length: 3000 }, (_, i) => [`user${i}@example.com`, `Name ${i}`])] },
+    ]);
     expect((await read(bytes)).rows).toHaveLength(3000);
     expect((await failure(read(bytes, { maxUncompressedBytes: 100_000 }))).code).toBe('too_large');
     expect((await failure(read(bytes, { maxSharedStringsBytes: 10_000 }))).message).toContain('the shared strings');
@@ -347,13 +335,16 @@ describe('XLSX failures and caps', () => {
   });
 
   it('refuses more rows than the cap', async () => {
-    const bytes = await workbook((book) => {
-      const sheet = book.addWorksheet('Leads');
-      sheet.addRow(['email']);
-      for (let i = 0; i < 10; i++) sheet.addRow([`user${i}@example.com`]);
-    });
+    const bytes = xlsx([{ rows: [['email'], ...Array.from({ length: 10 }, (_, i) => [`user${i}@example.com`])] }]);
     const error = await failure(read(bytes, { maxRows: 3 }));
     expect(error.code).toBe('too_many_rows');
+  });
+
+  it('refuses a cell beyond column XFD', async () => {
+    for (const cells of ['<c r="XFE1"><v>1</v></c>', `<c r="XFD1"><v>1</v></c><c><v>2</v></c>`]) {
+      const error = await failure(read(zip(streamable({ data: sheetXml(`<row r="1">${cells}</row>`) }))));
+      expect(error.code).toBe('too_many_columns');
+    }
   });
 
   it('refuses a sheet that refers to shared strings the workbook does not have', async () => {
@@ -409,15 +400,37 @@ describe('template round trip', () => {
     });
   });
 
-  it('writes the example phone as text in the XLSX template', async () => {
-    const book = new ExcelJS.Workbook();
-    await book.xlsx.load((await writeTemplate('xlsx', { questions })) as never);
-    const sheet = book.worksheets[0]!;
-    const phone = sheet.getCell('D2');
-    expect(phone.type).toBe(ExcelJS.ValueType.String);
-    expect(phone.value).toBe('+34 600 000 000');
-    expect(phone.numFmt).toBe('@');
-    for (const cell of sheet.getRow(2).values as unknown[]) expect(typeof cell === 'object' && cell).toBeFalsy();
+  it('writes the XLSX template with a frozen bold header, text columns but the value, and no formulas', async () => {
+    const parts = unzipSync(await writeTemplate('xlsx', { questions }));
+    const part = (name: string) => strFromU8(parts[name]!);
+    for (const [name, bytes] of Object.entries(parts)) expect(wellFormed(strFromU8(bytes)), name).toBe(true);
+    const sheet = part('xl/worksheets/sheet1.xml');
+    expect(sheet).toContain('<pane ySplit="1" topLeftCell="A2" activePane="bottomLeft" state="frozen"/>');
+    const styles = part('xl/styles.xml');
+    const cellXfs = [.../<cellXfs[^>]*>(.*)<\/cellXfs>/.exec(styles)![1]!.matchAll(/<xf [^>]*>/g)].map(([xf]) => xf);
+    const fonts = [.../<fonts[^>]*>(.*)<\/fonts>/.exec(styles)![1]!.matchAll(/<font>.*?<\/font>/g)].map(
+      ([font]) => font,
+    );
+    const styleOf = (attributes: string) => cellXfs[Number(/ s(?:tyle)?="(\d+)"/.exec(attributes)![1])]!;
+    const cell = (ref: string) => new RegExp(`<c r="${ref}"([^>]*)>(.*?)</c>`).exec(sheet)!;
+    const column = (n: number) => new RegExp(`<col min="${n}" max="${n}"([^>]*)/>`).exec(sheet)![1]!;
+    // The header is bold.
+    expect(fonts[Number(/fontId="(\d+)"/.exec(styleOf(cell('A1')[1]!))![1])]).toContain('<b/>');
+    // The phone is a text cell in a text column ('@' is built-in format 49), so Excel keeps its + and spaces.
+    expect(cell('D2')[1]).toContain('t="inlineStr"');
+    expect(cell('D2')[2]).toContain('>+34 600 000 000</t>');
+    expect(styleOf(cell('D2')[1]!)).toContain('numFmtId="49"');
+    expect(styleOf(column(4))).toContain('numFmtId="49"');
+    expect(styleOf(column(16))).toContain('numFmtId="49"'); // a question's column
+    // The value is a number in a General column.
+    expect(cell('I2')[2]).toBe('<v>1500</v>');
+    expect(styleOf(column(9))).toContain('numFmtId="0"');
+    expect(sheet).not.toContain('<f>');
+  });
+
+  it('writes question titles XML cannot hold without the characters it cannot hold', async () => {
+    const bytes = await writeTemplate('xlsx', { questions: [{ title: 'Bad\u0001 <title> & "more"\ud800' }] });
+    expect((await read(bytes)).headers.at(-1)).toBe('Bad <title> & "more"');
   });
 
   it('neutralizes the phone in the CSV template and adds a BOM', async () => {
@@ -428,6 +441,16 @@ describe('template round trip', () => {
     expect((await writeTemplate('csv', { questions, delimiter: ';' })).toString()).toContain('first_name;last_name');
   });
 });
+
+function wellFormed(xml: string): boolean {
+  const parser = new SaxesParser();
+  try {
+    parser.write(xml).close();
+    return true;
+  } catch {
+    return false;
+  }
+}
 
 /** Peak RSS and heap growth (MB) over the run of `work`, sampled every 5 ms. */
 async function growth(work: () => Promise<unknown>) {

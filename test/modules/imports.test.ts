@@ -1,7 +1,6 @@
 import { readdir } from 'node:fs/promises';
 import { join } from 'node:path';
 import { eq } from 'drizzle-orm';
-import ExcelJS from 'exceljs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { hugeInlineCell } from '../../bench/hostile-files.ts';
 import { importErrors, importFiles, memberships, subscriptions } from '../../src/db/schema/index.ts';
@@ -9,6 +8,7 @@ import { buildTestApp, call, type Json, type TestContext } from '../helpers/app.
 import { companyWithTeam, createCompany, createUser } from '../helpers/factories.ts';
 import { runJobs } from '../helpers/jobs.ts';
 import { multipart } from '../helpers/multipart.ts';
+import { xlsx as workbook } from '../helpers/xlsx.ts';
 
 let ctx: TestContext;
 beforeAll(async () => {
@@ -281,11 +281,15 @@ describe('the lead intake', () => {
 describe('XLSX', () => {
   it('imports the first sheet of an XLSX (mislabelled as .csv too)', async () => {
     const t = await team();
-    const workbook = new ExcelJS.Workbook();
-    const sheet = workbook.addWorksheet('Leads');
-    sheet.addRow(['Nombre', 'Email', 'Teléfono', 'Valor']);
-    sheet.addRow(['Ana', 'ana.xlsx@example.com', '612000333', 1500.5]);
-    const data = Buffer.from(await workbook.xlsx.writeBuffer());
+    const data = workbook([
+      {
+        name: 'Leads',
+        rows: [
+          ['Nombre', 'Email', 'Teléfono', 'Valor'],
+          ['Ana', 'ana.xlsx@example.com', '612000333', 1500.5],
+        ],
+      },
+    ]);
     const result = await importAndRun(t, data, {}, 'leads.csv');
     expect(result).toMatchObject({ status: 'completed', format: 'xlsx', imported_rows: 1 });
     expect((await leadsOf(t))[0]).toMatchObject({ first_name: 'Ana', value: 1500.5, phone: '+34612000333' });
@@ -357,9 +361,11 @@ describe('status, cancel, template, permissions', () => {
     });
     expect(xlsx.statusCode).toBe(200);
     expect(xlsx.rawPayload.subarray(0, 2).toString()).toBe('PK');
-    // The template imports as it is.
+    // Both templates import as they are.
     const result = await importAndRun(t, csv.rawPayload);
     expect(result.status).toBe('completed');
+    const fromXlsx = await importAndRun(t, xlsx.rawPayload, {}, 'template.xlsx');
+    expect(fromXlsx).toMatchObject({ status: 'completed', format: 'xlsx' });
   });
 
   it('lets admins and managers import; agents get 403, outsiders 404', async () => {

@@ -1,7 +1,7 @@
 /**
  * The workbook's shared strings, held compactly while its sheet is read: their UTF-8 bytes in pages of 1 MB and
  * where each ends in pages of 64k offsets, about 1 byte per character plus 4 per string. As JavaScript strings in an
- * array (exceljs's own cache) they took ~32 bytes each on top of the text, and rich text several objects more: a
+ * array (what a parser's cache holds) they took ~32 bytes each on top of the text, and rich text several objects more: a
  * 32 MB part of tiny strings would have been hundreds of MB.
  */
 const PAGE_BYTES = 1024 * 1024;

@@ -2,6 +2,7 @@ import { csvLine, UTF8_BOM } from './csv-writer.ts';
 import { type LeadField, TEMPLATE_FIELDS } from './fields.ts';
 import type { Question } from './mapping.ts';
 import type { SheetFormat } from './types.ts';
+import { writeXlsx } from './xlsx-writer.ts';
 
 export const CONTENT_TYPES: Record<SheetFormat, string> = {
   csv: 'text/csv; charset=utf-8',
@@ -40,22 +41,16 @@ const exampleRow = (questions: Pick<Question, 'title'>[]) => [
   ...questions.map(() => ''),
 ];
 
-async function xlsxTemplate(options: TemplateOptions): Promise<Buffer> {
-  const { default: ExcelJS } = await import('exceljs');
-  const workbook = new ExcelJS.Workbook();
-  const sheet = workbook.addWorksheet('Leads', { views: [{ state: 'frozen', ySplit: 1 }] });
+function xlsxTemplate(options: TemplateOptions): Buffer {
   const headers = templateHeaders(options.questions);
-  // Text format ('@') on every column but `value`: what people type later (+34 …, 08001, =…) stays text too.
-  sheet.columns = headers.map((header, index) => ({
-    header,
-    width: Math.max(12, header.length + 2),
-    style: TEMPLATE_FIELDS[index] === 'value' ? {} : { numFmt: '@' },
-  }));
-  sheet.getRow(1).font = { bold: true };
-  const example = exampleRow(options.questions);
-  // Strings are written as string cells (never formulas); only the value is a number.
-  sheet.addRow(example.map((cell, index) => (TEMPLATE_FIELDS[index] === 'value' ? Number(cell) : cell)));
-  return Buffer.from(await workbook.xlsx.writeBuffer());
+  const isValue = (index: number) => TEMPLATE_FIELDS[index] === 'value';
+  return writeXlsx({
+    name: 'Leads',
+    // Text format ('@') on every column but `value`: what people type later (+34 …, 08001, =…) stays text too.
+    columns: headers.map((header, index) => ({ width: Math.max(12, header.length + 2), text: !isValue(index) })),
+    // Strings are written as string cells (never formulas); only the value is a number.
+    rows: [headers, exampleRow(options.questions).map((cell, index) => (isValue(index) ? Number(cell) : cell))],
+  });
 }
 
 /**

@@ -1,4 +1,3 @@
-import type { Cell } from 'exceljs';
 import { SpreadsheetError } from './spreadsheet-error.ts';
 
 const EXCEL_EPOCH_1900 = 25569; // days from 1899-12-30 (Excel's day 0, leap-year bug included) to 1970-01-01
@@ -14,6 +13,13 @@ export function isDateFormat(format: string | undefined): boolean {
       .replace(/\\./g, ''),
   );
 }
+
+/**
+ * The built-in number formats (ECMA-376 §18.8.30) that are dates or times: 14–22 everywhere, 27–36 and 50–58 in
+ * East Asian locales, 45–47 (mm:ss, [h]:mm:ss, mmss.0). A workbook names them by id alone.
+ */
+export const isDateFormatId = (id: number) =>
+  (id >= 14 && id <= 22) || (id >= 27 && id <= 36) || (id >= 45 && id <= 47) || (id >= 50 && id <= 58);
 
 /** Numbers as a person typed them: 0.1 + 0.2 reads 0.3, not 0.30000000000000004. */
 export function numberText(value: number): string {
@@ -36,44 +42,47 @@ export function serialToDate(serial: number, date1904: boolean): Date {
 export const missingText = () =>
   new SpreadsheetError('corrupt_file', 'The XLSX file refers to text it does not contain; it may be damaged.');
 
-type RichText = { richText: { text?: string | null }[] };
-
-function scalarText(value: unknown, format: string | undefined, date1904: boolean): string {
-  if (value === null || value === undefined) return '';
-  if (typeof value === 'string') return value;
-  if (typeof value === 'boolean') return value ? 'true' : 'false';
-  if (typeof value === 'number')
-    return isDateFormat(format) ? dateText(serialToDate(value, date1904)) : numberText(value);
-  if (value instanceof Date) return dateText(value);
-  return '';
-}
+/** A `<c>` element as the sheet gives it: its type (`t`), its value (`<v>`, or the text of `<is>`), its style. */
+export type RawCell = {
+  /** `t`: s (shared string), str (a formula's text), inlineStr, b, e, d (ISO 8601), n (the default). */
+  type: string;
+  /** The text of `<v>` or of the inline string's runs; undefined when the cell has neither (a formula never run). */
+  value: string | undefined;
+  /** Its style shows numbers as dates (see readDateStyles). */
+  date: boolean;
+};
 
 /**
- * A cell as text: strings as is, numbers without float noise, dates as YYYY-MM-DD, rich text joined, formulas as
- * their cached result (a formula with no cached result is empty), booleans 'true'/'false', error values (#N/A …)
- * empty, hyperlinks their text.
+ * A cell as text: strings as is, numbers without float noise, numbers in a date style as YYYY-MM-DD (with the time
+ * when there is one), rich text joined, formulas as their cached result (a formula never calculated is empty),
+ * booleans 'true'/'false', error values (#N/A …) empty. Shared strings are looked up through `sharedString`, which
+ * checks the row's budget.
  */
-export function cellText(
-  cell: Pick<Cell, 'value' | 'numFmt'>,
-  date1904: boolean,
-  sharedString?: (index: number) => string,
-): string {
-  const value = cell.value as unknown;
-  if (value === null || typeof value !== 'object' || value instanceof Date)
-    return scalarText(value, undefined, date1904);
-  if ('richText' in value) return (value as RichText).richText.map((run) => run.text ?? '').join('');
-  if ('formula' in value || 'sharedFormula' in value) {
-    const result = (value as { result?: unknown }).result;
-    if (result && typeof result === 'object' && !(result instanceof Date)) return ''; // { error: '#DIV/0!' }
-    return scalarText(result, cell.numFmt, date1904);
+export function cellText(cell: RawCell, date1904: boolean, sharedString: (index: number) => string): string {
+  const { type, value } = cell;
+  if (value === undefined) return '';
+  switch (type) {
+    case 's': {
+      const index = Number(value.trim());
+      if (value.trim() === '' || !Number.isInteger(index)) throw missingText();
+      return sharedString(index);
+    }
+    case 'str':
+    case 'inlineStr':
+      return value;
+    case 'b':
+      return Number.parseInt(value, 10) !== 0 ? 'true' : 'false';
+    case 'e':
+      return '';
+    case 'd': {
+      // Excel's ISO dates carry no zone: read as UTC, like serial dates, not in the server's time zone.
+      const iso = value.trim();
+      const date = new Date(iso.includes('T') && !/(Z|[+-]\d\d:?\d\d)$/i.test(iso) ? `${iso}Z` : iso);
+      return Number.isNaN(date.getTime()) ? value : dateText(date);
+    }
+    default: {
+      const number = Number.parseFloat(value);
+      return cell.date ? dateText(serialToDate(number, date1904)) : numberText(number);
+    }
   }
-  // exceljs leaves the shared-string index: the reader keeps the strings itself (see shared-strings.ts).
-  if ('sharedString' in value) {
-    const index = (value as { sharedString: unknown }).sharedString;
-    if (sharedString && typeof index === 'number' && Number.isInteger(index)) return sharedString(index);
-    throw missingText();
-  }
-  if ('text' in value)
-    return cellText({ value: (value as { text: Cell['value'] }).text, numFmt: cell.numFmt }, date1904, sharedString);
-  return '';
 }

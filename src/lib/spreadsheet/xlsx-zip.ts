@@ -1,5 +1,5 @@
-import { createRequire } from 'node:module';
 import { type Duplex, type Readable, Transform } from 'node:stream';
+import unzipper from 'unzipper';
 import { SpreadsheetError } from './spreadsheet-error.ts';
 import type { SheetLimits } from './types.ts';
 
@@ -9,18 +9,12 @@ export type ZipEntry = Readable & {
   extra?: { uncompressedSize?: number };
 };
 
-// exceljs streams zips through its own dependency `unzipper`; we drive the same module so every inflated byte passes
-// through our meters (exceljs's own loop would inflate entries, or spool sheets to disk, with no cap at all).
-const requireHere = createRequire(import.meta.url);
-const unzipper = createRequire(requireHere.resolve('exceljs'))('unzipper') as {
-  Parse(options: { forceStream: true }): Duplex;
-};
-
+/** unzipper's streaming parser: entries come out as the zip goes in, each read (or drained) before the next. */
 export const openZip = () => unzipper.Parse({ forceStream: true });
 
 /**
- * The zip's entries one at a time, in file order. Like exceljs's own iterator it listens to 'data' rather than
- * using the stream's async iterator, because unzipper emits 'end' itself and entries still buffered would be lost.
+ * The zip's entries one at a time, in file order. It listens to 'data' rather than using the stream's async
+ * iterator, because unzipper emits 'end' itself and entries still buffered would be lost.
  */
 export async function* zipEntries(zip: Duplex): AsyncGenerator<ZipEntry> {
   const queue: ZipEntry[] = [];
