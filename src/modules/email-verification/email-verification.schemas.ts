@@ -8,5 +8,9 @@ export const VerifyEmailBody = Type.Object(
       description: 'The one-time token mailed at sign-up, on request, or to the new address of an email change.',
     }),
   },
-  { additionalProperties: false },
+  {
+    additionalProperties: false,
+    title: 'EmailVerification',
+    examples: [{ token: 'xrHCFOieXzro5bIOS_TY7gHugr2e9LkQTloe1xzpSc0' }],
+  },
 );
