@@ -1,6 +1,23 @@
 import { randomBytes } from 'node:crypto';
 import type { AddressInfo } from 'node:net';
-import { createLeadsyClient, type LeadsyClient, LeadsyError, type ListItem, type Problem } from '@leadsy/sdk';
+import {
+  type ApiKey,
+  type Appointment,
+  type Company,
+  type Cycle,
+  createLeadsyClient,
+  type Import,
+  type Lead,
+  type LeadsyClient,
+  LeadsyError,
+  type LeadTombstone,
+  type ListItem,
+  type Note,
+  type Problem,
+  type Source,
+  type User,
+  type UserAccess,
+} from '@leadsy/sdk';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { buildTestApp, type TestContext } from '../helpers/app.ts';
 import { PASSWORD, uniqueEmail } from '../helpers/factories.ts';
@@ -19,8 +36,6 @@ beforeAll(async () => {
 });
 afterAll(async () => ctx?.close());
 
-type Lead = ListItem<'/api/v1/companies/{company_id}/leads'>;
-
 /** A new account signed in: its id and a client carrying its token. */
 async function signUp(firstName: string): Promise<{ id: number; email: string; client: LeadsyClient }> {
   const anonymous = createLeadsyClient({ baseUrl });
@@ -28,9 +43,11 @@ async function signUp(firstName: string): Promise<{ id: number; email: string; c
   const { data: created } = await anonymous.POST('/api/v1/users', {
     body: { first_name: firstName, last_name: 'Sdk', email, password: PASSWORD },
   });
+  const user: User = created.user;
   const { data: session } = await anonymous.POST('/api/v1/users/login', { body: { email, password: PASSWORD } });
   expect(session.token_type).toBe('Bearer');
-  return { id: created.user.id, email, client: createLeadsyClient({ baseUrl, token: session.token }) };
+  // The function form: asked before every request (a token that is refreshed would be read here).
+  return { id: user.id, email, client: createLeadsyClient({ baseUrl, token: () => session.token }) };
 }
 
 describe('the SDK, end to end', () => {
@@ -44,7 +61,8 @@ describe('the SDK, end to end', () => {
     const { data: company } = await client.POST('/api/v1/companies', {
       body: { name: `Sdk ${randomBytes(3).toString('hex')}` },
     });
-    companyId = company.company.id;
+    const created: Company = company.company;
+    companyId = created.id;
     const path = { company_id: companyId };
 
     const { data: catalog } = await client.GET('/api/v1/accesses');
@@ -58,20 +76,23 @@ describe('the SDK, end to end', () => {
       params: { path: { code: invited.invitation.code! } },
       body: {},
     });
-    expect(accepted.user_access.company.id).toBe(companyId);
-    expect(accepted.user_access.access.code).toBe('agent');
+    const membership: UserAccess = accepted.user_access;
+    expect(membership.company.id).toBe(companyId);
+    expect(membership.access.code).toBe('agent');
 
     const { data: source } = await client.POST('/api/v1/companies/{company_id}/sources', {
       params: { path },
       body: { name: 'Website' },
     });
-    expect(source.source.name).toBe('Website');
+    const website: Source = source.source;
+    expect(website.name).toBe('Website');
     await client.PUT('/api/v1/companies/{company_id}/cycles/enabled', { params: { path }, body: { enabled: true } });
     const { data: cycle } = await client.POST('/api/v1/companies/{company_id}/cycles', {
       params: { path },
-      body: { name: 'Everyone', user_access_ids: [accepted.user_access.id], default: true },
+      body: { name: 'Everyone', user_access_ids: [membership.id], default: true, source_id: website.id },
     });
-    expect(cycle.cycle.name).toBe('Everyone');
+    const everyone: Cycle = cycle.cycle;
+    expect(everyone.name).toBe('Everyone');
   });
 
   it('creates leads and lists every one of them, page after page', async () => {
@@ -87,6 +108,10 @@ describe('the SDK, end to end', () => {
     }
     leadId = created[0]!.id;
 
+    // The list's items are typed from the path: a lead, or a deleted one's tombstone when include_deleted is set.
+    const first: ListItem<'/api/v1/companies/{company_id}/leads'> | undefined = created[0];
+    const either: Lead | LeadTombstone | undefined = first;
+    expect(either?.id).toBe(leadId);
     const listed: number[] = [];
     for await (const lead of client.paginate('/api/v1/companies/{company_id}/leads', {
       params: { path, query: { limit: 4 } },
@@ -106,7 +131,7 @@ describe('the SDK, end to end', () => {
     });
     expect(response.status).toBe(202);
     const importId = started.import_file.id;
-    const finished = await vi.waitFor(
+    const finished: Import = await vi.waitFor(
       async () => {
         const { data } = await client.GET('/api/v1/companies/{company_id}/imports/{import_id}', {
           params: { path: { ...path, import_id: importId } },
@@ -133,7 +158,8 @@ describe('the SDK, end to end', () => {
       params: { path },
       body: { body: 'Called, wants a demo.' },
     });
-    expect(note.note.body).toBe('Called, wants a demo.');
+    const written: Note = note.note;
+    expect(written.body).toBe('Called, wants a demo.');
     const startsAt = new Date(Date.now() + 86_400_000);
     const { data: booked } = await client.POST('/api/v1/companies/{company_id}/leads/{lead_id}/appointments', {
       params: { path },
@@ -146,7 +172,8 @@ describe('the SDK, end to end', () => {
     const { data: shown } = await client.GET('/api/v1/appointments/{appointment_id}', {
       params: { path: { appointment_id: booked.appointment.id } },
     });
-    expect(shown.appointment.title).toBe('Demo');
+    const appointment: Appointment = shown.appointment;
+    expect(appointment).toMatchObject({ id: booked.appointment.id, title: 'Demo' });
   });
 
   it('throws problem answers as a LeadsyError with their code and fields', async () => {
@@ -181,6 +208,8 @@ describe('the SDK, end to end', () => {
       params: { path: { company_id: companyId } },
       body: { name: 'CRM sync', access_id: manager.id },
     });
+    const apiKey: ApiKey = key.api_key;
+    expect(apiKey.access.code).toBe('manager');
     expect(key.secret.startsWith('lsk_')).toBe(true);
     const integration = createLeadsyClient({ baseUrl, apiKey: key.secret });
     const { data: page } = await integration.GET('/api/v1/companies/{company_id}/leads', {

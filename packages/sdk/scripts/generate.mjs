@@ -48,6 +48,9 @@ async function schemaSource(document) {
   const ast = await openapiTS(structuredClone(document), {
     // Uploads (`format: binary`) are sent as a Blob or File in a FormData body, and downloads read as one.
     transform: (schema) => (schema.format === 'binary' ? BLOB : undefined),
+    // A default is the server's to apply: a field with one stays optional in what a client sends (a schema in
+    // components serves requests and answers alike, and answers list every field they always carry as required).
+    defaultNonNullable: false,
     silent: true,
   });
   return HEADER + astToString(ast);
