@@ -10,11 +10,20 @@ export const PageQuery = {
   count: Type.Optional(Type.Boolean({ description: 'Add `meta.total`, the number of rows across all pages.' })),
 };
 
-export const PageMeta = Type.Object({
-  next_cursor: Type.Union([Type.String(), Type.Null()]),
-  limit: Type.Integer(),
-  total: Type.Optional(Type.Integer()),
-});
+export const PageMeta = Type.Object(
+  {
+    next_cursor: Type.Union([Type.String(), Type.Null()], {
+      description: 'The `cursor` of the next page; null on the last page.',
+    }),
+    limit: Type.Integer({ description: 'The page size used.' }),
+    total: Type.Optional(Type.Integer({ description: 'Rows across all pages: only with `count=true`.' })),
+  },
+  {
+    title: 'PageMeta',
+    description: "A list's keyset pagination: follow `next_cursor` until it is null.",
+    examples: [{ next_cursor: 'WyIyMDI2LTAzLTIzVDE1OjMwOjI4WiIsMTAxXQ', limit: 25 }],
+  },
+);
 
 export type Page<T> = { items: T[]; meta: { next_cursor: string | null; limit: number; total?: number } };
 

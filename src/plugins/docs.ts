@@ -4,7 +4,9 @@ import { Type } from 'typebox';
 import type { Config } from '../config.ts';
 import { INPUT_LIMITS } from '../lib/input-limits.ts';
 import { documentConditional } from './conditional.ts';
+import { documentMarkers, documentResponses, finishDocument, problemResponse } from './docs-responses.ts';
 import { createTitleRegistry, hoistTitledSchemas } from './docs-schemas.ts';
+import { TAGS } from './docs-tags.ts';
 import { registerDocsUi } from './docs-ui.ts';
 
 export const ProblemSchema = Type.Object(
@@ -30,32 +32,22 @@ export const ProblemSchema = Type.Object(
   { $id: 'Problem', description: 'RFC 9457 problem details.' },
 );
 
-export const problemResponse = (description: string) => ({
-  description,
-  content: { 'application/problem+json': { schema: { $ref: 'Problem#' } } },
-});
+export { problemResponse } from './docs-responses.ts';
 
 /**
  * The OpenAPI 3.1 document is generated from the same route schemas that validate requests. Each route gets its
- * security requirement and the error answers its policy implies, so no route documents them by hand.
+ * security requirement and the answers its policy and input imply (docs-responses.ts), so no route documents them
+ * by hand.
  */
 function documentRoute(route: RouteOptions): void {
   const policy = route.config?.policy;
   if (!policy || !route.schema) return;
   const schema = route.schema as Record<string, unknown> & { response?: Record<string, unknown> };
   const response = { ...(schema.response ?? {}) };
-  const takesInput = Boolean(schema.body || schema.querystring || schema.params);
-  if (takesInput) response[422] ??= problemResponse('Invalid input: every invalid field is listed in `errors`.');
-  if (policy !== 'public') response[401] ??= problemResponse('Missing, malformed, expired or revoked token.');
-  if (policy === 'user') response[403] ??= problemResponse('`api_key_not_allowed`: API keys cannot use this route.');
-  if (typeof policy === 'object') {
-    response[403] ??= problemResponse('Your access in this company does not allow this.');
-    response[404] ??= problemResponse('Not found, or not visible to you.');
-  }
-  if (route.config && 'rateLimit' in route.config) response[429] ??= problemResponse('Rate limited: see Retry-After.');
-  response[500] ??= problemResponse('Unexpected error; details are in the server log under the request id.');
+  documentResponses(route, response);
   route.schema = {
     ...documentConditional(route, schema, response, problemResponse),
+    ...documentMarkers(route),
     response,
     security: policy === 'public' ? [] : [{ bearerAuth: [] }],
     ...(typeof policy === 'object' ? { 'x-permission': policy.permission } : {}),
@@ -77,6 +69,9 @@ export async function registerDocs(app: FastifyInstance, config: Config): Promis
       info: {
         title: 'Leadsy API',
         version: '1.0.0',
+        contact: { name: 'Leadsy API reference', url: `${config.publicUrl}/docs` },
+        // No license is granted by the repository (it has none): the lead sets the real one here.
+        license: { name: 'Proprietary', identifier: 'LicenseRef-Proprietary' },
         description:
           'Lead management for sales teams. Errors are RFC 9457 problem+json; lists use keyset cursors ' +
           '(`limit`, `cursor`, `meta.next_cursor`); resources of other companies answer 404.',
@@ -97,8 +92,9 @@ export async function registerDocs(app: FastifyInstance, config: Config): Promis
       },
     },
     transformObject: (document) =>
-      hoistTitledSchemas(
-        'openapiObject' in document ? document.openapiObject : {},
+      finishDocument(
+        hoistTitledSchemas('openapiObject' in document ? document.openapiObject : {}),
+        TAGS,
       ) as ReturnType<SwaggerTransformObject>,
     refResolver: {
       buildLocalReference: (json, _baseUri, _fragment, index) => String(json.$id ?? `def-${index}`),

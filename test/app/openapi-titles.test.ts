@@ -35,7 +35,7 @@ describe('named schemas in the OpenAPI document', () => {
       properties: { stage: ref('Stage') },
       examples: [{ id: 1 }],
     });
-    expect(document.components.schemas.Stage.properties.kind).toEqual({ enum: ['open', 'won'] });
+    expect(document.components.schemas.Stage.properties.kind).toEqual({ type: 'string', enum: ['open', 'won'] });
     expect(document.paths['/a'].post.requestBody.content['application/json'].schema).toEqual(ref('Lead'));
     expect(document.paths['/a'].post.responses['200'].content['application/json'].schema).toEqual(ref('Lead'));
     expect(document.paths['/b'].post.responses['200'].content['application/json'].schema.properties.data.items).toEqual(

@@ -52,9 +52,28 @@ export type FuzzEnv = {
   forgedTokens: string[];
 };
 
+/**
+ * The document with every `$ref` to a named schema replaced by that schema (the generators read schemas inline).
+ * The document's named schemas hold no cycle, so this ends.
+ */
+export function dereference(document: Schema): Schema {
+  const schemas = (document.components?.schemas ?? {}) as Record<string, Schema>;
+  const inline = (value: unknown): unknown => {
+    if (Array.isArray(value)) return value.map(inline);
+    if (typeof value !== 'object' || value === null) return value;
+    const ref = (value as Schema).$ref;
+    if (typeof ref === 'string' && ref.startsWith('#/components/schemas/')) {
+      return inline(schemas[decodeURIComponent(ref.slice('#/components/schemas/'.length))]);
+    }
+    return Object.fromEntries(Object.entries(value).map(([key, child]) => [key, inline(child)]));
+  };
+  return { ...document, paths: inline(document.paths) };
+}
+
 export function operationsOf(document: Schema): FuzzOperation[] {
   const operations: FuzzOperation[] = [];
-  for (const [path, methods] of Object.entries(document.paths as Record<string, Record<string, Schema>>)) {
+  const { paths } = dereference(document);
+  for (const [path, methods] of Object.entries(paths as Record<string, Record<string, Schema>>)) {
     for (const [method, operation] of Object.entries(methods)) {
       const content = operation.requestBody?.content ?? {};
       operations.push({
@@ -67,7 +86,8 @@ export function operationsOf(document: Schema): FuzzOperation[] {
         pathMethods: Object.keys(methods).map((name) => name.toUpperCase()),
         serverStatuses: Object.keys(operation.responses ?? {})
           .map(Number)
-          .filter((status) => status > 500),
+          // 503 is documented everywhere (the database away, a shutdown); the fuzz runs with neither.
+          .filter((status) => status > 500 && status !== 503),
       });
     }
   }

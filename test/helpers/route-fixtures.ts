@@ -286,7 +286,9 @@ export async function listOperations(ctx: TestContext): Promise<Operation[]> {
   const operations: Operation[] = [];
   for (const [path, methods] of Object.entries(document.paths as Record<string, Record<string, Json>>)) {
     for (const [method, operation] of Object.entries(methods)) {
-      const schema = operation.requestBody?.content?.['application/json']?.schema;
+      const media = operation.requestBody?.content?.['application/json']?.schema;
+      // A named body is a $ref into components.schemas (plugins/docs-schemas.ts).
+      const schema = media?.$ref ? document.components.schemas[String(media.$ref).split('/').pop()!] : media;
       operations.push({
         method: method.toUpperCase(),
         path,

@@ -435,7 +435,8 @@ describe('the OpenAPI document', () => {
     for (const name of ['LeadCreatedEvent', 'LeadStageChangedEvent', 'LeadDeletedEvent', 'UserAccessDeletedEvent']) {
       expect(schemas[name], name).toBeDefined();
     }
-    expect(schemas.LeadDeletedEvent.properties.data.required).toEqual(['id', 'deleted_at', 'external_id']);
+    expect(schemas.LeadDeletedEvent.properties.data).toEqual({ $ref: '#/components/schemas/LeadTombstone' });
+    expect(schemas.LeadTombstone.required).toEqual(['id', 'deleted_at', 'external_id']);
     expect(schemas.Event.oneOf).toHaveLength(14);
     const stream = document.paths['/api/v1/companies/{company_id}/events'].get;
     expect(stream.operationId).toBe('streamCompanyEvents');

@@ -216,6 +216,7 @@ describe('the OpenAPI document', () => {
     const names = list.parameters.map((p: Json) => p.name);
     expect(names).toEqual(expect.arrayContaining(['updated_since', 'include_deleted', 'sort']));
     const item = list.responses['200'].content['application/json'].schema.properties.leads.items;
-    expect(JSON.stringify(item)).toContain('deleted_at');
+    expect(JSON.stringify(item)).toContain('#/components/schemas/LeadTombstone');
+    expect(document.components.schemas.LeadTombstone.required).toContain('deleted_at');
   });
 });

@@ -12,7 +12,7 @@ export const ApiKeyJson = Type.Object(
     name: Type.String(),
     prefix: Type.String({ description: 'The first characters of the secret (`lsk_` + 8), to tell keys apart.' }),
     access: Type.Object(
-      { id: Type.Integer(), code: Type.String(), name: Type.String() },
+      { id: Type.Integer(), code: Type.Enum(['admin', 'manager', 'agent']), name: Type.String() },
       { description: 'The role the key acts with, in the company and its descendants.' },
     ),
     created_at: DateTime,
@@ -28,7 +28,22 @@ export const ApiKeyJson = Type.Object(
       ),
     ),
   },
-  { description: 'A company API key, without its secret.' },
+  {
+    title: 'ApiKey',
+    description: 'A company API key, without its secret.',
+    examples: [
+      {
+        id: 2,
+        name: 'Website form',
+        prefix: 'lsk_Zm9vYmFy',
+        access: { id: 2, code: 'manager', name: 'Manager' },
+        created_at: '2026-03-23T15:30:28.000Z',
+        expires_at: null,
+        last_used_at: '2026-03-24T08:01:00.000Z',
+        created_by: { id: 5, full_name: 'Luis Pérez' },
+      },
+    ],
+  },
 );
 
 export const CreatedApiKey = Type.Object({
@@ -51,7 +66,13 @@ export const CreateApiKeyBody = Type.Object(
       Type.String({ format: 'date-time', description: 'Must be in the future. Without it the key does not expire.' }),
     ),
   },
-  { additionalProperties: false },
+  {
+    title: 'ApiKeyCreate',
+    additionalProperties: false,
+    description:
+      '`access_id`: an access of GET /accesses (the example says 2, the manager access of the seeded catalog).',
+    examples: [{ name: 'Website form', access_id: 2 }],
+  },
 );
 export const ListApiKeysQuery = Type.Object(PageQuery);
 

@@ -2,7 +2,7 @@ import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import type { FastifyRequest } from 'fastify';
 import { Type } from 'typebox';
 import type { Permission } from '../../lib/permissions.ts';
-import { EmptyBody, optionalBody } from '../../lib/schema.ts';
+import { noBody } from '../../lib/schema.ts';
 import { accessOf, principalOf } from '../../plugins/auth.ts';
 import { problemResponse } from '../../plugins/docs.ts';
 import {
@@ -96,11 +96,14 @@ export const appointmentsRoutes: FastifyPluginAsyncTypebox<{ service: Appointmen
         description:
           'A new secret iCalendar subscription URL of your appointments (`GET /api/v1/appointments.ics`). The ' +
           'token (256 random bits) is shown once and stored hashed; anyone holding the URL reads your calendar, ' +
-          'so revoke it if it leaks. At most 10 live feeds per user (422 `too_many_feeds`).',
-        body: EmptyBody,
-        response: { 201: Type.Object({ feed: FeedJson }) },
+          'so revoke it if it leaks. At most 10 live feeds per user (422 `too_many_feeds`). Takes no body (an empty ' +
+          'JSON object `{}` is accepted too).',
+        response: {
+          201: Type.Object({ feed: FeedJson }),
+          422: problemResponse('`too_many_feeds`; or a body with fields was sent (`unexpected`).'),
+        },
       },
-      preValidation: optionalBody,
+      preValidation: noBody,
     },
     async (request, reply) => reply.code(201).send({ feed: await service.createFeed(principalOf(request).userId) }),
   );

@@ -12,22 +12,48 @@ export const MAX_DURATION_MS = 24 * 3_600_000;
 /** The widest `from`..`to` window a list accepts. */
 export const MAX_RANGE_MS = 366 * 86_400_000;
 
-export const AppointmentJson = Type.Object({
-  id: Type.Integer(),
-  company_id: Type.Integer(),
-  lead: Type.Object({ id: Type.Integer(), full_name: Type.String() }),
-  user_access_id: Type.Integer(),
-  agent: Type.Object({ user_id: Type.Integer(), full_name: Type.String() }),
-  starts_at: Type.String({ format: 'date-time' }),
-  ends_at: Type.String({ format: 'date-time' }),
-  title: Nullable(Type.String()),
-  location: Nullable(Type.String()),
-  notes: Nullable(Type.String()),
-  status: Type.Union([Type.Literal('scheduled'), Type.Literal('canceled')]),
-  created_at: Type.String({ format: 'date-time' }),
-  updated_at: Type.String({ format: 'date-time' }),
-  canceled_at: Nullable(Type.String({ format: 'date-time' })),
-});
+const STATUSES = ['scheduled', 'canceled'] as const;
+
+export const AppointmentJson = Type.Object(
+  {
+    id: Type.Integer(),
+    company_id: Type.Integer(),
+    lead: Type.Object({ id: Type.Integer(), full_name: Type.String() }),
+    user_access_id: Type.Integer(),
+    agent: Type.Object({ user_id: Type.Integer(), full_name: Type.String() }),
+    starts_at: Type.String({ format: 'date-time' }),
+    ends_at: Type.String({ format: 'date-time' }),
+    title: Nullable(Type.String()),
+    location: Nullable(Type.String()),
+    notes: Nullable(Type.String()),
+    status: Type.Enum([...STATUSES]),
+    created_at: Type.String({ format: 'date-time' }),
+    updated_at: Type.String({ format: 'date-time' }),
+    canceled_at: Nullable(Type.String({ format: 'date-time' })),
+  },
+  {
+    title: 'Appointment',
+    description: 'A meeting with a lead, booked for an agent (a user access of the company).',
+    examples: [
+      {
+        id: 8,
+        company_id: 1,
+        lead: { id: 101, full_name: 'Ana García' },
+        user_access_id: 7,
+        agent: { user_id: 5, full_name: 'Luis Pérez' },
+        starts_at: '2030-04-02T08:00:00.000Z',
+        ends_at: '2030-04-02T08:30:00.000Z',
+        title: 'Product demo',
+        location: 'Calle Mayor 1, Madrid',
+        notes: null,
+        status: 'scheduled',
+        created_at: '2030-03-24T09:12:00.000Z',
+        updated_at: '2030-03-24T09:12:00.000Z',
+        canceled_at: null,
+      },
+    ],
+  },
+);
 
 export const AppointmentEnvelope = Type.Object({ appointment: AppointmentJson });
 export const AppointmentList = Type.Object({ appointments: Type.Array(AppointmentJson), meta: PageMeta });
@@ -48,7 +74,22 @@ export const CreateAppointmentBody = Type.Object(
     ends_at: DateTime('End, after `starts_at`, at most 24 hours later.'),
     ...editable,
   },
-  { additionalProperties: false },
+  {
+    title: 'AppointmentCreate',
+    additionalProperties: false,
+    description:
+      '`user_access_id`: the agent, a user access of this company (the example says 1: use one of yours); ' +
+      "without it, the lead's assignee.",
+    examples: [
+      {
+        starts_at: '2030-04-02T10:00:00+02:00',
+        ends_at: '2030-04-02T10:30:00+02:00',
+        title: 'Product demo',
+        location: 'Calle Mayor 1, Madrid',
+        user_access_id: 1,
+      },
+    ],
+  },
 );
 
 export const UpdateAppointmentBody = Type.Object(
@@ -57,23 +98,40 @@ export const UpdateAppointmentBody = Type.Object(
     ends_at: Type.Optional(DateTime('New end.')),
     ...editable,
   },
-  { additionalProperties: false, minProperties: 1 },
+  {
+    title: 'AppointmentUpdate',
+    additionalProperties: false,
+    minProperties: 1,
+    description: 'Only the fields to change.',
+    examples: [{ starts_at: '2030-04-02T11:00:00+02:00', ends_at: '2030-04-02T11:45:00+02:00' }],
+  },
 );
 
 export const ListAppointmentsQuery = Type.Object({
   from: Type.Optional(DateTime('Appointments not yet ended at this instant. Default: now.')),
   to: Type.Optional(DateTime('Appointments starting before this instant. At most 366 days after `from`.')),
-  status: Type.Optional(
-    Type.Union([Type.Literal('scheduled'), Type.Literal('canceled'), Type.Literal('all')], { default: 'scheduled' }),
-  ),
+  status: Type.Optional(Type.Enum([...STATUSES, 'all'], { default: 'scheduled' })),
   ...PageQuery,
 });
 
-export const FeedJson = Type.Object({
-  url: Type.String({ description: 'The subscription URL for a calendar application; it carries the token.' }),
-  token: Type.String({ description: 'Shown once: only its hash is stored.' }),
-  created_at: Type.String({ format: 'date-time' }),
-});
+export const FeedJson = Type.Object(
+  {
+    url: Type.String({ description: 'The subscription URL for a calendar application; it carries the token.' }),
+    token: Type.String({ description: 'Shown once: only its hash is stored.' }),
+    created_at: Type.String({ format: 'date-time' }),
+  },
+  {
+    title: 'AppointmentFeed',
+    description: 'A secret iCalendar subscription of your appointments.',
+    examples: [
+      {
+        url: 'https://api.example.com/api/v1/appointments.ics?token=Zm9vYmFyYmF6cXV4cXV1eGNvcmdlZ3JhdWx0',
+        token: 'Zm9vYmFyYmF6cXV4cXV1eGNvcmdlZ3JhdWx0',
+        created_at: '2030-03-24T09:12:00.000Z',
+      },
+    ],
+  },
+);
 
 export const FeedQuery = Type.Object({
   token: Type.String({ minLength: 20, maxLength: 128, pattern: '^[A-Za-z0-9_-]+$' }),

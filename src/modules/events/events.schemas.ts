@@ -3,16 +3,9 @@ import { type TSchema, Type } from 'typebox';
 import { AppointmentJson } from '../appointments/appointments.schemas.ts';
 import { CompanyParams } from '../companies/companies.schemas.ts';
 import { ImportFileJson } from '../imports/imports.schemas.ts';
-import { LeadJson, NoteJson } from '../leads/leads.schemas.ts';
+import { LeadJson, LeadTombstoneJson, NoteJson } from '../leads/leads.schemas.ts';
 import { EVENT_TYPES, type EventType } from '../outbox/event-types.ts';
 import { UserAccessJson } from '../user-accesses/user-accesses.schemas.ts';
-
-/** What a deleted lead is shown as: in `lead.deleted`, and in lead lists with `include_deleted=true`. */
-export const LeadTombstoneJson = Type.Object({
-  id: Type.Integer(),
-  deleted_at: Type.String({ format: 'date-time' }),
-  external_id: Type.Union([Type.String(), Type.Null()]),
-});
 
 /** Each event type's `data`: the resource exactly as the API shows it (a deletion: its tombstone). */
 const DATA: Record<EventType, { schema: TSchema; what: string }> = {

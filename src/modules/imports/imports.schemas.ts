@@ -9,31 +9,64 @@ export const FIRST_ERRORS = 20;
 
 export const ImportParams = Type.Object({ company_id: Id, import_id: Id });
 
-export const ImportFileJson = Type.Object({
-  id: Type.Integer(),
-  company_id: Type.Integer(),
-  status: Type.Enum(['pending', 'processing', 'completed', 'failed', 'canceled']),
-  file_name: Type.String(),
-  file_size: Type.Integer(),
-  format: Type.Enum(['csv', 'xlsx']),
-  source_id: Nullable(Type.Integer()),
-  campaign_id: Nullable(Type.Integer()),
-  mapping: Nullable(Type.Record(Type.String(), Type.String())),
-  on_duplicate: Type.Enum(['skip', 'update']),
-  total_rows: Nullable(Type.Integer({ description: 'Known once the whole file has been read.' })),
-  processed_rows: Type.Integer(),
-  imported_rows: Type.Integer(),
-  updated_rows: Type.Integer(),
-  duplicate_rows: Type.Integer(),
-  failed_rows: Type.Integer(),
-  progress: Type.Number({ description: 'Share of the file read so far, 0 to 1 (by bytes while it runs).' }),
-  first_errors: Type.Array(Type.Object({ row: Type.Integer(), reason: Type.String() })),
-  error_message: Nullable(Type.String()),
-  cancel_requested: Type.Boolean(),
-  created_at: Type.String({ format: 'date-time' }),
-  started_at: Nullable(Type.String({ format: 'date-time' })),
-  finished_at: Nullable(Type.String({ format: 'date-time' })),
-});
+export const ImportFileJson = Type.Object(
+  {
+    id: Type.Integer(),
+    company_id: Type.Integer(),
+    status: Type.Enum(['pending', 'processing', 'completed', 'failed', 'canceled']),
+    file_name: Type.String(),
+    file_size: Type.Integer(),
+    format: Type.Enum(['csv', 'xlsx']),
+    source_id: Nullable(Type.Integer()),
+    campaign_id: Nullable(Type.Integer()),
+    mapping: Nullable(Type.Record(Type.String(), Type.String())),
+    on_duplicate: Type.Enum(['skip', 'update']),
+    total_rows: Nullable(Type.Integer({ description: 'Known once the whole file has been read.' })),
+    processed_rows: Type.Integer(),
+    imported_rows: Type.Integer(),
+    updated_rows: Type.Integer(),
+    duplicate_rows: Type.Integer(),
+    failed_rows: Type.Integer(),
+    progress: Type.Number({ description: 'Share of the file read so far, 0 to 1 (by bytes while it runs).' }),
+    first_errors: Type.Array(Type.Object({ row: Type.Integer(), reason: Type.String() })),
+    error_message: Nullable(Type.String()),
+    cancel_requested: Type.Boolean(),
+    created_at: Type.String({ format: 'date-time' }),
+    started_at: Nullable(Type.String({ format: 'date-time' })),
+    finished_at: Nullable(Type.String({ format: 'date-time' })),
+  },
+  {
+    title: 'Import',
+    description: 'A file of leads being imported, with its progress and counts by outcome.',
+    examples: [
+      {
+        id: 3,
+        company_id: 1,
+        status: 'completed',
+        file_name: 'leads-march.csv',
+        file_size: 48213,
+        format: 'csv',
+        source_id: null,
+        campaign_id: null,
+        mapping: null,
+        on_duplicate: 'skip',
+        total_rows: 500,
+        processed_rows: 500,
+        imported_rows: 488,
+        updated_rows: 0,
+        duplicate_rows: 9,
+        failed_rows: 3,
+        progress: 1,
+        first_errors: [{ row: 17, reason: 'email: is not a valid email address' }],
+        error_message: null,
+        cancel_requested: false,
+        created_at: '2026-03-23T15:30:28.000Z',
+        started_at: '2026-03-23T15:30:29.000Z',
+        finished_at: '2026-03-23T15:30:31.000Z',
+      },
+    ],
+  },
+);
 
 export const ImportUpload = Type.Object(
   {
@@ -52,7 +85,11 @@ export const ImportUpload = Type.Object(
     ),
     on_duplicate: Type.Optional(Type.Enum(['skip', 'update'], { default: 'skip' })),
   },
-  { description: 'multipart/form-data' },
+  {
+    title: 'ImportCreate',
+    description: 'multipart/form-data: the file and the import options.',
+    examples: [{ file: 'first_name,last_name,email\nAna,García,ana@example.com\n', on_duplicate: 'skip' }],
+  },
 );
 
 export const ListImportsQuery = Type.Object({

@@ -6,7 +6,11 @@ const Id = Type.Integer({ minimum: 1 });
 export const NoteParams = Type.Object({ company_id: Id, lead_id: Id, note_id: Id });
 export const CreateNoteBody = Type.Object(
   { body: Type.String({ minLength: 1, maxLength: 10_000, pattern: '\\S' }) },
-  { additionalProperties: false },
+  {
+    title: 'NoteCreate',
+    additionalProperties: false,
+    examples: [{ body: 'Called: wants a quote for 20 seats before Friday.' }],
+  },
 );
 
 export function presentNote(view: NoteView) {

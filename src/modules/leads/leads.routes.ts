@@ -1,16 +1,16 @@
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import type { FastifyReply, FastifyRequest } from 'fastify';
-import { Type } from 'typebox';
+import { type Static, Type } from 'typebox';
 import { etagOf, ifMatchHolds, ifMatchOf } from '../../lib/etag.ts';
 import { PageMeta } from '../../lib/pagination.ts';
 import { CompanyParams } from '../../lib/schema.ts';
 import { accessOf, principalOf } from '../../plugins/auth.ts';
 import { problemResponse } from '../../plugins/docs.ts';
+import { ActivityJson } from './lead-activities.schemas.ts';
 import type { NoteView } from './lead-notes.repository.ts';
 import { presentNote } from './lead-notes.schemas.ts';
 import type { LeadNotesService } from './lead-notes.service.ts';
 import {
-  ActivityJson,
   CreateLeadBody,
   DuplicatesJson,
   DuplicatesQuery,
@@ -264,13 +264,17 @@ export const leadsRoutes: FastifyPluginAsyncTypebox<{ service: LeadsService; not
     async (request) => {
       const page = await service.activities(accessOf(request), request.params.lead_id, request.query);
       return {
-        activities: page.items.map((row) => ({
-          id: row.id,
-          kind: row.kind,
-          actor_user_id: row.actorUserId,
-          data: row.data,
-          created_at: row.createdAt.toISOString(),
-        })),
+        // Each kind's data is written by the lead intake in the shape its schema names (lead-activities.schemas.ts).
+        activities: page.items.map(
+          (row) =>
+            ({
+              id: row.id,
+              kind: row.kind,
+              actor_user_id: row.actorUserId,
+              data: row.data,
+              created_at: row.createdAt.toISOString(),
+            }) as Static<typeof ActivityJson>,
+        ),
         meta: page.meta,
       };
     },

@@ -1,5 +1,6 @@
 import { type Static, Type } from 'typebox';
 import type { leads } from '../../db/schema/index.ts';
+import { PageMeta, PageQuery } from '../../lib/pagination.ts';
 import { Nullable } from '../../lib/schema.ts';
 
 const Id = Type.Integer({ minimum: 1 });
@@ -57,6 +58,7 @@ const optional = <K extends keyof LeadFields>(keys: K[]) =>
 const ALL = Object.keys(leadFields) as (keyof LeadFields)[];
 
 export const CreateLeadBody = Type.Object(optional(ALL), {
+  title: 'LeadCreate',
   additionalProperties: false,
   // Also in the schema (the service checks the normalized values), so one 422 lists it beside every other error.
   anyOf: [
@@ -65,14 +67,74 @@ export const CreateLeadBody = Type.Object(optional(ALL), {
   ],
   'x-error': { field: 'email', code: 'contact_required', message: 'a lead needs an email or a phone (or both)' },
   description: 'At least one of `email` or `phone`. `stage_id` defaults to the first open stage.',
+  examples: [
+    {
+      first_name: 'Ana',
+      last_name: 'García',
+      email: 'ana@example.com',
+      phone: '+34612345678',
+      country: 'ES',
+      city: 'Madrid',
+      postal_code: '28001',
+      value: 1500,
+      currency: 'EUR',
+      attributes: { utm_source: 'newsletter' },
+    },
+  ],
 });
-export const UpdateLeadBody = Type.Object(optional(ALL), { additionalProperties: false, minProperties: 1 });
+export const UpdateLeadBody = Type.Object(optional(ALL), {
+  title: 'LeadUpdate',
+  additionalProperties: false,
+  minProperties: 1,
+  description: 'Only the fields to change; `null` clears one.',
+  examples: [{ city: 'Barcelona', postal_code: '08001', value: 2500 }],
+});
 
 export type LeadInput = Static<typeof CreateLeadBody>;
 
 const Ref = Type.Object({ id: Type.Integer(), name: Type.String() });
 
-export const LeadJson = Type.Object({
+export const LeadAnswerJson = Type.Object(
+  { question_id: Type.Integer(), value: AnswerValue },
+  { title: 'LeadAnswer', description: "A lead's answer to a question, of the question's kind." },
+);
+
+const STAGE_KINDS = ['open', 'won', 'lost'] as const;
+const LeadStage = Type.Object({
+  id: Type.Integer(),
+  name: Type.String(),
+  code: Type.String(),
+  kind: Type.Enum([...STAGE_KINDS]),
+});
+
+const leadExample = {
+  id: 101,
+  company_id: 1,
+  first_name: 'Ana',
+  last_name: 'García',
+  full_name: 'Ana García',
+  email: 'ana@example.com',
+  phone: '+34612345678',
+  phone_raw: '612 34 56 78',
+  country: 'ES',
+  region: 'Madrid',
+  city: 'Madrid',
+  postal_code: '28001',
+  source: { id: 3, name: 'Website form' },
+  campaign: null,
+  stage: { id: 1, name: 'New', code: 'new', kind: 'open' },
+  assigned_user_access_id: 7,
+  assignee: { user_access_id: 7, user_id: 5, full_name: 'Luis Pérez', email: 'luis@example.com' },
+  value: 1500,
+  currency: 'EUR',
+  external_id: null,
+  answers: [{ question_id: 4, value: 'Next month' }],
+  attributes: { utm_source: 'newsletter' },
+  created_at: '2026-03-23T15:30:28.000Z',
+  updated_at: '2026-03-23T15:30:28.000Z',
+};
+
+const leadFieldsJson = {
   id: Type.Integer(),
   company_id: Type.Integer(),
   first_name: Nullable(Type.String()),
@@ -87,7 +149,7 @@ export const LeadJson = Type.Object({
   postal_code: Nullable(Type.String()),
   source: Nullable(Ref),
   campaign: Nullable(Ref),
-  stage: Type.Object({ id: Type.Integer(), name: Type.String(), code: Type.String(), kind: Type.String() }),
+  stage: LeadStage,
   assigned_user_access_id: Nullable(Type.Integer()),
   assignee: Nullable(
     Type.Object({
@@ -100,21 +162,45 @@ export const LeadJson = Type.Object({
   value: Nullable(Type.Number()),
   currency: Nullable(Type.String()),
   external_id: Nullable(Type.String()),
-  answers: Type.Array(Type.Object({ question_id: Type.Integer(), value: AnswerValue })),
+  answers: Type.Array(LeadAnswerJson),
   attributes: Type.Record(Type.String(), Type.Union([Type.String(), Type.Number(), Type.Boolean(), Type.Null()])),
   created_at: Type.String({ format: 'date-time' }),
   updated_at: Type.String({ format: 'date-time' }),
+};
+
+export const LeadJson = Type.Object(leadFieldsJson, {
+  title: 'Lead',
+  description: 'A lead: a person or company that may buy, with its pipeline stage, assignee and answers.',
+  examples: [leadExample],
 });
 
-export const NoteJson = Type.Object({
-  id: Type.Integer(),
-  lead_id: Type.Integer(),
-  body: Type.String(),
-  author: Nullable(Type.Object({ id: Type.Integer(), full_name: Type.String() })),
-  created_at: Type.String({ format: 'date-time' }),
-});
+const noteExample = {
+  id: 12,
+  lead_id: 101,
+  body: 'Called: wants a quote for 20 seats before Friday.',
+  author: { id: 5, full_name: 'Luis Pérez' },
+  created_at: '2026-03-24T09:12:00.000Z',
+};
 
-export const LeadDetailJson = Type.Object({ ...LeadJson.properties, notes: Type.Array(NoteJson) });
+export const NoteJson = Type.Object(
+  {
+    id: Type.Integer(),
+    lead_id: Type.Integer(),
+    body: Type.String(),
+    author: Nullable(Type.Object({ id: Type.Integer(), full_name: Type.String() })),
+    created_at: Type.String({ format: 'date-time' }),
+  },
+  { title: 'Note', description: 'A note on a lead.', examples: [noteExample] },
+);
+
+export const LeadDetailJson = Type.Object(
+  { ...leadFieldsJson, notes: Type.Array(NoteJson, { description: 'The latest 20 notes, newest first.' }) },
+  {
+    title: 'LeadDetail',
+    description: 'A lead as its GET shows it: the lead with its latest notes.',
+    examples: [{ ...leadExample, notes: [noteExample] }],
+  },
+);
 
 export const LeadParams = Type.Object({ company_id: Id, lead_id: Id });
 
@@ -131,7 +217,11 @@ export const LeadTombstoneJson = Type.Object(
     deleted_at: Type.String({ format: 'date-time', description: 'When it was deleted: also its `updated_at`.' }),
     external_id: Nullable(Type.String()),
   },
-  { description: 'A deleted lead (lists with `include_deleted=true`).' },
+  {
+    title: 'LeadTombstone',
+    description: 'A deleted lead: in lists with `include_deleted=true`, and the `data` of `lead.deleted`.',
+    examples: [{ id: 101, deleted_at: '2026-03-25T10:00:00.000Z', external_id: null }],
+  },
 );
 
 export const ListLeadsQuery = Type.Object({
@@ -171,19 +261,20 @@ export const ListLeadsQuery = Type.Object({
         '(a minute is ample) and skip what you already have (same id and `updated_at`).',
     }),
   ),
-  limit: Type.Optional(Type.Integer({ minimum: 1, maximum: 100, default: 25 })),
-  cursor: Type.Optional(Type.String({ maxLength: 512 })),
-  count: Type.Optional(Type.Boolean()),
+  ...PageQuery,
 });
 export type ListLeadsInput = Static<typeof ListLeadsQuery>;
 
 export const MetricsJson = Type.Object({
   metrics: Type.Array(
-    Type.Object({
-      stage: Type.Object({ id: Type.Integer(), name: Type.String(), code: Type.String(), kind: Type.String() }),
-      count: Type.Integer(),
-      value_sum: Type.Number(),
-    }),
+    Type.Object(
+      { stage: LeadStage, count: Type.Integer(), value_sum: Type.Number() },
+      {
+        title: 'LeadStageMetrics',
+        description: 'The leads of one stage under the filters: how many, and the sum of their `value`.',
+        examples: [{ stage: { id: 1, name: 'New', code: 'new', kind: 'open' }, count: 42, value_sum: 63000 }],
+      },
+    ),
   ),
 });
 
@@ -195,17 +286,16 @@ export const DuplicatesQuery = Type.Object({
 
 export const DuplicatesJson = Type.Object({
   duplicates: Type.Array(
-    Type.Object({ key: Type.String(), match: Type.Enum(['email', 'phone']), leads: Type.Array(LeadJson) }),
+    Type.Object(
+      { key: Type.String(), match: Type.Enum(['email', 'phone']), leads: Type.Array(LeadJson) },
+      {
+        title: 'LeadDuplicateGroup',
+        description: 'Live leads sharing one normalized email or phone (`key`).',
+        examples: [{ key: 'ana@example.com', match: 'email', leads: [leadExample, { ...leadExample, id: 102 }] }],
+      },
+    ),
   ),
-  meta: Type.Object({ next_cursor: Nullable(Type.String()), limit: Type.Integer() }),
-});
-
-export const ActivityJson = Type.Object({
-  id: Type.Integer(),
-  kind: Type.String(),
-  actor_user_id: Nullable(Type.Integer()),
-  data: Type.Record(Type.String(), Type.Unknown()),
-  created_at: Type.String({ format: 'date-time' }),
+  meta: PageMeta,
 });
 
 type Named = { id: number | null; name: string | null } | null;
@@ -218,7 +308,7 @@ export type LeadViewModel = {
   lead: typeof leads.$inferSelect;
   source: Named;
   campaign: Named;
-  stage: { id: number; name: string; code: string; kind: 'open' | 'won' | 'lost' };
+  stage: { id: number; name: string; code: string; kind: (typeof STAGE_KINDS)[number] };
   assignee: {
     userAccessId: number | null;
     userId: number | null;

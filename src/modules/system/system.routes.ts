@@ -3,9 +3,17 @@ import { Type } from 'typebox';
 import type { Database } from '../../db/client.ts';
 import { migrationsApplied } from '../../db/migrate.ts';
 import { AppError } from '../../lib/errors.ts';
+import { problemResponse } from '../../plugins/docs.ts';
 import { ping } from './system.repository.ts';
 
-const Status = Type.Object({ status: Type.String() });
+const Status = Type.Object(
+  { status: Type.Enum(['ok', 'ready']) },
+  { title: 'Health', description: 'A probe that passed.', examples: [{ status: 'ok' }] },
+);
+const OpenApiDocument = Type.Object(
+  {},
+  { additionalProperties: true, title: 'OpenApiDocument', description: 'An OpenAPI 3.1 document: this one.' },
+);
 
 /** Probes and the machine-readable API description; none of them needs a token. */
 export const systemRoutes: FastifyPluginAsyncTypebox<{ database: Database }> = async (app, { database }) => {
@@ -13,9 +21,15 @@ export const systemRoutes: FastifyPluginAsyncTypebox<{ database: Database }> = a
     '/healthz',
     {
       config: { policy: 'public' },
-      schema: { operationId: 'getHealth', tags: ['System'], summary: 'The process is up', response: { 200: Status } },
+      schema: {
+        operationId: 'getHealth',
+        tags: ['System'],
+        summary: 'The process is up',
+        description: 'A liveness probe: answers as long as the process serves requests; it reads nothing else.',
+        response: { 200: Status },
+      },
     },
-    async () => ({ status: 'ok' }),
+    async () => ({ status: 'ok' as const }),
   );
 
   app.get(
@@ -26,7 +40,13 @@ export const systemRoutes: FastifyPluginAsyncTypebox<{ database: Database }> = a
         operationId: 'getReadiness',
         tags: ['System'],
         summary: 'The database answers and every migration is applied',
-        response: { 200: Status },
+        description:
+          'A readiness probe for load balancers: 200 when this process can serve (the database answers and its ' +
+          'schema is current), 503 otherwise, and while the server shuts down.',
+        response: {
+          200: Status,
+          503: problemResponse('`not_ready`: the database does not answer, or a migration is not applied yet.'),
+        },
       },
     },
     async (request) => {
@@ -37,7 +57,7 @@ export const systemRoutes: FastifyPluginAsyncTypebox<{ database: Database }> = a
           return false;
         });
       if (!ready) throw new AppError(503, 'not_ready', 'Service Unavailable', 'The database is not ready.');
-      return { status: 'ready' };
+      return { status: 'ready' as const };
     },
   );
 
@@ -49,7 +69,10 @@ export const systemRoutes: FastifyPluginAsyncTypebox<{ database: Database }> = a
         operationId: 'getOpenApi',
         tags: ['System'],
         summary: 'This API as an OpenAPI 3.1 document',
-        response: { 200: Type.Object({}, { additionalProperties: true }) },
+        description:
+          'Generated from the schemas that validate the requests: what /docs shows, and what the SDK is generated ' +
+          'from. Also at /docs/json.',
+        response: { 200: OpenApiDocument },
       },
     },
     async () => app.swagger(),

@@ -2,7 +2,7 @@ import { type Static, Type } from 'typebox';
 import type { WebhookAttempt } from '../../db/schema/index.ts';
 import { PageMeta, PageQuery } from '../../lib/pagination.ts';
 import { publicEventId } from '../outbox/event-json.ts';
-import { EVENT_TYPES } from '../outbox/event-types.ts';
+import { EVENT_TYPES, type EventType } from '../outbox/event-types.ts';
 import type { DeliveryRow, WebhookRow } from './webhooks.repository.ts';
 
 /** A company's endpoints are capped: every event of the company queues one job per endpoint. */
@@ -20,7 +20,7 @@ const Url = Type.String({
     'An `https://` URL of a public host (private, loopback and link-local addresses are refused at creation and ' +
     'at each delivery), unless the server runs with `WEBHOOK_ALLOW_PRIVATE=true`.',
 });
-const Events = Type.Array(Type.Union(SUBSCRIBABLE.map((type) => Type.Literal(type))), {
+const Events = Type.Array(Type.Enum([...SUBSCRIBABLE]), {
   minItems: 1,
   maxItems: SUBSCRIBABLE.length,
   uniqueItems: true,
@@ -28,18 +28,35 @@ const Events = Type.Array(Type.Union(SUBSCRIBABLE.map((type) => Type.Literal(typ
 });
 const Description = Type.String({ maxLength: 500 });
 
-export const WebhookJson = Type.Object({
-  id: Type.Integer(),
-  url: Type.String(),
-  events: Type.Array(Type.String()),
-  enabled: Type.Boolean(),
-  description: Type.Union([Type.String(), Type.Null()]),
-  created_at: DateTime,
-  disabled_reason: Type.Union([Type.String(), Type.Null()], {
-    description:
-      'Why the server disabled it (every delivery failed for 5 days); null when enabled or turned off by hand.',
-  }),
-});
+const webhookExample = {
+  id: 4,
+  url: 'https://hooks.example.com/leadsy',
+  events: ['lead.created', 'lead.updated'],
+  enabled: true,
+  description: 'CRM sync',
+  created_at: '2026-03-23T15:30:28.000Z',
+  disabled_reason: null,
+};
+
+export const WebhookJson = Type.Object(
+  {
+    id: Type.Integer(),
+    url: Type.String(),
+    events: Type.Array(Type.Enum([...SUBSCRIBABLE])),
+    enabled: Type.Boolean(),
+    description: Type.Union([Type.String(), Type.Null()]),
+    created_at: DateTime,
+    disabled_reason: Type.Union([Type.String(), Type.Null()], {
+      description:
+        'Why the server disabled it (every delivery failed for 5 days); null when enabled or turned off by hand.',
+    }),
+  },
+  {
+    title: 'Webhook',
+    description: 'An HTTPS endpoint that receives the events it subscribes to, signed with its secret.',
+    examples: [webhookExample],
+  },
+);
 
 export const WebhookAttemptJson = Type.Object({
   at: DateTime,
@@ -51,15 +68,40 @@ export const WebhookAttemptJson = Type.Object({
   }),
 });
 
-export const WebhookDeliveryJson = Type.Object({
-  id: Type.Integer(),
-  event_id: Type.String({ description: 'The event id, as sent in `webhook-id` (the same on every attempt).' }),
-  event_type: Type.String(),
-  status: Type.Union([Type.Literal('pending'), Type.Literal('succeeded'), Type.Literal('failed')]),
-  attempts: Type.Array(WebhookAttemptJson, { description: 'Oldest first; the last 50 are kept.' }),
-  created_at: DateTime,
-  next_attempt_at: Type.Union([DateTime, Type.Null()]),
-});
+export const WebhookDeliveryJson = Type.Object(
+  {
+    id: Type.Integer(),
+    event_id: Type.String({ description: 'The event id, as sent in `webhook-id` (the same on every attempt).' }),
+    event_type: Type.Enum([...EVENT_TYPES]),
+    status: Type.Enum(['pending', 'succeeded', 'failed']),
+    attempts: Type.Array(WebhookAttemptJson, { description: 'Oldest first; the last 50 are kept.' }),
+    created_at: DateTime,
+    next_attempt_at: Type.Union([DateTime, Type.Null()]),
+  },
+  {
+    title: 'WebhookDelivery',
+    description: 'One event sent to one webhook, with every attempt.',
+    examples: [
+      {
+        id: 90,
+        event_id: 'evt_42',
+        event_type: 'lead.created',
+        status: 'succeeded',
+        attempts: [
+          {
+            at: '2026-03-23T15:30:29.000Z',
+            status_code: 200,
+            duration_ms: 84,
+            error: null,
+            response_excerpt: 'ok',
+          },
+        ],
+        created_at: '2026-03-23T15:30:28.000Z',
+        next_attempt_at: null,
+      },
+    ],
+  },
+);
 
 export const WebhookEnvelope = Type.Object({ webhook: WebhookJson });
 export const WebhookWithSecret = Type.Object({
@@ -79,7 +121,13 @@ export const ListQuery = Type.Object(PageQuery);
 
 export const CreateWebhookBody = Type.Object(
   { url: Url, events: Events, description: Type.Optional(Description) },
-  { additionalProperties: false },
+  {
+    title: 'WebhookCreate',
+    additionalProperties: false,
+    examples: [
+      { url: 'https://hooks.example.com/leadsy', events: ['lead.created', 'lead.updated'], description: 'CRM sync' },
+    ],
+  },
 );
 export const UpdateWebhookBody = Type.Object(
   {
@@ -88,7 +136,13 @@ export const UpdateWebhookBody = Type.Object(
     enabled: Type.Optional(Type.Boolean()),
     description: Type.Optional(Type.Union([Description, Type.Null()])),
   },
-  { additionalProperties: false, minProperties: 1 },
+  {
+    title: 'WebhookUpdate',
+    additionalProperties: false,
+    minProperties: 1,
+    description: 'Only the fields to change.',
+    examples: [{ events: ['lead.created', 'lead.updated', 'lead.deleted'], enabled: true }],
+  },
 );
 
 export type CreateWebhookInput = Static<typeof CreateWebhookBody>;
@@ -99,7 +153,8 @@ export function presentWebhook(row: WebhookRow) {
   return {
     id: row.id,
     url: row.url,
-    events: row.events,
+    // Written only through the create and update bodies, which accept these types alone.
+    events: row.events as (typeof SUBSCRIBABLE)[number][],
     enabled: row.enabled,
     description: row.description,
     created_at: row.createdAt.toISOString(),
@@ -111,7 +166,7 @@ export function presentDelivery(row: DeliveryRow) {
   return {
     id: row.id,
     event_id: publicEventId({ id: row.eventId }),
-    event_type: row.eventType,
+    event_type: row.eventType as EventType,
     status: row.status,
     attempts: row.attempts.map((attempt: WebhookAttempt) => ({
       at: attempt.at,

@@ -1,0 +1,29 @@
+const PROBLEM = '#/components/schemas/Problem';
+
+const isProblem = (answer) => answer?.content?.['application/problem+json']?.schema?.$ref === PROBLEM;
+
+export default function documentedErrors(operation) {
+  const responses = operation?.responses ?? {};
+  const authenticated = Array.isArray(operation?.security) && operation.security.length > 0;
+  const takesInput = Boolean(operation?.requestBody) || (operation?.parameters ?? []).some((p) => p.in !== 'header');
+  const limited = authenticated || Object.values(responses).some((r) => r?.headers?.['RateLimit-Limit']);
+  const required = [
+    '500',
+    ...(authenticated ? ['401', '429'] : []),
+    ...(limited ? ['429'] : []),
+    ...(takesInput ? ['422'] : []),
+  ];
+  const problems = [];
+  for (const status of new Set(required)) {
+    if (!responses[status]) problems.push({ message: `No ${status} answer documented.`, path: ['responses'] });
+  }
+  for (const [status, answer] of Object.entries(responses)) {
+    if (/^[45]/.test(status) && !isProblem(answer)) {
+      problems.push({
+        message: `The ${status} answer is not application/problem+json with the Problem schema.`,
+        path: ['responses', status],
+      });
+    }
+  }
+  return problems;
+}
