@@ -1,5 +1,6 @@
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import { Type } from 'typebox';
+import { problemResponse } from '../../plugins/docs.ts';
 import { AccessJson, AccessParams, StageJson } from './reference.schemas.ts';
 import type { ReferenceService } from './reference.service.ts';
 
@@ -42,7 +43,7 @@ export const referenceRoutes: FastifyPluginAsyncTypebox<{ service: ReferenceServ
         tags: ['Accesses'],
         summary: 'List access by id',
         params: AccessParams,
-        response: { 200: Type.Object({ access: AccessJson }) },
+        response: { 200: Type.Object({ access: AccessJson }), 404: problemResponse('No such access.') },
       },
     },
     async (request) => ({ access: await service.access(request.params.access_id) }),
