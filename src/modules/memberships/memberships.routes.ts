@@ -43,7 +43,10 @@ export const membershipsRoutes: FastifyPluginAsyncTypebox<{ service: Memberships
         summary: 'Info of a membership',
         description: 'Any plan, also one no longer offered (companies may still be on it).',
         params: MembershipParams,
-        response: { 200: Type.Object({ membership: MembershipJson }) },
+        response: {
+          200: Type.Object({ membership: MembershipJson }),
+          404: problemResponse('No such membership.'),
+        },
       },
     },
     async (request) => ({ membership: presentMembership(await service.show(request.params.membership_id)) }),
