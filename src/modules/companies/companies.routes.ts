@@ -2,6 +2,7 @@ import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import { Type } from 'typebox';
 import { PageMeta } from '../../lib/pagination.ts';
 import { accessOf, principalOf } from '../../plugins/auth.ts';
+import { problemResponse } from '../../plugins/docs.ts';
 import {
   CompanyEnvelope,
   CompanyJson,
@@ -26,7 +27,11 @@ export const companiesRoutes: FastifyPluginAsyncTypebox<{ service: CompaniesServ
           'The creator becomes its admin (and it becomes their primary company if they have none). ' +
           'A child company (`parent_company_id`) needs admin of the parent.',
         body: CreateCompanyBody,
-        response: { 201: CompanyEnvelope },
+        response: {
+          201: CompanyEnvelope,
+          403: problemResponse('You do not administer `parent_company_id`, or an API key (`api_key_not_allowed`).'),
+          404: problemResponse('`parent_company_id` does not exist, or is not visible to you.'),
+        },
       },
     },
     async (request, reply) => {

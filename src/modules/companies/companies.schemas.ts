@@ -1,7 +1,8 @@
 import { type Static, Type } from 'typebox';
 import { avatarRoute } from '../../lib/avatar-route.ts';
 import type { PlanRow } from '../memberships/memberships.repository.ts';
-import { MembershipJson, presentMembership } from '../memberships/memberships.schemas.ts';
+import { freePlanExample, MembershipJson, presentMembership } from '../memberships/memberships.schemas.ts';
+import { AccessCode } from '../reference/reference.schemas.ts';
 import type { CompanyRow } from './companies.repository.ts';
 
 const Country = Type.String({
@@ -12,36 +13,65 @@ const TimeZone = Type.String({ minLength: 1, maxLength: 64, description: 'IANA t
 const Name = Type.String({ minLength: 1, maxLength: 200, pattern: '\\S' });
 const Id = Type.Integer({ minimum: 1 });
 
-export const CompanyAccessJson = Type.Object({
-  id: Type.Integer(),
-  name: Type.String(),
-  code: Type.String(),
-  user_access_id: Type.Union([Type.Integer(), Type.Null()], {
-    description: 'The access that grants it: here, or in an ancestor company when `inherited`.',
-  }),
-  inherited: Type.Boolean(),
-});
+const companyAccessExample = { id: 1, name: 'Administrator', code: 'admin', user_access_id: 31, inherited: false };
 
-export const CompanyJson = Type.Object({
-  id: Type.Integer(),
-  name: Type.String(),
-  default: Type.Boolean(),
-  parent_company_id: Type.Union([Type.Integer(), Type.Null()]),
-  avatar_route: Type.Union([Type.String(), Type.Null()]),
-  cycles_enabled: Type.Boolean(),
-  country: Type.Union([Type.String(), Type.Null()]),
-  time_zone: Type.Union([Type.String(), Type.Null()]),
-  created_at: Type.String({ format: 'date-time' }),
-  updated_at: Type.String({ format: 'date-time' }),
-  membership: Type.Optional(
-    Type.Object(MembershipJson.properties, {
-      description: 'The plan in force, whose limits apply (the free plan without a subscription).',
+export const CompanyAccessJson = Type.Object(
+  {
+    id: Type.Integer({ description: 'The access (role) id.' }),
+    name: Type.String(),
+    code: AccessCode,
+    user_access_id: Type.Union([Type.Integer(), Type.Null()], {
+      description: 'The access that grants it: here, or in an ancestor company when `inherited`.',
     }),
-  ),
-  access: Type.Optional(
-    Type.Union([CompanyAccessJson, Type.Null()], { description: "The caller's effective access in this company." }),
-  ),
-});
+    inherited: Type.Boolean(),
+  },
+  {
+    title: 'CompanyAccess',
+    description: "The caller's effective access in a company: held there, or inherited from an ancestor.",
+    examples: [companyAccessExample],
+  },
+);
+
+export const CompanyJson = Type.Object(
+  {
+    id: Type.Integer(),
+    name: Type.String(),
+    default: Type.Boolean(),
+    parent_company_id: Type.Union([Type.Integer(), Type.Null()]),
+    avatar_route: Type.Union([Type.String(), Type.Null()]),
+    cycles_enabled: Type.Boolean(),
+    country: Type.Union([Type.String(), Type.Null()]),
+    time_zone: Type.Union([Type.String(), Type.Null()]),
+    created_at: Type.String({ format: 'date-time' }),
+    updated_at: Type.String({ format: 'date-time' }),
+    membership: Type.Optional(MembershipJson),
+    access: Type.Optional(
+      Type.Union([CompanyAccessJson, Type.Null()], { description: "The caller's effective access in this company." }),
+    ),
+  },
+  {
+    title: 'Company',
+    description:
+      'A company (a tenant; companies may nest). `membership` is the plan in force, whose limits apply (the free ' +
+      "plan without a subscription); `access` is the caller's effective access in it.",
+    examples: [
+      {
+        id: 7,
+        name: 'Acme Iberia',
+        default: false,
+        parent_company_id: null,
+        avatar_route: null,
+        cycles_enabled: false,
+        country: 'ES',
+        time_zone: 'Europe/Madrid',
+        created_at: '2026-03-02T09:10:00.000Z',
+        updated_at: '2026-03-02T09:10:00.000Z',
+        membership: freePlanExample,
+        access: companyAccessExample,
+      },
+    ],
+  },
+);
 
 /** One company as its routes answer it (create, show, update). */
 export const CompanyEnvelope = Type.Object({ company: CompanyJson });
@@ -56,7 +86,11 @@ export const CreateCompanyBody = Type.Object(
     country: Type.Optional(Country),
     time_zone: Type.Optional(TimeZone),
   },
-  { additionalProperties: false },
+  {
+    additionalProperties: false,
+    title: 'CompanyCreate',
+    examples: [{ name: 'Acme Iberia', country: 'ES', time_zone: 'Europe/Madrid' }],
+  },
 );
 
 export const UpdateCompanyBody = Type.Object(
@@ -67,7 +101,12 @@ export const UpdateCompanyBody = Type.Object(
     country: Type.Optional(Type.Union([Country, Type.Null()])),
     time_zone: Type.Optional(Type.Union([TimeZone, Type.Null()])),
   },
-  { additionalProperties: false, minProperties: 1 },
+  {
+    additionalProperties: false,
+    minProperties: 1,
+    title: 'CompanyUpdate',
+    examples: [{ name: 'Acme Iberia S.L.', time_zone: 'Atlantic/Canary' }],
+  },
 );
 
 export const ListCompaniesQuery = Type.Object({
@@ -79,8 +118,11 @@ export type CreateCompanyInput = Static<typeof CreateCompanyBody>;
 export type UpdateCompanyInput = Static<typeof UpdateCompanyBody>;
 export type CompanyAccess = Static<typeof CompanyAccessJson>;
 
+/** An access as the company list reads it from SQL: its code is a column of the three `AccessCode` values. */
+type ListedAccess = Omit<CompanyAccess, 'code'> & { code: string };
+
 /** `plan` is the plan in force (LimitsService.planOf / plansOf). */
-export function presentCompany(row: CompanyRow, access?: CompanyAccess | null, plan?: PlanRow) {
+export function presentCompany(row: CompanyRow, access?: CompanyAccess | ListedAccess | null, plan?: PlanRow) {
   return {
     id: row.id,
     name: row.name,
@@ -93,6 +135,6 @@ export function presentCompany(row: CompanyRow, access?: CompanyAccess | null, p
     created_at: row.createdAt.toISOString(),
     updated_at: row.updatedAt.toISOString(),
     ...(plan === undefined ? {} : { membership: presentMembership(plan) }),
-    ...(access === undefined ? {} : { access }),
+    ...(access === undefined ? {} : { access: access && { ...access, code: access.code as CompanyAccess['code'] } }),
   };
 }
