@@ -1,6 +1,7 @@
 import { Type } from 'typebox';
 import { PageMeta, PageQuery } from '../../lib/pagination.ts';
-import { presentUser, UserJson } from '../users/users.schemas.ts';
+import { AccessCode } from '../reference/reference.schemas.ts';
+import { presentUser, UserJson, userExample } from '../users/users.schemas.ts';
 import type { CompanyUserRow } from './company-users.repository.ts';
 
 export const CompanyUsersQuery = Type.Object({
@@ -8,9 +9,7 @@ export const CompanyUsersQuery = Type.Object({
     Type.String({ minLength: 1, maxLength: 100, description: 'Searches first name, last name and email.' }),
   ),
   access_code: Type.Optional(
-    Type.Union([Type.Literal('admin'), Type.Literal('manager'), Type.Literal('agent')], {
-      description: 'Only the users holding this access in the company.',
-    }),
+    Type.Enum(['admin', 'manager', 'agent'], { description: 'Only the users holding this access in the company.' }),
   ),
   ...PageQuery,
   // Longer than other lists' cursors: this one carries two names.
@@ -19,14 +18,23 @@ export const CompanyUsersQuery = Type.Object({
   ),
 });
 
-export const CompanyUserJson = Type.Object({
-  ...UserJson.properties,
-  user_access: Type.Object({
-    id: Type.Integer(),
-    primary: Type.Boolean(),
-    access: Type.Object({ id: Type.Integer(), code: Type.String(), name: Type.String() }),
-  }),
-});
+export const CompanyUserJson = Type.Object(
+  {
+    ...UserJson.properties,
+    user_access: Type.Object({
+      id: Type.Integer(),
+      primary: Type.Boolean(),
+      access: Type.Object({ id: Type.Integer(), code: AccessCode, name: Type.String() }),
+    }),
+  },
+  {
+    title: 'CompanyUser',
+    description: 'A user of a company, with the access they hold directly in it.',
+    examples: [
+      { ...userExample, user_access: { id: 31, primary: true, access: { id: 3, code: 'agent', name: 'Sales agent' } } },
+    ],
+  },
+);
 
 export const CompanyUsersPage = Type.Object({ users: Type.Array(CompanyUserJson), meta: PageMeta });
 
