@@ -67,7 +67,10 @@ export const userAccessesRoutes: FastifyPluginAsyncTypebox<{ service: UserAccess
         summary: 'Show user_accesses for a user',
         description: 'Yourself and platform staff see every row; company admins see the rows of their companies.',
         params: UserParams,
-        response: { 200: Type.Object({ user_accesses: Type.Array(UserAccessJson) }) },
+        response: {
+          200: Type.Object({ user_accesses: Type.Array(UserAccessJson) }),
+          404: problemResponse('No such user, or not visible to you.'),
+        },
       },
     },
     async (request) => ({

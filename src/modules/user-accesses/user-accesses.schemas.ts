@@ -1,22 +1,38 @@
 import { type Static, Type } from 'typebox';
-import { presentSeedUser, SeedUserJson } from '../users/users.schemas.ts';
+import { AccessCode } from '../reference/reference.schemas.ts';
+import { presentSeedUser, SeedUserJson, userSummaryExample } from '../users/users.schemas.ts';
 import type { UserAccessView } from './user-accesses.repository.ts';
 
 const Id = Type.Integer({ minimum: 1 });
 
 /** Exactly the seed's 201 body for POST /api/v1/users/{user_id}/user_access, key for key. */
-export const UserAccessJson = Type.Object({
-  id: Type.Integer(),
-  primary: Type.Boolean(),
-  company: Type.Object({
+export const UserAccessJson = Type.Object(
+  {
     id: Type.Integer(),
-    name: Type.String(),
-    default: Type.Boolean(),
-    parent_company_id: Type.Union([Type.Integer(), Type.Null()]),
-  }),
-  access: Type.Object({ id: Type.Integer(), name: Type.String(), code: Type.String() }),
-  user: SeedUserJson,
-});
+    primary: Type.Boolean(),
+    company: Type.Object({
+      id: Type.Integer(),
+      name: Type.String(),
+      default: Type.Boolean(),
+      parent_company_id: Type.Union([Type.Integer(), Type.Null()]),
+    }),
+    access: Type.Object({ id: Type.Integer(), name: Type.String(), code: AccessCode }),
+    user: SeedUserJson,
+  },
+  {
+    title: 'UserAccess',
+    description: "A user's access (role) in one company.",
+    examples: [
+      {
+        id: 31,
+        primary: true,
+        company: { id: 7, name: 'Acme Iberia', default: false, parent_company_id: null },
+        access: { id: 3, name: 'Sales agent', code: 'agent' },
+        user: userSummaryExample,
+      },
+    ],
+  },
+);
 
 export const UserAccessEnvelope = Type.Object({ user_access: UserAccessJson });
 
@@ -30,12 +46,16 @@ export const CreateUserAccessBody = Type.Object(
     access_id: Id,
     primary: Type.Optional(Type.Boolean({ default: false })),
   },
-  { additionalProperties: false },
+  {
+    additionalProperties: false,
+    title: 'UserAccessCreate',
+    examples: [{ company_id: 7, access_id: 3, primary: false }],
+  },
 );
 
 export const UpdateUserAccessBody = Type.Object(
   { access_id: Type.Optional(Id), primary: Type.Optional(Type.Boolean()) },
-  { additionalProperties: false, minProperties: 1 },
+  { additionalProperties: false, minProperties: 1, title: 'UserAccessUpdate', examples: [{ access_id: 2 }] },
 );
 
 export type CreateUserAccessInput = Static<typeof CreateUserAccessBody>;
