@@ -47,7 +47,13 @@ export const invitationsRoutes: FastifyPluginAsyncTypebox<{
           '`already_member`. Codes expire after INVITATION_TTL (7 days by default).',
         params: CompanyParams,
         body: CreateInvitationBody,
-        response: { 201: Type.Object({ invitation: CreatedInvitationJson }) },
+        response: {
+          201: Type.Object({ invitation: CreatedInvitationJson }),
+          429: problemResponse(
+            "`invitation_budget`: the company's, or your own, invitations of the last 24 hours reached the plan's " +
+              '`max_invitations_per_day`; or `rate_limited`: too many requests. See Retry-After.',
+          ),
+        },
       },
     },
     async (request, reply) => {
