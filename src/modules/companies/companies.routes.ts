@@ -69,6 +69,9 @@ export const companiesRoutes: FastifyPluginAsyncTypebox<{ service: CompaniesServ
         operationId: 'getCompany',
         tags: ['Companies'],
         summary: 'Get an specific company',
+        description:
+          "Any member of the company or of an ancestor. With the caller's effective access in it and the plan in " +
+          'force (its limits).',
         params: CompanyParams,
         response: { 200: CompanyEnvelope },
       },

@@ -28,6 +28,9 @@ export const referenceRoutes: FastifyPluginAsyncTypebox<{ service: ReferenceServ
         operationId: 'listAccesses',
         tags: ['Accesses'],
         summary: 'List all available accesses',
+        description:
+          'The accesses (roles) a user can hold in a company: `admin`, `manager`, `agent`, each with its permissions ' +
+          '(what it may do in the company and its descendants). Reference data, the same for every company.',
         response: { 200: Type.Object({ accesses: Type.Array(AccessJson) }) },
       },
     },
@@ -42,6 +45,7 @@ export const referenceRoutes: FastifyPluginAsyncTypebox<{ service: ReferenceServ
         operationId: 'getAccess',
         tags: ['Accesses'],
         summary: 'List access by id',
+        description: 'One access (role) with its permissions.',
         params: AccessParams,
         response: { 200: Type.Object({ access: AccessJson }), 404: problemResponse('No such access.') },
       },
