@@ -259,6 +259,13 @@ describe('XLSX cells', () => {
     expect((await read(bytes)).values).toEqual([{ email: 'ana@example.com', city: 'Logroño' }]);
   });
 
+  it('spools sheets that come before the workbook says which is first, and reads only the first', async () => {
+    const [types, workbook, rels, strings, sheet] = streamable();
+    const broken = { name: 'xl/worksheets/sheet2.xml', data: '<worksheet><sheetData><row><c r="XFE1">' };
+    const bytes = zip([broken, sheet!, types!, workbook!, rels!, strings!]);
+    expect((await read(bytes)).values).toEqual([{ email: 'ana@example.com', city: 'Logroño' }]);
+  });
+
   it('detects XLSX by content, even when called a CSV', async () => {
     const bytes = xlsx([{ rows: [['email'], ['a@x.io']] }]);
     const sheet = await read(bytes);
@@ -332,6 +339,26 @@ describe('XLSX failures and caps', () => {
     expect((await failure(read(bytes, { maxUncompressedBytes: 100_000 }))).code).toBe('too_large');
     expect((await failure(read(bytes, { maxSharedStringsBytes: 10_000 }))).message).toContain('the shared strings');
     expect((await failure(read(bytes, { maxPartBytes: 100 }))).code).toBe('too_large');
+  });
+
+  it('caps what a sheet read before its shared strings leaves on disk, not only its XML', async () => {
+    // Quotes take twice the room as JSON (\"): the rows kept on disk outgrow the XML they come from.
+    const quotes = Array.from(
+      { length: 4 },
+      (_, i) => `<row r="${i + 2}"><c t="inlineStr"><is><t>${'"'.repeat(9000)}</t></is></c></row>`,
+    );
+    const [types, workbook, rels, strings] = streamable();
+    const parts = [
+      types!,
+      workbook!,
+      rels!,
+      { name: 'xl/worksheets/sheet1.xml', data: sheetXml(`<row r="1"><c t="s"><v>0</v></c></row>${quotes.join('')}`) },
+      strings!,
+    ];
+    expect((await read(zip(parts))).rows).toHaveLength(4);
+    const error = await failure(read(zip(parts), { maxUncompressedBytes: 50_000 }));
+    expect(error.code).toBe('too_large');
+    expect(error.message).toContain('(a worksheet over'); // not 'all parts': the XML itself is under the cap
   });
 
   it('refuses more rows than the cap', async () => {

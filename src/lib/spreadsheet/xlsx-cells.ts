@@ -46,21 +46,20 @@ export const missingText = () =>
 export type RawCell = {
   /** `t`: s (shared string), str (a formula's text), inlineStr, b, e, d (ISO 8601), n (the default). */
   type: string;
-  /** The text of `<v>` or of the inline string's runs; undefined when the cell has neither (a formula never run). */
-  value: string | undefined;
+  /** The text of `<v>` or of the inline string's runs. */
+  value: string;
   /** Its style shows numbers as dates (see readDateStyles). */
   date: boolean;
 };
 
 /**
  * A cell as text: strings as is, numbers without float noise, numbers in a date style as YYYY-MM-DD (with the time
- * when there is one), rich text joined, formulas as their cached result (a formula never calculated is empty),
+ * when there is one), rich text joined, formulas as their cached result (a formula never calculated has none: the reader reads it as no cell),
  * booleans 'true'/'false', error values (#N/A …) empty. Shared strings are looked up through `sharedString`, which
  * checks the row's budget.
  */
 export function cellText(cell: RawCell, date1904: boolean, sharedString: (index: number) => string): string {
   const { type, value } = cell;
-  if (value === undefined) return '';
   switch (type) {
     case 's': {
       const index = Number(value.trim());

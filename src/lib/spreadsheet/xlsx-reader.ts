@@ -17,7 +17,7 @@ import {
   readWorkbook,
   type WorkbookInfo,
 } from './xlsx-parts.ts';
-import { sheetRecords } from './xlsx-sheet.ts';
+import { type SheetContext, sheetRecords, spooledRecords, spoolRows } from './xlsx-sheet.ts';
 import { createMeter, openZip, type ZipEntry, zipEntries } from './xlsx-zip.ts';
 import { createXmlGuard } from './xml-guard.ts';
 
@@ -38,7 +38,8 @@ type Progress = {
   relationships?: Map<string, Relationship>;
   dateStyles?: Uint8Array;
   strings?: SharedStrings;
-  spooled: Map<string, string>;
+  /** Sheets kept on disk until they can be read: as XML, or as parsed rows when known to be the first sheet. */
+  spooled: Map<string, { file: string; rows: boolean }>;
   dir?: string;
 };
 
@@ -99,19 +100,31 @@ async function readPart(path: string, stream: Readable, progress: Progress, limi
   progress.read.add(path);
 }
 
-const sheetRows = (xml: Readable, progress: Progress, limits: SheetLimits) =>
-  sheetRecords(through(xml, sheetGuard(limits)), {
-    strings: progress.strings,
-    dateStyles: progress.dateStyles,
-    date1904: progress.workbook?.date1904 === true,
-    limits,
-  });
+const context = (progress: Progress, limits: SheetLimits): SheetContext => ({
+  strings: progress.strings,
+  dateStyles: progress.dateStyles,
+  date1904: progress.workbook?.date1904 === true,
+  limits,
+});
 
-async function spool(entry: ZipEntry, meter: Transform, progress: Progress) {
+const sheetRows = (xml: Readable, progress: Progress, limits: SheetLimits) =>
+  sheetRecords(through(xml, sheetGuard(limits)), context(progress, limits));
+
+/**
+ * Keeps a sheet on disk until the parts it needs are read. The first sheet is parsed on the way (its rows wait
+ * unresolved, see spoolRows); a sheet that may not be the first is kept as XML, unparsed: its faults are not ours.
+ */
+async function spool(entry: ZipEntry, meter: Transform, progress: Progress, first: boolean, limits: SheetLimits) {
   progress.dir ??= await mkdtemp(join(tmpdir(), 'leadsy-xlsx-'));
-  const file = join(progress.dir, `sheet-${progress.spooled.size}.xml`);
-  await pipeline(entry, meter, createWriteStream(file));
-  progress.spooled.set(entry.path, file);
+  const file = join(progress.dir, `sheet-${progress.spooled.size}.${first ? 'rows' : 'xml'}`);
+  const out = createWriteStream(file);
+  try {
+    if (first) await spoolRows(through(entry.pipe(meter), sheetGuard(limits)), out, limits.maxUncompressedBytes);
+    else await pipeline(entry, meter, out);
+  } finally {
+    out.destroy();
+  }
+  progress.spooled.set(entry.path, { file, rows: first });
 }
 
 const drain = (entry: ZipEntry, meter: Transform) =>
@@ -158,7 +171,7 @@ async function* walkZip(
     else if (entry.path === first && ready(progress)) {
       yield* sheetRows(entry.pipe(counted), progress, limits);
       return true;
-    } else await spool(entry, counted, progress);
+    } else await spool(entry, counted, progress, entry.path === first, limits);
     track(undefined);
   }
   return false;
@@ -166,9 +179,10 @@ async function* walkZip(
 
 async function* spooledSheet(progress: Progress, limits: SheetLimits): AsyncGenerator<RawRecord> {
   const byNumber = [...progress.spooled.keys()].sort((a, b) => sheetNumber(a) - sheetNumber(b));
-  const file = progress.spooled.get(firstSheetPath(progress) ?? byNumber[0] ?? '');
-  if (!file) throw new SpreadsheetError('corrupt_file', 'The workbook has no worksheet.');
-  yield* sheetRows(createReadStream(file), progress, limits);
+  const spooled = progress.spooled.get(firstSheetPath(progress) ?? byNumber[0] ?? '');
+  if (!spooled) throw new SpreadsheetError('corrupt_file', 'The workbook has no worksheet.');
+  if (spooled.rows) yield* spooledRecords(createReadStream(spooled.file), context(progress, limits));
+  else yield* sheetRows(createReadStream(spooled.file), progress, limits);
 }
 
 /**

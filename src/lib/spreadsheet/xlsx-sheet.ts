@@ -1,7 +1,12 @@
+import { once } from 'node:events';
+import type { Writable } from 'node:stream';
+import { finished } from 'node:stream/promises';
+import { StringDecoder } from 'node:string_decoder';
 import type { SharedStrings } from './shared-strings.ts';
 import { SpreadsheetError } from './spreadsheet-error.ts';
 import type { RawRecord, SheetLimits } from './types.ts';
 import { cellText, missingText, type RawCell } from './xlsx-cells.ts';
+import { tooLarge } from './xlsx-zip.ts';
 import { xmlParser } from './xml-events.ts';
 
 /** What reading a sheet's cells needs from the rest of the workbook. */
@@ -27,46 +32,39 @@ function columnOf(ref: string): number {
   return column;
 }
 
+/** A sheet's cells as its XML gives them, before shared strings and styles are applied. */
+type CellSink = {
+  rowStart(line: number): void;
+  /** `style` is the cell's `s` (-1 without one); `value` its `<v>` or inline text (a cell with neither reads as no cell). */
+  cell(column: number, type: string, value: string, style: number): void;
+  rowEnd(): void;
+};
+
 /**
- * The sheet's rows as records, parsed with saxes as its XML arrives: one row's cells at a time are held, never the
- * sheet. A row or cell without a reference follows the one before it (as Excel reads them). Shared strings are
- * looked up here, a row at a time, against the row's budget (maxRecordLength): 16,384 cells each naming the same
- * 10,000-character string would otherwise be 164M characters.
+ * The sheet's XML, parsed with saxes as it arrives, handed on cell by cell. A row or cell without a reference follows
+ * the one before it (as Excel reads them); a cell beyond XFD is refused.
  */
-function sheetParser({ strings, dateStyles, date1904, limits }: SheetContext) {
-  let records: RawRecord[] = [];
+function sheetParser(sink: CellSink) {
   let line = 0;
   let inRow = false;
-  let cells: string[] = [];
   let column = 0;
-  let budget = 0;
   let inCell = false;
-  const cell: RawCell = { type: 'n', value: undefined, date: false };
+  let type = 'n';
+  let style = -1;
+  let value: string | undefined;
   let collecting = false;
   let inline = false;
   let phonetic = 0;
 
-  const sharedString = (index: number) => {
-    if (!strings || index < 0 || index >= strings.count) throw missingText();
-    budget -= strings.byteLength(index);
-    if (budget < 0)
-      throw new SpreadsheetError(
-        'field_too_long',
-        `Row ${line} of the sheet holds more than ${limits.maxRecordLength} characters of text.`,
-      );
-    return strings.get(index);
-  };
-
-  const parser = xmlParser({
+  return xmlParser({
     open(name, attributes) {
       switch (name) {
         case 'row': {
           const r = attributes.r === undefined ? Number.NaN : Number.parseInt(attributes.r, 10);
           line = Number.isFinite(r) ? r : line + 1;
           inRow = true;
-          cells = [];
           column = 0;
-          budget = limits.maxRecordLength;
+          sink.rowStart(line);
           break;
         }
         case 'c': {
@@ -76,18 +74,18 @@ function sheetParser({ strings, dateStyles, date1904, limits }: SheetContext) {
           column = at > 0 ? at : column + 1;
           if (column > MAX_COLUMNS)
             throw new SpreadsheetError('too_many_columns', `Row ${line} has cells beyond column XFD.`);
-          cell.type = attributes.t ?? 'n';
-          cell.value = undefined;
-          cell.date = attributes.s !== undefined && dateStyles?.[Number(attributes.s)] === 1;
+          type = attributes.t ?? 'n';
+          style = attributes.s === undefined ? -1 : Number(attributes.s);
+          value = undefined;
           break;
         }
         case 'v':
           collecting = inCell;
-          if (inCell) cell.value = '';
+          if (inCell) value = '';
           break;
         case 'is':
           inline = inCell;
-          if (inCell) cell.value = '';
+          if (inCell) value = '';
           break;
         case 't':
           collecting = inline && phonetic === 0;
@@ -111,41 +109,122 @@ function sheetParser({ strings, dateStyles, date1904, limits }: SheetContext) {
           break;
         case 'c':
           if (!inCell) break;
-          cells[column - 1] = cellText(cell, date1904, sharedString);
+          if (value !== undefined) sink.cell(column, type, value, style);
           inCell = false;
           collecting = false;
           break;
         case 'row':
           if (!inRow) break;
-          records.push({ cells: Array.from(cells, (text) => text ?? ''), line });
+          sink.rowEnd();
           inRow = false;
           break;
       }
     },
     text(chunk) {
-      if (collecting) cell.value += chunk;
+      if (collecting) value += chunk;
     },
   });
+}
 
+/**
+ * Turns cells into a row's texts. Shared strings are looked up here, a row at a time, against the row's budget
+ * (maxRecordLength): 16,384 cells each naming the same 10,000-character string would otherwise be 164M characters.
+ */
+function rowBuilder({ strings, dateStyles, date1904, limits }: SheetContext) {
+  let line = 0;
+  let cells: string[] = [];
+  let budget = 0;
+  const raw: RawCell = { type: 'n', value: '', date: false };
+  const sharedString = (index: number) => {
+    if (!strings || index < 0 || index >= strings.count) throw missingText();
+    budget -= strings.byteLength(index);
+    if (budget < 0)
+      throw new SpreadsheetError(
+        'field_too_long',
+        `Row ${line} of the sheet holds more than ${limits.maxRecordLength} characters of text.`,
+      );
+    return strings.get(index);
+  };
   return {
-    write: parser.write,
-    end: parser.end,
-    /** The rows completed so far. */
-    take() {
-      const done = records;
-      records = [];
-      return done;
+    rowStart(at: number) {
+      line = at;
+      cells = [];
+      budget = limits.maxRecordLength;
+    },
+    cell(column: number, type: string, value: string, style: number) {
+      raw.type = type;
+      raw.value = value;
+      raw.date = style >= 0 && dateStyles?.[style] === 1;
+      cells[column - 1] = cellText(raw, date1904, sharedString);
+    },
+    row(): RawRecord {
+      return { cells: Array.from(cells, (text) => text ?? ''), line };
     },
   };
 }
 
-/** The rows of a sheet's XML, as they complete (at most one chunk's worth are held). */
+/** The rows of a sheet's XML as they complete: one row's cells at a time are held, never the sheet. */
 export async function* sheetRecords(xml: AsyncIterable<Buffer>, context: SheetContext): AsyncGenerator<RawRecord> {
-  const parser = sheetParser(context);
+  const rows = rowBuilder(context);
+  let records: RawRecord[] = [];
+  const parser = sheetParser({ rowStart: rows.rowStart, cell: rows.cell, rowEnd: () => records.push(rows.row()) });
   for await (const chunk of xml) {
     parser.write(chunk);
-    yield* parser.take();
+    const done = records;
+    records = [];
+    yield* done;
   }
   parser.end();
-  yield* parser.take();
+  yield* records;
+}
+
+/**
+ * For a sheet that arrives before the shared strings or styles it needs: parsed now, as it streams, and its cells
+ * written to `out` unresolved, a JSON line per row (`[line, column, type, style, value, column, …]`), about half
+ * the XML's size and read back without an XML parser (spooledRecords).
+ */
+export async function spoolRows(xml: AsyncIterable<Buffer>, out: Writable, maxBytes: number): Promise<void> {
+  let row: (string | number)[] = [];
+  let pending = '';
+  let written = 0;
+  const parser = sheetParser({
+    rowStart(line) {
+      row = [line];
+    },
+    cell(column, type, value, style) {
+      row.push(column, type, style, value);
+    },
+    rowEnd() {
+      pending += `${JSON.stringify(row)}\n`;
+    },
+  });
+  for await (const chunk of xml) {
+    parser.write(chunk);
+    // JSON escapes can make a line longer than its XML (a value of quotes or line breaks): the disk is capped too.
+    written += pending.length;
+    if (written > maxBytes) throw tooLarge('a worksheet', maxBytes);
+    if (pending.length > 0 && !out.write(pending)) await once(out, 'drain');
+    pending = '';
+  }
+  parser.end();
+  out.end(pending);
+  await finished(out);
+}
+
+/** The rows spoolRows wrote, with the shared strings and styles now known. */
+export async function* spooledRecords(lines: AsyncIterable<Buffer>, context: SheetContext): AsyncGenerator<RawRecord> {
+  const rows = rowBuilder(context);
+  const decoder = new StringDecoder('utf8');
+  let rest = '';
+  for await (const chunk of lines) {
+    const complete = (rest + decoder.write(chunk)).split('\n');
+    rest = complete.pop() ?? '';
+    for (const line of complete) {
+      const row = JSON.parse(line) as [number, ...(string | number)[]];
+      rows.rowStart(row[0]);
+      for (let at = 1; at < row.length; at += 4)
+        rows.cell(row[at] as number, row[at + 1] as string, row[at + 3] as string, row[at + 2] as number);
+      yield rows.row();
+    }
+  }
 }

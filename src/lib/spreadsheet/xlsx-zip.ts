@@ -53,7 +53,7 @@ function partName(path: string): string {
   return /^xl\/worksheets\//.test(path) ? 'a worksheet' : 'a workbook part';
 }
 
-function tooLarge(what: string, cap: number) {
+export function tooLarge(what: string, cap: number) {
   return new SpreadsheetError(
     'too_large',
     `The workbook is too large once unzipped (${what} over ${megabytes(cap)}). Save it as CSV or split it into smaller files.`,
