@@ -54,6 +54,10 @@ export const avatarsRoutes: FastifyPluginAsyncTypebox<{
   // As the companies routes present it: with the caller's access and the plan in force.
   const present = async (company: CompanyRow, request: FastifyRequest) =>
     presentCompany(company, await companies.describeAccess(accessOf(request)), await companies.plan(company.id));
+  const notYours = problemResponse(
+    "Not your profile (you can see this user's), or an API key (`api_key_not_allowed`).",
+  );
+  const notVisible = problemResponse('No such user, or not visible to you.');
   const uploadErrors = {
     400: problemResponse('The multipart body is malformed.'),
     413: problemResponse('The file is larger than 5 MB.'),
@@ -74,7 +78,8 @@ export const avatarsRoutes: FastifyPluginAsyncTypebox<{
         body: AvatarUpload,
         response: {
           200: UserEnvelope,
-          403: problemResponse("Not your profile (you can see this user's)."),
+          403: notYours,
+          404: notVisible,
           ...uploadErrors,
         },
       },
@@ -95,7 +100,7 @@ export const avatarsRoutes: FastifyPluginAsyncTypebox<{
         summary: 'Remove a user avatar',
         description: 'Yourself, or platform staff. `avatar_route` becomes null and the image is deleted.',
         params: UserParams,
-        response: { 200: UserEnvelope, 403: problemResponse("Not your profile (you can see this user's).") },
+        response: { 200: UserEnvelope, 403: notYours, 404: notVisible },
       },
     },
     async (request) => ({

@@ -10,20 +10,24 @@ export const CompanyEnvelope = Type.Object({ company: CompanyJson });
 export const AvatarUpload = {
   content: {
     'multipart/form-data': {
-      schema: Type.Object({
-        avatar: Type.String({
-          format: 'binary',
-          description:
-            `A JPEG, PNG, WebP or GIF image of at most ${AVATAR_MAX_BYTES / 1024 / 1024} MB (the type is read from ` +
-            'the content, not the file name or declared type).',
-        }),
-      }),
+      schema: Type.Object(
+        {
+          avatar: Type.String({
+            format: 'binary',
+            description:
+              `A JPEG, PNG, WebP or GIF image of at most ${AVATAR_MAX_BYTES / 1024 / 1024} MB (the type is read from ` +
+              'the content, not the file name or declared type).',
+          }),
+        },
+        // A file part: reference UIs show a file picker; the example names the file a person would pick.
+        { examples: [{ avatar: 'avatar.png' }] },
+      ),
     },
   },
 };
 
 export const AvatarParams = Type.Object({
-  owner: Type.Union([Type.Literal('users'), Type.Literal('companies')]),
+  owner: Type.Enum(['users', 'companies']),
   key: Type.String({ minLength: 1, maxLength: 64 }),
 });
 
