@@ -1,5 +1,6 @@
 import { type Static, Type } from 'typebox';
 import { PageMeta, PageQuery } from '../../lib/pagination.ts';
+import { AccessCode } from '../reference/reference.schemas.ts';
 import type { AssignedUserAccess, SourceRow } from './sources.repository.ts';
 
 /** A company's live sources are capped so that a reorder can always list them all in one body. */
@@ -14,22 +15,48 @@ const Priority = Type.Integer({
   description: 'The place in the order (1 = first). The sources at or after it move down by one.',
 });
 
-export const SourceUserAccessJson = Type.Object({
-  id: Type.Integer({ description: 'The user access id.' }),
-  user_id: Type.Integer(),
-  full_name: Type.String(),
-  access_code: Type.String(),
-});
+const sourceUserAccessExample = { id: 31, user_id: 43, full_name: 'Luis Pérez', access_code: 'agent' };
 
-export const SourceJson = Type.Object({
-  id: Type.Integer(),
-  company_id: Type.Integer(),
-  name: Type.String(),
-  priority: Type.Integer(),
-  user_accesses: Type.Array(SourceUserAccessJson, { description: 'The user accesses assigned to this source.' }),
-  created_at: DateTime,
-  updated_at: DateTime,
-});
+export const SourceUserAccessJson = Type.Object(
+  {
+    id: Type.Integer({ description: 'The user access id.' }),
+    user_id: Type.Integer(),
+    full_name: Type.String(),
+    access_code: AccessCode,
+  },
+  {
+    title: 'SourceUserAccess',
+    description: "A user access assigned to a source: the source's leads go to them.",
+    examples: [sourceUserAccessExample],
+  },
+);
+
+export const SourceJson = Type.Object(
+  {
+    id: Type.Integer(),
+    company_id: Type.Integer(),
+    name: Type.String(),
+    priority: Type.Integer(),
+    user_accesses: Type.Array(SourceUserAccessJson, { description: 'The user accesses assigned to this source.' }),
+    created_at: DateTime,
+    updated_at: DateTime,
+  },
+  {
+    title: 'Source',
+    description: 'Where leads come from (a web form, a fair, a partner), in the order of `priority`.',
+    examples: [
+      {
+        id: 11,
+        company_id: 7,
+        name: 'Website',
+        priority: 1,
+        user_accesses: [sourceUserAccessExample],
+        created_at: '2026-03-02T09:30:00.000Z',
+        updated_at: '2026-03-02T09:30:00.000Z',
+      },
+    ],
+  },
+);
 
 export const SourceEnvelope = Type.Object({ source: SourceJson });
 export const SourceList = Type.Object({ sources: Type.Array(SourceJson), meta: PageMeta });
@@ -42,11 +69,11 @@ export const ListSourcesQuery = Type.Object(PageQuery);
 
 export const CreateSourceBody = Type.Object(
   { name: Name, priority: Type.Optional(Priority) },
-  { additionalProperties: false },
+  { additionalProperties: false, title: 'SourceCreate', examples: [{ name: 'Website', priority: 1 }] },
 );
 export const UpdateSourceBody = Type.Object(
   { name: Type.Optional(Name), priority: Type.Optional(Priority) },
-  { additionalProperties: false, minProperties: 1 },
+  { additionalProperties: false, minProperties: 1, title: 'SourceUpdate', examples: [{ name: 'Website form' }] },
 );
 export const ReorderSourcesBody = Type.Object(
   {
@@ -55,9 +82,12 @@ export const ReorderSourcesBody = Type.Object(
       description: 'Every live source id of the company, exactly once, in the new order (first = priority 1).',
     }),
   },
-  { additionalProperties: false },
+  { additionalProperties: false, title: 'SourcePriorityUpdate', examples: [{ source_ids: [12, 11] }] },
 );
-export const AssignUserAccessBody = Type.Object({ user_access_id: Id }, { additionalProperties: false });
+export const AssignUserAccessBody = Type.Object(
+  { user_access_id: Type.Integer({ minimum: 1, description: 'A direct user access of this company.' }) },
+  { additionalProperties: false, title: 'SourceUserAccessCreate', examples: [{ user_access_id: 31 }] },
+);
 
 export type CreateSourceInput = Static<typeof CreateSourceBody>;
 export type UpdateSourceInput = Static<typeof UpdateSourceBody>;
