@@ -7,21 +7,41 @@ export const MAX_CAMPAIGN_QUESTIONS = 200;
 const Id = Type.Integer({ minimum: 1 });
 const DateTime = Type.String({ format: 'date-time' });
 const Name = Type.String({ minLength: 1, maxLength: 200, pattern: '\\S', description: 'Trimmed; 1..200 characters.' });
-const Status = Type.Union([Type.Literal('active'), Type.Literal('paused'), Type.Literal('finished')]);
+const Status = Type.Enum(['active', 'paused', 'finished']);
 const NullableDateTime = Type.Union([DateTime, Type.Null()]);
 
-export const CampaignJson = Type.Object({
-  id: Type.Integer(),
-  company_id: Type.Integer(),
-  name: Type.String(),
-  source: Type.Union([Type.Object({ id: Type.Integer(), name: Type.String() }), Type.Null()]),
-  status: Status,
-  starts_at: NullableDateTime,
-  ends_at: NullableDateTime,
-  question_ids: Type.Array(Type.Integer(), { description: "The campaign's live questions, in campaign order." }),
-  created_at: DateTime,
-  updated_at: DateTime,
-});
+export const CampaignJson = Type.Object(
+  {
+    id: Type.Integer(),
+    company_id: Type.Integer(),
+    name: Type.String(),
+    source: Type.Union([Type.Object({ id: Type.Integer(), name: Type.String() }), Type.Null()]),
+    status: Status,
+    starts_at: NullableDateTime,
+    ends_at: NullableDateTime,
+    question_ids: Type.Array(Type.Integer(), { description: "The campaign's live questions, in campaign order." }),
+    created_at: DateTime,
+    updated_at: DateTime,
+  },
+  {
+    title: 'Campaign',
+    description: 'A marketing campaign leads can come from, with the questions its leads answer.',
+    examples: [
+      {
+        id: 4,
+        company_id: 7,
+        name: 'Spring 2026',
+        source: { id: 11, name: 'Website' },
+        status: 'active',
+        starts_at: '2026-03-01T00:00:00.000Z',
+        ends_at: '2026-05-31T22:00:00.000Z',
+        question_ids: [21, 22],
+        created_at: '2026-03-02T09:40:00.000Z',
+        updated_at: '2026-03-02T09:40:00.000Z',
+      },
+    ],
+  },
+);
 
 export const CampaignEnvelope = Type.Object({ campaign: CampaignJson });
 export const CampaignList = Type.Object({ campaigns: Type.Array(CampaignJson), meta: PageMeta });
@@ -45,10 +65,24 @@ const fields = {
   ),
 };
 
-export const CreateCampaignBody = Type.Object({ name: Name, ...fields }, { additionalProperties: false });
+export const CreateCampaignBody = Type.Object(
+  { name: Name, ...fields },
+  {
+    additionalProperties: false,
+    title: 'CampaignCreate',
+    examples: [
+      { name: 'Spring 2026', status: 'active', starts_at: '2026-03-01T00:00:00Z', ends_at: '2026-05-31T22:00:00Z' },
+    ],
+  },
+);
 export const UpdateCampaignBody = Type.Object(
   { name: Type.Optional(Name), ...fields },
-  { additionalProperties: false, minProperties: 1 },
+  {
+    additionalProperties: false,
+    minProperties: 1,
+    title: 'CampaignUpdate',
+    examples: [{ status: 'paused', ends_at: '2026-04-30T22:00:00Z' }],
+  },
 );
 
 export type CreateCampaignInput = Static<typeof CreateCampaignBody>;
