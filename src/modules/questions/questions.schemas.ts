@@ -10,10 +10,9 @@ export const MAX_OPTIONS = 100;
 const Id = Type.Integer({ minimum: 1 });
 const DateTime = Type.String({ format: 'date-time' });
 const Title = Type.String({ minLength: 1, maxLength: 500, pattern: '\\S', description: 'Trimmed; 1..500 characters.' });
-const Kind = Type.Union(
-  QUESTION_KINDS.map((kind) => Type.Literal(kind)),
-  { description: 'Choice kinds (`single_choice`, `multiple_choice`) need options; the others take none.' },
-);
+const Kind = Type.Enum([...QUESTION_KINDS], {
+  description: 'Choice kinds (`single_choice`, `multiple_choice`) need options; the others take none.',
+});
 const Priority = Type.Integer({
   minimum: 1,
   maximum: 1_000_000,
@@ -34,39 +33,79 @@ export const OptionBody = Type.Object(
     ),
     score: Type.Optional(Type.Union([Type.Integer({ minimum: -1_000_000, maximum: 1_000_000 }), Type.Null()])),
   },
-  { additionalProperties: false },
+  {
+    additionalProperties: false,
+    title: 'QuestionOptionInput',
+    description: 'One option of a choice question, as sent.',
+    examples: [{ label: 'Más de 50', value: 'mas_de_50', score: 3 }],
+  },
 );
 export const OptionsBody = Type.Array(OptionBody, {
   maxItems: MAX_OPTIONS,
   description: 'Replaces the whole set; position = array order (1-based).',
 });
 
-export const OptionJson = Type.Object({
-  id: Type.Integer(),
-  label: Type.String(),
-  value: Type.String(),
-  score: Type.Union([Type.Integer(), Type.Null()]),
-  position: Type.Integer(),
-});
+const optionExamples = [
+  { id: 51, label: '1-10', value: '1_10', score: 1, position: 1 },
+  { id: 52, label: '11-50', value: '11_50', score: 2, position: 2 },
+  { id: 53, label: 'Más de 50', value: 'mas_de_50', score: 3, position: 3 },
+];
 
-export const QuestionJson = Type.Object({
-  id: Type.Integer(),
-  company_id: Type.Integer(),
-  title: Type.String(),
-  kind: Type.String(),
-  required: Type.Boolean(),
-  priority: Type.Integer(),
-  options: Type.Array(OptionJson),
-  created_at: DateTime,
-  updated_at: DateTime,
-});
+export const OptionJson = Type.Object(
+  {
+    id: Type.Integer(),
+    label: Type.String(),
+    value: Type.String({ description: 'What answers store.' }),
+    score: Type.Union([Type.Integer(), Type.Null()]),
+    position: Type.Integer({ description: '1-based.' }),
+  },
+  { title: 'QuestionOption', description: 'One option of a choice question.', examples: [optionExamples[2]] },
+);
 
-export const CampaignQuestionJson = Type.Object({
-  ...QuestionJson.properties,
-  options_source: Type.Union([Type.Literal('campaign'), Type.Literal('company')], {
-    description: '`campaign` when the campaign has its own options for this question, else `company`.',
-  }),
-});
+const questionExample = {
+  id: 21,
+  company_id: 7,
+  title: 'How many employees does your company have?',
+  kind: 'single_choice',
+  required: true,
+  priority: 1,
+  options: optionExamples,
+  created_at: '2026-03-02T09:35:00.000Z',
+  updated_at: '2026-03-02T09:35:00.000Z',
+};
+
+export const QuestionJson = Type.Object(
+  {
+    id: Type.Integer(),
+    company_id: Type.Integer(),
+    title: Type.String(),
+    kind: Kind,
+    required: Type.Boolean(),
+    priority: Type.Integer(),
+    options: Type.Array(OptionJson),
+    created_at: DateTime,
+    updated_at: DateTime,
+  },
+  {
+    title: 'Question',
+    description: "A question a company's leads answer, with its company options (choice kinds).",
+    examples: [questionExample],
+  },
+);
+
+export const CampaignQuestionJson = Type.Object(
+  {
+    ...QuestionJson.properties,
+    options_source: Type.Enum(['campaign', 'company'], {
+      description: '`campaign` when the campaign has its own options for this question, else `company`.',
+    }),
+  },
+  {
+    title: 'CampaignQuestion',
+    description: 'A question of a campaign, with the options that apply to that campaign.',
+    examples: [{ ...questionExample, options_source: 'company' }],
+  },
+);
 
 export const QuestionEnvelope = Type.Object({ question: QuestionJson });
 export const QuestionList = Type.Object({ questions: Type.Array(QuestionJson), meta: PageMeta });
@@ -86,7 +125,22 @@ export const CreateQuestionBody = Type.Object(
     priority: Type.Optional(Priority),
     options: Type.Optional(OptionsBody),
   },
-  { additionalProperties: false },
+  {
+    additionalProperties: false,
+    title: 'QuestionCreate',
+    examples: [
+      {
+        title: 'How many employees does your company have?',
+        kind: 'single_choice',
+        required: true,
+        options: [
+          { label: '1-10', score: 1 },
+          { label: '11-50', score: 2 },
+          { label: 'Más de 50', score: 3 },
+        ],
+      },
+    ],
+  },
 );
 export const UpdateQuestionBody = Type.Object(
   {
@@ -96,7 +150,12 @@ export const UpdateQuestionBody = Type.Object(
     priority: Type.Optional(Priority),
     options: Type.Optional(OptionsBody),
   },
-  { additionalProperties: false, minProperties: 1 },
+  {
+    additionalProperties: false,
+    minProperties: 1,
+    title: 'QuestionUpdate',
+    examples: [{ title: 'How many people work at your company?', required: false }],
+  },
 );
 export const ReorderQuestionsBody = Type.Object(
   {
@@ -105,7 +164,7 @@ export const ReorderQuestionsBody = Type.Object(
       description: 'Every live question id of the company, exactly once, in the new order (first = priority 1).',
     }),
   },
-  { additionalProperties: false },
+  { additionalProperties: false, title: 'QuestionPriorityUpdate', examples: [{ question_ids: [22, 21] }] },
 );
 export const CampaignOptionsBody = Type.Object(
   {
@@ -114,7 +173,23 @@ export const CampaignOptionsBody = Type.Object(
       maxItems: MAX_QUESTIONS,
     }),
   },
-  { additionalProperties: false },
+  {
+    additionalProperties: false,
+    title: 'CampaignQuestionOptionsUpdate',
+    examples: [
+      {
+        questions: [
+          {
+            question_id: 21,
+            options: [
+              { label: 'Menos de 50', value: 'menos_de_50', score: 1 },
+              { label: '50 o más', value: '50_o_mas', score: 3 },
+            ],
+          },
+        ],
+      },
+    ],
+  },
 );
 
 export type CreateQuestionInput = Static<typeof CreateQuestionBody>;
