@@ -41,7 +41,7 @@ const exampleRow = (questions: Pick<Question, 'title'>[]) => [
   ...questions.map(() => ''),
 ];
 
-function xlsxTemplate(options: TemplateOptions): Buffer {
+function xlsxTemplate(options: TemplateOptions): Promise<Buffer> {
   const headers = templateHeaders(options.questions);
   const isValue = (index: number) => TEMPLATE_FIELDS[index] === 'value';
   return writeXlsx({

@@ -2,7 +2,7 @@ import { createReadStream, createWriteStream } from 'node:fs';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { pipeline as pipelineCallback, Readable, type Transform, Writable } from 'node:stream';
+import { type Duplex, pipeline as pipelineCallback, Readable, type Transform, Writable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import type { SharedStrings } from './shared-strings.ts';
 import type { Chunks } from './source.ts';
@@ -156,7 +156,7 @@ function capOf(path: string, limits: SheetLimits): number {
  * others are drained. Returns whether the first sheet was streamed.
  */
 async function* walkZip(
-  zip: ReturnType<typeof openZip>,
+  zip: Duplex,
   limits: SheetLimits,
   progress: Progress,
   track: (meter: Transform | undefined) => void,
@@ -192,8 +192,8 @@ async function* spooledSheet(progress: Progress, limits: SheetLimits): AsyncGene
  * zip or its XML is a SpreadsheetError.
  */
 export async function* xlsxRecords(input: Chunks, limits: SheetLimits): AsyncGenerator<RawRecord> {
+  const zip = await openZip();
   const source = Readable.from(input);
-  const zip = openZip();
   const progress: Progress = { read: new Set(), spooled: new Map() };
   let inputError: unknown;
   let current: Transform | undefined;

@@ -1,5 +1,3 @@
-import { strToU8, zipSync } from 'fflate';
-
 /**
  * A one-sheet XLSX written by hand (SpreadsheetML, zipped with fflate): only what the import template needs, the
  * smallest set of parts Excel, LibreOffice and Numbers open without repairing: a bold header row frozen at the top,
@@ -98,7 +96,9 @@ function sheetXml({ columns, rows }: XlsxSheet): string {
   );
 }
 
-export function writeXlsx(sheet: XlsxSheet): Buffer {
+export async function writeXlsx(sheet: XlsxSheet): Promise<Buffer> {
+  // Loaded on first use: only the XLSX template needs it.
+  const { strToU8, zipSync } = await import('fflate');
   const parts: Record<string, string> = {
     '[Content_Types].xml':
       `${DECLARATION}<Types xmlns="http://schemas.openxmlformats.org/package/2006/content-types">` +

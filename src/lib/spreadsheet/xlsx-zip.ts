@@ -1,5 +1,4 @@
 import { type Duplex, type Readable, Transform } from 'node:stream';
-import unzipper from 'unzipper';
 import { SpreadsheetError } from './spreadsheet-error.ts';
 import type { SheetLimits } from './types.ts';
 
@@ -9,8 +8,14 @@ export type ZipEntry = Readable & {
   extra?: { uncompressedSize?: number };
 };
 
-/** unzipper's streaming parser: entries come out as the zip goes in, each read (or drained) before the next. */
-export const openZip = () => unzipper.Parse({ forceStream: true });
+/**
+ * unzipper's streaming parser: entries come out as the zip goes in, each read (or drained) before the next. Loaded
+ * on first use, like everything only XLSX needs: CSV-only work never pays for it.
+ */
+export async function openZip(): Promise<Duplex> {
+  const { default: unzipper } = await import('unzipper');
+  return unzipper.Parse({ forceStream: true });
+}
 
 /**
  * The zip's entries one at a time, in file order. It listens to 'data' rather than using the stream's async
