@@ -3,6 +3,7 @@ import { PageMeta, PageQuery } from '../../lib/pagination.ts';
 import {
   MemberJson,
   type MemberView,
+  memberExamples,
   presentMember,
   UserAccessIds,
   Weights,
@@ -24,16 +25,34 @@ const Default = Type.Boolean({
   description: "The company's default cycle, for leads no other rule places. Setting it clears the previous one.",
 });
 
-export const CycleJson = Type.Object({
-  id: Type.Integer(),
-  company_id: Type.Integer(),
-  name: Type.String(),
-  source: Type.Union([Type.Object({ id: Type.Integer(), name: Type.String() }), Type.Null()]),
-  default: Type.Boolean(),
-  members: Type.Array(MemberJson, { description: 'In rotation order.' }),
-  created_at: DateTime,
-  updated_at: DateTime,
-});
+export const CycleJson = Type.Object(
+  {
+    id: Type.Integer(),
+    company_id: Type.Integer(),
+    name: Type.String(),
+    source: Type.Union([Type.Object({ id: Type.Integer(), name: Type.String() }), Type.Null()]),
+    default: Type.Boolean(),
+    members: Type.Array(MemberJson, { description: 'In rotation order.' }),
+    created_at: DateTime,
+    updated_at: DateTime,
+  },
+  {
+    title: 'Cycle',
+    description: 'A rotation that hands new leads to its members in turn, by weight.',
+    examples: [
+      {
+        id: 3,
+        company_id: 7,
+        name: 'Inbound',
+        source: { id: 11, name: 'Website' },
+        default: true,
+        members: memberExamples,
+        created_at: '2026-03-02T09:45:00.000Z',
+        updated_at: '2026-03-02T09:45:00.000Z',
+      },
+    ],
+  },
+);
 
 export const CycleEnvelope = Type.Object({ cycle: CycleJson });
 export const CycleList = Type.Object({ cycles: Type.Array(CycleJson), meta: PageMeta });
@@ -44,7 +63,7 @@ export const ListCyclesQuery = Type.Object(PageQuery);
 
 export const CyclesEnabledBody = Type.Object(
   { enabled: Type.Boolean({ description: 'Whether new leads without an assignee are distributed.' }) },
-  { additionalProperties: false },
+  { additionalProperties: false, title: 'CyclesEnabledUpdate', examples: [{ enabled: true }] },
 );
 
 export const CreateCycleBody = Type.Object(
@@ -55,7 +74,11 @@ export const CreateCycleBody = Type.Object(
     source_id: Type.Optional(SourceId),
     default: Type.Optional(Default),
   },
-  { additionalProperties: false },
+  {
+    additionalProperties: false,
+    title: 'CycleCreate',
+    examples: [{ name: 'Inbound', user_access_ids: [31, 32], weights: [2, 1], default: true }],
+  },
 );
 
 export const UpdateCycleBody = Type.Object(
@@ -66,7 +89,7 @@ export const UpdateCycleBody = Type.Object(
     source_id: Type.Optional(SourceId),
     default: Type.Optional(Default),
   },
-  { additionalProperties: false, minProperties: 1 },
+  { additionalProperties: false, minProperties: 1, title: 'CycleUpdate', examples: [{ name: 'Inbound leads' }] },
 );
 
 export type CreateCycleInput = Static<typeof CreateCycleBody>;

@@ -22,15 +22,36 @@ export const Weights = Type.Array(Type.Integer({ minimum: 1, maximum: MAX_WEIGHT
     '(smooth weighted round robin). Without weights every member weighs 1 (strict round robin).',
 });
 
-export const MemberJson = Type.Object({
-  user_access_id: Type.Integer(),
-  user_id: Type.Integer(),
-  full_name: Type.String(),
-  position: Type.Integer({ description: 'The place in the rotation: the index in `user_access_ids` (0-based).' }),
-  weight: Type.Integer(),
-  assigned_count: Type.Integer({ description: 'Leads this rotation has handed to the member.' }),
-  active: Type.Boolean({ description: 'false when the user is deactivated: the rotation skips them.' }),
-});
+/** Examples of a cycle's or a territory's members. */
+export const memberExamples = [
+  {
+    user_access_id: 31,
+    user_id: 43,
+    full_name: 'Luis Pérez',
+    position: 0,
+    weight: 2,
+    assigned_count: 18,
+    active: true,
+  },
+  { user_access_id: 32, user_id: 44, full_name: 'Marta Ruiz', position: 1, weight: 1, assigned_count: 9, active: true },
+];
+
+export const MemberJson = Type.Object(
+  {
+    user_access_id: Type.Integer(),
+    user_id: Type.Integer(),
+    full_name: Type.String(),
+    position: Type.Integer({ description: 'The place in the rotation: the index in `user_access_ids` (0-based).' }),
+    weight: Type.Integer(),
+    assigned_count: Type.Integer({ description: 'Leads this rotation has handed to the member.' }),
+    active: Type.Boolean({ description: 'false when the user is deactivated: the rotation skips them.' }),
+  },
+  {
+    title: 'RotationMember',
+    description: "A member of a cycle's or a territory's rotation.",
+    examples: [memberExamples[0]],
+  },
+);
 
 export type MemberView = {
   ownerId: number;

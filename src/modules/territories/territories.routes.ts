@@ -84,6 +84,7 @@ export const territoriesRoutes: FastifyPluginAsyncTypebox<{ service: Territories
         operationId: 'getTerritory',
         tags,
         summary: 'Get a territory',
+        description: 'With its matching rules and its members in rotation order.',
         params: TerritoryParams,
         response: { 200: TerritoryEnvelope },
       },

@@ -4,6 +4,7 @@ import { PageMeta, PageQuery } from '../../lib/pagination.ts';
 import {
   MemberJson,
   type MemberView,
+  memberExamples,
   presentMember,
   UserAccessIds,
   Weights,
@@ -41,11 +42,35 @@ const fields = {
   weights: Type.Optional(Weights),
 };
 
-export const TerritoryInputSchema = Type.Object(fields, { additionalProperties: false });
+const territoryInputExample = {
+  name: 'Madrid',
+  country: 'ES',
+  regions: ['Madrid'],
+  postal_codes: ['28*'],
+  user_access_ids: [31, 32],
+  weights: [2, 1],
+};
+
+export const TerritoryInputSchema = Type.Object(fields, {
+  additionalProperties: false,
+  title: 'TerritoryCreate',
+  examples: [territoryInputExample],
+});
 
 export const CreateTerritoriesBody = Type.Object(
   { territories: Type.Array(TerritoryInputSchema, { minItems: 1, maxItems: MAX_BULK }) },
-  { additionalProperties: false },
+  {
+    additionalProperties: false,
+    title: 'TerritoriesCreate',
+    examples: [
+      {
+        territories: [
+          territoryInputExample,
+          { name: 'Badajoz', country: 'ES', postal_codes: ['06*'], user_access_ids: [32] },
+        ],
+      },
+    ],
+  },
 );
 
 export const UpdateTerritoryBody = Type.Object(
@@ -54,20 +79,44 @@ export const UpdateTerritoryBody = Type.Object(
     name: Type.Optional(Name),
     user_access_ids: Type.Optional(UserAccessIds),
   },
-  { additionalProperties: false, minProperties: 1 },
+  {
+    additionalProperties: false,
+    minProperties: 1,
+    title: 'TerritoryUpdate',
+    examples: [{ name: 'Comunidad de Madrid', postal_codes: ['28*', '19200'] }],
+  },
 );
 
-export const TerritoryJson = Type.Object({
-  id: Type.Integer(),
-  company_id: Type.Integer(),
-  name: Type.String(),
-  country: Type.Union([Type.String(), Type.Null()]),
-  regions: Type.Array(Type.String()),
-  postal_codes: Type.Array(Type.String()),
-  members: Type.Array(MemberJson, { description: 'In rotation order.' }),
-  created_at: DateTime,
-  updated_at: DateTime,
-});
+export const TerritoryJson = Type.Object(
+  {
+    id: Type.Integer(),
+    company_id: Type.Integer(),
+    name: Type.String(),
+    country: Type.Union([Type.String(), Type.Null()]),
+    regions: Type.Array(Type.String()),
+    postal_codes: Type.Array(Type.String()),
+    members: Type.Array(MemberJson, { description: 'In rotation order.' }),
+    created_at: DateTime,
+    updated_at: DateTime,
+  },
+  {
+    title: 'Territory',
+    description: 'An area (postal codes, regions, a country) whose new leads rotate among its members.',
+    examples: [
+      {
+        id: 9,
+        company_id: 7,
+        name: 'Madrid',
+        country: 'ES',
+        regions: ['Madrid'],
+        postal_codes: ['28*'],
+        members: memberExamples,
+        created_at: '2026-03-02T09:50:00.000Z',
+        updated_at: '2026-03-02T09:50:00.000Z',
+      },
+    ],
+  },
+);
 
 export const TerritoryEnvelope = Type.Object({ territory: TerritoryJson });
 export const TerritoryArray = Type.Object({ territories: Type.Array(TerritoryJson) });
