@@ -1,6 +1,7 @@
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import { Type } from 'typebox';
 import { principalOf } from '../../plugins/auth.ts';
+import { problemResponse } from '../../plugins/docs.ts';
 import {
   AcceptLegalTermBody,
   LegalTermAcceptanceEnvelope,
@@ -42,7 +43,10 @@ export const legalTermsRoutes: FastifyPluginAsyncTypebox<{ service: LegalTermsSe
         summary: 'Get legal terms per id',
         description: 'Any published version, also a superseded one. A version scheduled for later answers 404.',
         params: LegalTermParams,
-        response: { 200: Type.Object({ legal_term: LegalTermJson }) },
+        response: {
+          200: Type.Object({ legal_term: LegalTermJson }),
+          404: problemResponse('No such version, or not published yet.'),
+        },
       },
     },
     async (request) => ({ legal_term: presentLegalTerm(await service.show(request.params.legal_term_id)) }),
@@ -66,6 +70,8 @@ export const legalTermsRoutes: FastifyPluginAsyncTypebox<{ service: LegalTermsSe
         response: {
           201: { ...LegalTermAcceptanceEnvelope, description: 'Accepted now.' },
           200: { ...LegalTermAcceptanceEnvelope, description: 'Accepted before: the first acceptance.' },
+          403: problemResponse('Not yourself (you can see this user), or an API key (`api_key_not_allowed`).'),
+          404: problemResponse('No such user visible to you, or no such published legal term.'),
         },
       },
     },

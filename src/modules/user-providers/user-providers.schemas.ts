@@ -2,11 +2,20 @@ import { Type } from 'typebox';
 import type { UserRow } from '../users/users.repository.ts';
 import type { UserProviderRow } from './user-providers.repository.ts';
 
-export const ProviderJson = Type.Object({
-  provider: Type.String({ description: '`password`, or the name of an OpenID Connect provider (`oidc` by default).' }),
-  email: Type.String({ description: 'The address the provider vouched for when it was last used to sign in.' }),
-  linked_at: Type.String({ format: 'date-time' }),
-});
+export const ProviderJson = Type.Object(
+  {
+    provider: Type.String({
+      description: '`password`, or the name of an OpenID Connect provider (`oidc` by default: OIDC_PROVIDER_NAME).',
+    }),
+    email: Type.String({ description: 'The address the provider vouched for when it was last used to sign in.' }),
+    linked_at: Type.String({ format: 'date-time' }),
+  },
+  {
+    title: 'Provider',
+    description: 'One way a user can sign in.',
+    examples: [{ provider: 'password', email: 'ana@example.com', linked_at: '2026-03-02T09:00:00.000Z' }],
+  },
+);
 
 export const ProvidersEnvelope = Type.Object({ providers: Type.Array(ProviderJson) });
 

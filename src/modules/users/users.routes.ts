@@ -17,6 +17,8 @@ import {
 import type { UsersService } from './users.service.ts';
 
 const UserEnvelope = Type.Object({ user: UserJson });
+const notVisible = problemResponse('No such user, or not visible to you.');
+const notYours = problemResponse('Not your profile (you can see this user), or an API key (`api_key_not_allowed`).');
 
 export const usersRoutes: FastifyPluginAsyncTypebox<{ service: UsersService; rateLimit: number }> = async (
   app,
@@ -100,7 +102,7 @@ export const usersRoutes: FastifyPluginAsyncTypebox<{ service: UsersService; rat
         summary: 'Show a user',
         description: 'Yourself, or a member of a company you administer or manage.',
         params: UserParams,
-        response: { 200: UserEnvelope },
+        response: { 200: UserEnvelope, 404: notVisible },
       },
     },
     async (request) => ({ user: await present(await service.visible(principalOf(request), request.params.user_id)) }),
@@ -125,7 +127,8 @@ export const usersRoutes: FastifyPluginAsyncTypebox<{ service: UsersService; rat
         body: UpdateUserBody,
         response: {
           200: UserEnvelope,
-          403: problemResponse('Not your profile.'),
+          403: notYours,
+          404: notVisible,
           409: problemResponse('The new email is already registered.'),
         },
       },
@@ -149,7 +152,7 @@ export const usersRoutes: FastifyPluginAsyncTypebox<{ service: UsersService; rat
           'can see, 404 for one you cannot.',
         params: UserParams,
         body: OnboardingBody,
-        response: { 200: UserEnvelope },
+        response: { 200: UserEnvelope, 403: notYours, 404: notVisible },
       },
     },
     async (request) => ({
