@@ -1,3 +1,5 @@
+import { readdirSync } from 'node:fs';
+import { join } from 'node:path';
 import { Ajv } from 'ajv';
 import addFormats from 'ajv-formats';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -122,6 +124,31 @@ describe('the OpenAPI document', () => {
       }
     }
     expect(problems).toEqual([]);
+  });
+
+  it('has examples that the very schemas the routes validate with accept (the app body validator)', async () => {
+    // The TypeBox schemas themselves, as every module exports them: the objects the routes hand to the validator.
+    const ajv = new Ajv({ allErrors: true, strict: false, coerceTypes: false, useDefaults: false });
+    (addFormats as unknown as (ajv: Ajv) => void)(ajv);
+    const root = join(import.meta.dirname, '../../src/modules');
+    const problems: string[] = [];
+    let checked = 0;
+    for (const module of readdirSync(root)) {
+      for (const file of readdirSync(join(root, module)).filter((name) => name.endsWith('.schemas.ts'))) {
+        const exported = (await import(join(root, module, file))) as Record<string, unknown>;
+        for (const [name, schema] of Object.entries(exported)) {
+          const examples = (schema as Json | null)?.examples;
+          if (typeof schema !== 'object' || !Array.isArray(examples)) continue;
+          const validate = ajv.compile(schema as object);
+          for (const example of examples) {
+            checked++;
+            if (!validate(example)) problems.push(`${module}/${file} ${name}: ${ajv.errorsText(validate.errors)}`);
+          }
+        }
+      }
+    }
+    expect(problems).toEqual([]);
+    expect(checked).toBeGreaterThan(20);
   });
 
   it("has named answers' examples that their schema accepts", () => {
