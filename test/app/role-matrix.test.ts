@@ -515,7 +515,7 @@ const ROWS: Row[] = [
       const user = t[role];
       return { method: 'DELETE', url: `/api/v1/users/${user.id}/user_access/${await ownAccessId(ctx, user.id)}` };
     },
-    expected: { admin: 409, manager: 204, agent: 204, outsider: 409 },
+    expected: { admin: 422, manager: 204, agent: 204, outsider: 422 },
     keyExpected: 'refused',
   },
   {

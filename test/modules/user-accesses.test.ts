@@ -236,13 +236,13 @@ describe('GET, PUT and DELETE', () => {
       token: admin.token,
       body: { access_id: await accessId(ctx, 'agent') },
     });
-    expect(demote.statusCode).toBe(409);
-    expect(demote.body_json).toMatchObject({ status: 409, code: 'last_admin' });
+    expect(demote.statusCode).toBe(422);
+    expect(demote.body_json).toMatchObject({ status: 422, code: 'last_admin', errors: [{ field: 'access_id' }] });
     const remove = await call(ctx.app, 'DELETE', `/api/v1/users/${admin.id}/user_access/${adminAccess.id}`, {
       token: admin.token,
     });
-    expect(remove.statusCode).toBe(409);
-    expect(remove.body_json).toMatchObject({ status: 409, code: 'last_admin' });
+    expect(remove.statusCode).toBe(422);
+    expect(remove.body_json).toMatchObject({ status: 422, code: 'last_admin', errors: [{ field: 'user_access_id' }] });
 
     const promote = await call(ctx.app, 'PUT', `/api/v1/users/${agent.id}/user_access/${agent.userAccessId}`, {
       token: admin.token,
@@ -374,14 +374,14 @@ describe('leaving a company', () => {
     }
   });
 
-  it('refuses the last admin leaving (409 last_admin), and changes nothing', async () => {
+  it('refuses the last admin leaving (422 last_admin, as the contract says), and changes nothing', async () => {
     const { company, admin } = await companyWithTeam(ctx);
     const [own] = (await accessesOf(admin.id)).filter((row) => row.companyId === company.id);
     const response = await call(ctx.app, 'DELETE', `/api/v1/users/${admin.id}/user_access/${own!.id}`, {
       token: admin.token,
     });
-    expect(response.statusCode).toBe(409);
-    expect(response.body_json).toMatchObject({ status: 409, code: 'last_admin' });
+    expect(response.statusCode).toBe(422);
+    expect(response.body_json).toMatchObject({ status: 422, code: 'last_admin' });
     expect(await accessesOf(admin.id)).toHaveLength(1);
   });
 

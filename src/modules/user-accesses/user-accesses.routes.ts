@@ -91,14 +91,14 @@ export const userAccessesRoutes: FastifyPluginAsyncTypebox<{ service: UserAccess
           'Changes the access or the primary flag. Needs admin of the access’s company: 404 when the access or its ' +
           'company is invisible, 403 when visible but not administered. Changing the access of an administrator of ' +
           'the parent company needs admin of the parent too (403 `inherited_admin`). The last admin of a company ' +
-          'cannot be demoted (409 `last_admin`).',
+          'cannot be demoted (422 `last_admin`).',
         params: UserAccessParams,
         body: UpdateUserAccessBody,
         response: {
           200: UserAccessEnvelope,
           403: problemResponse('Visible, but you do not administer its company (or its parent: `inherited_admin`).'),
           404: problemResponse('No such access of this user, or not visible to you.'),
-          409: problemResponse('`last_admin`: the company would be left without an administrator.'),
+          422: problemResponse('Invalid input, or `last_admin`: the company would be left without an administrator.'),
         },
       },
     },
@@ -122,7 +122,7 @@ export const userAccessesRoutes: FastifyPluginAsyncTypebox<{ service: UserAccess
           'Every user may remove their own access (leave the company), whatever their role. Removing someone ' +
           'else’s needs admin of the access’s company (404 when invisible, 403 when visible but not administered), ' +
           'and, for an administrator of the parent company, admin of the parent too (403 `inherited_admin`). The ' +
-          'last admin of a company cannot be removed (409 `last_admin`). Takes effect on the next request. The ' +
+          'last admin of a company cannot be removed (422 `last_admin`). Takes effect on the next request. The ' +
           'person’s open leads go back through the distribution rules when the company has cycles enabled (their ' +
           'activity says so), and become unassigned otherwise; won and lost leads keep their history in the timeline.',
         params: UserAccessParams,
@@ -130,7 +130,7 @@ export const userAccessesRoutes: FastifyPluginAsyncTypebox<{ service: UserAccess
           204: Type.Null(),
           403: problemResponse('Visible, but you do not administer its company (or its parent: `inherited_admin`).'),
           404: problemResponse('No such access of this user, or not visible to you.'),
-          409: problemResponse('`last_admin`: the company would be left without an administrator.'),
+          422: problemResponse('Invalid input, or `last_admin`: the company would be left without an administrator.'),
         },
       },
     },

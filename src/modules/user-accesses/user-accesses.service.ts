@@ -1,6 +1,6 @@
 import type { Db, Executor } from '../../db/client.ts';
 import { lockLeadIntake } from '../../db/locks.ts';
-import { conflict, invalid, notFound, unprocessable } from '../../lib/errors.ts';
+import { invalid, notFound, unprocessable } from '../../lib/errors.ts';
 import type { Principal } from '../../lib/permissions.ts';
 import {
   assertMayChangeAccess,
@@ -30,7 +30,9 @@ import {
 import type { CreateUserAccessInput, UpdateUserAccessInput } from './user-accesses.schemas.ts';
 
 // 409: the request is valid, the company's current state (its only admin) is what refuses it.
-const lastAdmin = () => conflict('last_admin', 'A company must keep at least one administrator.');
+// 422 as the contract says (API.md: "the last admin of a company cannot be removed (422)"), naming what was asked.
+const lastAdmin = (field: string) =>
+  unprocessable('last_admin', 'A company must keep at least one administrator.', field);
 
 export function createUserAccessesService(deps: { db: Db; users: UsersService; limits: LimitsService }) {
   const { db } = deps;
@@ -44,8 +46,8 @@ export function createUserAccessesService(deps: { db: Db; users: UsersService; l
   }
 
   /** A change that would leave the company without an effective admin is refused, and rolled back with it. */
-  async function assertStillAdministered(tx: Executor, companyId: number) {
-    if ((await countAdmins(tx, companyId)) === 0) throw lastAdmin();
+  async function assertStillAdministered(tx: Executor, companyId: number, field: 'access_id' | 'user_access_id') {
+    if ((await countAdmins(tx, companyId)) === 0) throw lastAdmin(field);
   }
 
   return {
@@ -101,7 +103,7 @@ export function createUserAccessesService(deps: { db: Db; users: UsersService; l
           accessId: input.access_id,
           primary: input.primary,
         });
-        if (input.access_id !== undefined) await assertStillAdministered(tx, current.companyId);
+        if (input.access_id !== undefined) await assertStillAdministered(tx, current.companyId, 'access_id');
         return view(tx, current.companyId, userAccessId);
       });
     },
@@ -125,7 +127,7 @@ export function createUserAccessesService(deps: { db: Db; users: UsersService; l
         // The access as it was, for its event (rendered before the row goes).
         const removed = await userAccessEvent(tx, 'user_access.deleted', current.companyId, userAccessId);
         await deleteUserAccess(tx, current.companyId, userAccessId);
-        await assertStillAdministered(tx, current.companyId);
+        await assertStillAdministered(tx, current.companyId, 'user_access_id');
         await redistribute(tx, current.companyId, userAccessId, openLeads, principal.userId, out);
         // Last: the leads' reassignments, then the removal itself.
         out.ready.push(removed);
