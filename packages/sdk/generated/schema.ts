@@ -107,7 +107,10 @@ export interface paths {
             path?: never;
             cookie?: never;
         };
-        /** List all available accesses */
+        /**
+         * List all available accesses
+         * @description The accesses (roles) a user can hold in a company: `admin`, `manager`, `agent`, each with its permissions (what it may do in the company and its descendants). Reference data, the same for every company.
+         */
         get: operations["listAccesses"];
         put?: never;
         post?: never;
@@ -124,7 +127,10 @@ export interface paths {
             path?: never;
             cookie?: never;
         };
-        /** List access by id */
+        /**
+         * List access by id
+         * @description One access (role) with its permissions.
+         */
         get: operations["getAccess"];
         put?: never;
         post?: never;
@@ -361,7 +367,10 @@ export interface paths {
             path?: never;
             cookie?: never;
         };
-        /** Get an specific company */
+        /**
+         * Get an specific company
+         * @description Any member of the company or of an ancestor. With the caller's effective access in it and the plan in force (its limits).
+         */
         get: operations["getCompany"];
         put?: never;
         post?: never;
@@ -1082,7 +1091,10 @@ export interface paths {
             path?: never;
             cookie?: never;
         };
-        /** Get a territory */
+        /**
+         * Get a territory
+         * @description With its matching rules and its members in rotation order.
+         */
         get: operations["getTerritory"];
         put?: never;
         post?: never;
@@ -2252,7 +2264,7 @@ export interface components {
         /**
          * PasswordReset
          * @example {
-         *       "token": "q3Zf1V0yJm7mS2cXkT9bWd4hLp8nRa6E",
+         *       "token": "tNz5BBj1MOMsCbY49ld1_RwF7UwnfD9OKQjCyIqy8vE",
          *       "password": "a new long passphrase"
          *     }
          */
@@ -2264,7 +2276,7 @@ export interface components {
         /**
          * EmailVerification
          * @example {
-         *       "token": "Xk2v9QmP4rT7wZ1bN6cH8jL3sD5fG0aE"
+         *       "token": "xrHCFOieXzro5bIOS_TY7gHugr2e9LkQTloe1xzpSc0"
          *     }
          */
         EmailVerification: {
@@ -2790,7 +2802,7 @@ export interface components {
          *       "status": "pending",
          *       "expires_at": "2026-03-09T09:20:00.000Z",
          *       "created_at": "2026-03-02T09:20:00.000Z",
-         *       "code": "b3JkZXItbm90LWEtcmVhbC1jb2RlLTJmOWE"
+         *       "code": "9oaUToc0nk3f8zel8X726xj0jai-RKp2L7xNwRdBuZA"
          *     }
          */
         CreatedInvitation: {
@@ -5286,7 +5298,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description Not found, or not visible to you. */
+            /** @description No such access. */
             404: {
                 headers: {
                     "RateLimit-Limit": components["headers"]["RateLimit-Limit"];
@@ -5663,7 +5675,7 @@ export interface operations {
             content: {
                 /**
                  * @example {
-                 *       "token": "q3Zf1V0yJm7mS2cXkT9bWd4hLp8nRa6E",
+                 *       "token": "tNz5BBj1MOMsCbY49ld1_RwF7UwnfD9OKQjCyIqy8vE",
                  *       "password": "a new long passphrase"
                  *     }
                  */
@@ -5928,7 +5940,7 @@ export interface operations {
             content: {
                 /**
                  * @example {
-                 *       "token": "Xk2v9QmP4rT7wZ1bN6cH8jL3sD5fG0aE"
+                 *       "token": "xrHCFOieXzro5bIOS_TY7gHugr2e9LkQTloe1xzpSc0"
                  *     }
                  */
                 "application/json": components["schemas"]["EmailVerification"];
@@ -6657,7 +6669,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description Not found, or not visible to you. */
+            /** @description No such user, or not visible to you. */
             404: {
                 headers: {
                     "RateLimit-Limit": components["headers"]["RateLimit-Limit"];
@@ -6787,7 +6799,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description Not your profile. */
+            /** @description Not your profile (you can see this user), or an API key (`api_key_not_allowed`). */
             403: {
                 headers: {
                     "RateLimit-Limit": components["headers"]["RateLimit-Limit"];
@@ -6799,7 +6811,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description Not found, or not visible to you. */
+            /** @description No such user, or not visible to you. */
             404: {
                 headers: {
                     "RateLimit-Limit": components["headers"]["RateLimit-Limit"];
@@ -6977,7 +6989,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description Not your profile. */
+            /** @description Not your profile (you can see this user), or an API key (`api_key_not_allowed`). */
             403: {
                 headers: {
                     "RateLimit-Limit": components["headers"]["RateLimit-Limit"];
@@ -6989,7 +7001,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description Not found, or not visible to you. */
+            /** @description No such user, or not visible to you. */
             404: {
                 headers: {
                     "RateLimit-Limit": components["headers"]["RateLimit-Limit"];
@@ -7164,7 +7176,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description `api_key_not_allowed`: API keys cannot use this route; or you may not act on this resource. */
+            /** @description Not your profile (you can see this user), or an API key (`api_key_not_allowed`). */
             403: {
                 headers: {
                     "RateLimit-Limit": components["headers"]["RateLimit-Limit"];
@@ -7176,7 +7188,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description Not found, or not visible to you. */
+            /** @description No such user, or not visible to you. */
             404: {
                 headers: {
                     "RateLimit-Limit": components["headers"]["RateLimit-Limit"];
@@ -7444,8 +7456,20 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description `api_key_not_allowed`: API keys cannot use this route; or you may not act on this resource. */
+            /** @description You do not administer `parent_company_id`, or an API key (`api_key_not_allowed`). */
             403: {
+                headers: {
+                    "RateLimit-Limit": components["headers"]["RateLimit-Limit"];
+                    "RateLimit-Remaining": components["headers"]["RateLimit-Remaining"];
+                    "RateLimit-Reset": components["headers"]["RateLimit-Reset"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `parent_company_id` does not exist, or is not visible to you. */
+            404: {
                 headers: {
                     "RateLimit-Limit": components["headers"]["RateLimit-Limit"];
                     "RateLimit-Remaining": components["headers"]["RateLimit-Remaining"];
@@ -7916,7 +7940,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description Not found, or not visible to you. */
+            /** @description No such user, or not visible to you. */
             404: {
                 headers: {
                     "RateLimit-Limit": components["headers"]["RateLimit-Limit"];
@@ -8584,7 +8608,7 @@ export interface operations {
                 };
                 content?: never;
             };
-            /** @description Not found, or not visible to you. */
+            /** @description No such version, or not published yet. */
             404: {
                 headers: {
                     [name: string]: unknown;
@@ -8704,7 +8728,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description `api_key_not_allowed`: API keys cannot use this route; or you may not act on this resource. */
+            /** @description Not yourself (you can see this user), or an API key (`api_key_not_allowed`). */
             403: {
                 headers: {
                     "RateLimit-Limit": components["headers"]["RateLimit-Limit"];
@@ -8716,7 +8740,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description Not found, or not visible to you. */
+            /** @description No such user visible to you, or no such published legal term. */
             404: {
                 headers: {
                     "RateLimit-Limit": components["headers"]["RateLimit-Limit"];
@@ -8916,7 +8940,7 @@ export interface operations {
                 };
                 content?: never;
             };
-            /** @description Not found, or not visible to you. */
+            /** @description No such membership. */
             404: {
                 headers: {
                     [name: string]: unknown;
@@ -9682,7 +9706,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description `rate_limited`: too many requests; see Retry-After. */
+            /** @description `invitation_budget`: the company's, or your own, invitations of the last 24 hours reached the plan's `max_invitations_per_day`; or `rate_limited`: too many requests. See Retry-After. */
             429: {
                 headers: {
                     "RateLimit-Limit": components["headers"]["RateLimit-Limit"];
@@ -11473,6 +11497,11 @@ export interface operations {
         };
         requestBody: {
             content: {
+                /**
+                 * @example {
+                 *       "avatar": "avatar.png"
+                 *     }
+                 */
                 "multipart/form-data": {
                     /**
                      * Format: binary
@@ -11523,7 +11552,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description Not your profile (you can see this user's). */
+            /** @description Not your profile (you can see this user's), or an API key (`api_key_not_allowed`). */
             403: {
                 headers: {
                     "RateLimit-Limit": components["headers"]["RateLimit-Limit"];
@@ -11535,7 +11564,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description Not found, or not visible to you. */
+            /** @description No such user, or not visible to you. */
             404: {
                 headers: {
                     "RateLimit-Limit": components["headers"]["RateLimit-Limit"];
@@ -11677,7 +11706,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description Not your profile (you can see this user's). */
+            /** @description Not your profile (you can see this user's), or an API key (`api_key_not_allowed`). */
             403: {
                 headers: {
                     "RateLimit-Limit": components["headers"]["RateLimit-Limit"];
@@ -11689,7 +11718,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description Not found, or not visible to you. */
+            /** @description No such user, or not visible to you. */
             404: {
                 headers: {
                     "RateLimit-Limit": components["headers"]["RateLimit-Limit"];
@@ -11779,6 +11808,11 @@ export interface operations {
         };
         requestBody: {
             content: {
+                /**
+                 * @example {
+                 *       "avatar": "avatar.png"
+                 *     }
+                 */
                 "multipart/form-data": {
                     /**
                      * Format: binary
