@@ -2,8 +2,18 @@ const PROBLEM = '#/components/schemas/Problem';
 
 const isProblem = (answer) => answer?.content?.['application/problem+json']?.schema?.$ref === PROBLEM;
 
-export default function documentedErrors(operation) {
-  const responses = operation?.responses ?? {};
+// Read unresolved, to see the Problem `$ref`; a shared answer (components.responses) is looked up where it is defined.
+const SHARED = '#/components/responses/';
+const sharedAnswer = (answer, document) =>
+  typeof answer?.$ref === 'string' && answer.$ref.startsWith(SHARED)
+    ? document?.components?.responses?.[decodeURIComponent(answer.$ref.slice(SHARED.length))]
+    : answer;
+
+export default function documentedErrors(operation, _options, context) {
+  const document = context?.document?.data;
+  const responses = Object.fromEntries(
+    Object.entries(operation?.responses ?? {}).map(([status, answer]) => [status, sharedAnswer(answer, document)]),
+  );
   const authenticated = Array.isArray(operation?.security) && operation.security.length > 0;
   const takesInput = Boolean(operation?.requestBody) || (operation?.parameters ?? []).some((p) => p.in !== 'header');
   const limited = authenticated || Object.values(responses).some((r) => r?.headers?.['RateLimit-Limit']);

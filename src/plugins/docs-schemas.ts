@@ -38,7 +38,7 @@ function mapSchema(schema: unknown, visit: (node: Json) => Json): unknown {
 const named = (node: Json): string | undefined => (typeof node.title === 'string' ? node.title : undefined);
 
 /** JSON with sorted keys: two schemas are the same shape when these are equal. */
-function canonical(value: unknown): string {
+export function canonical(value: unknown): string {
   if (Array.isArray(value)) return `[${value.map(canonical).join(',')}]`;
   if (!isObject(value)) return JSON.stringify(value) ?? 'null';
   const keys = Object.keys(value)

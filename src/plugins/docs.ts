@@ -6,6 +6,7 @@ import { INPUT_LIMITS } from '../lib/input-limits.ts';
 import { documentConditional } from './conditional.ts';
 import { documentMarkers, documentResponses, finishDocument, problemResponse } from './docs-responses.ts';
 import { createTitleRegistry, hoistTitledSchemas } from './docs-schemas.ts';
+import { shareResponses } from './docs-shared.ts';
 import { TAGS } from './docs-tags.ts';
 import { registerDocsUi } from './docs-ui.ts';
 
@@ -92,9 +93,9 @@ export async function registerDocs(app: FastifyInstance, config: Config): Promis
       },
     },
     transformObject: (document) =>
-      finishDocument(
-        hoistTitledSchemas('openapiObject' in document ? document.openapiObject : {}),
-        TAGS,
+      // Shared answers last: finishing adds the RateLimit-* headers that make them the same.
+      shareResponses(
+        finishDocument(hoistTitledSchemas('openapiObject' in document ? document.openapiObject : {}), TAGS),
       ) as ReturnType<SwaggerTransformObject>,
     refResolver: {
       buildLocalReference: (json, _baseUri, _fragment, index) => String(json.$id ?? `def-${index}`),

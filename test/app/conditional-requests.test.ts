@@ -3,6 +3,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { campaigns, leads } from '../../src/db/schema/index.ts';
 import { buildTestApp, call, type Json, type TestContext } from '../helpers/app.ts';
 import { companyWithTeam, createUser } from '../helpers/factories.ts';
+import { servedDocument } from '../helpers/openapi.ts';
 import { fixtures, listOperations, requestFor } from '../helpers/route-fixtures.ts';
 
 let ctx: TestContext;
@@ -313,7 +314,7 @@ describe('every write route with a GET (from the route table)', () => {
 
 describe('the OpenAPI document', () => {
   it('documents ETag, If-None-Match and 304 on single reads, If-Match and 412 on writes, none of it on lists', async () => {
-    const document = (await call(ctx.app, 'GET', '/openapi.json')).body_json;
+    const document = await servedDocument(ctx.app);
     const lead = document.paths['/api/v1/companies/{company_id}/leads/{lead_id}'];
     const headerNames = (operation: Json) =>
       (operation.parameters as Json[]).filter((p) => p.in === 'header').map((p) => p.name);

@@ -1,6 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { buildTestApp, call, type TestContext } from '../helpers/app.ts';
 import { createUser, PASSWORD, uniqueEmail } from '../helpers/factories.ts';
+import { servedDocument } from '../helpers/openapi.ts';
 
 let ctx: TestContext;
 beforeAll(async () => {
@@ -161,7 +162,7 @@ describe('probes and docs', () => {
   });
 
   it('documents how /metrics is closed', async () => {
-    const document = (await call(ctx.app, 'GET', '/openapi.json')).body_json;
+    const document = await servedDocument(ctx.app);
     const operation = document.paths['/metrics'].get;
     expect(operation.description).toContain('METRICS_TOKEN');
     expect(operation.responses['401']).toBeDefined();

@@ -6,12 +6,13 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { eventSchemaId } from '../../src/modules/events/events.schemas.ts';
 import { EVENT_TYPES } from '../../src/modules/outbox/event-types.ts';
 import { buildTestApp, call, type Json, type TestContext } from '../helpers/app.ts';
+import { servedDocument } from '../helpers/openapi.ts';
 
 let ctx: TestContext;
 let document: Json;
 beforeAll(async () => {
   ctx = await buildTestApp();
-  document = (await call(ctx.app, 'GET', '/openapi.json')).body_json;
+  document = await servedDocument(ctx.app);
 });
 afterAll(() => ctx.close());
 
@@ -189,6 +190,32 @@ describe('the OpenAPI document', () => {
     }
     expect(problems).toEqual([]);
     expect(document.paths['/readyz'].get.responses['503'].description).toContain('not_ready');
+  });
+
+  it('holds the error answers many operations share once, in components.responses', async () => {
+    // The raw document, as a client generator reads it (servedDocument writes the shared answers out).
+    const raw = (await call(ctx.app, 'GET', '/openapi.json')).body_json;
+    const shared = raw.components.responses as Record<string, Json>;
+    expect(Object.keys(shared)).toEqual(expect.arrayContaining(['Unauthorized', 'NotFound', 'InternalError']));
+    const inline = new Map<string, number>();
+    let referred = 0;
+    for (const item of Object.values(raw.paths as Record<string, Record<string, Json>>)) {
+      for (const operation of Object.values(item)) {
+        for (const [status, answer] of Object.entries(operation.responses as Record<string, Json>)) {
+          if (answer.$ref) {
+            referred++;
+            expect(Object.keys(answer)).toEqual(['$ref']);
+            expect(shared[answer.$ref.replace('#/components/responses/', '')], answer.$ref).toBeDefined();
+          } else if (/^[45]/.test(status)) {
+            const key = `${status} ${JSON.stringify(answer)}`;
+            inline.set(key, (inline.get(key) ?? 0) + 1);
+          }
+        }
+      }
+    }
+    expect(referred).toBeGreaterThan(500);
+    // An error answer written out inline is one of a kind; two alike would have been shared.
+    expect([...inline.values()].filter((count) => count > 1)).toEqual([]);
   });
 
   it('describes every tag in use', () => {

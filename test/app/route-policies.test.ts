@@ -1,12 +1,13 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { buildTestApp, call, type Json, type TestContext } from '../helpers/app.ts';
 import { createUser } from '../helpers/factories.ts';
+import { servedDocument } from '../helpers/openapi.ts';
 
 let ctx: TestContext;
 let document: Json;
 beforeAll(async () => {
   ctx = await buildTestApp();
-  document = (await call(ctx.app, 'GET', '/openapi.json')).body_json;
+  document = await servedDocument(ctx.app);
 });
 afterAll(() => ctx.close());
 

@@ -6,6 +6,7 @@ import { sha256 } from '../../src/lib/secrets.ts';
 import { call, type Json, type TestContext } from './app.ts';
 import { accessId, companyWithTeam } from './factories.ts';
 import { avatarUpload, multipart } from './multipart.ts';
+import { servedDocument } from './openapi.ts';
 
 /**
  * What the route-table-driven matrices (tenant isolation, roles) need to call every route with valid input:
@@ -282,7 +283,7 @@ export type Operation = {
 
 /** Every operation of the OpenAPI document the server generates from its routes, in document order. */
 export async function listOperations(ctx: TestContext): Promise<Operation[]> {
-  const document = (await call(ctx.app, 'GET', '/openapi.json')).body_json;
+  const document = await servedDocument(ctx.app);
   const operations: Operation[] = [];
   for (const [path, methods] of Object.entries(document.paths as Record<string, Record<string, Json>>)) {
     for (const [method, operation] of Object.entries(methods)) {
