@@ -1,5 +1,5 @@
 import { Type } from 'typebox';
-import { PERMISSIONS } from '../../lib/permissions.ts';
+import { ACCESS_PERMISSIONS, PERMISSIONS } from '../../lib/permissions.ts';
 
 /** The three accesses (roles) of src/db/reference-data.ts, wherever an answer or a filter names one. */
 export const AccessCode = Type.Enum(['admin', 'manager', 'agent']);
@@ -40,19 +40,8 @@ export const AccessJson = Type.Object(
         id: 3,
         name: 'Sales agent',
         code: 'agent',
-        permissions: [
-          'companies:read',
-          'leads:read',
-          'leads:write',
-          'notes:write',
-          'appointments:read',
-          'appointments:write',
-          'sources:read',
-          'campaigns:read',
-          'questions:read',
-          'territories:read',
-          'events:read',
-        ],
+        // The agent's permissions as the code grants them, so the example cannot drift from them.
+        permissions: [...ACCESS_PERMISSIONS.agent],
       },
     ],
   },
