@@ -1,13 +1,14 @@
-import { and, eq, inArray, type SQL, sql } from 'drizzle-orm';
+import { and, eq, inArray, type SQL, type SQLWrapper, sql } from 'drizzle-orm';
 import type { Executor } from '../../db/client.ts';
 import { companies, leads, userAccesses, users } from '../../db/schema/index.ts';
 import type { AccessCode } from '../../lib/permissions.ts';
 
 /**
  * The agents' lead scope in SQL (authz.policies.ts leadScope): a lead is an agent's when it is assigned to their
- * user access. One condition for every query that scopes leads (the lead lists, appointments' leads).
+ * user access. One condition for every query that scopes leads (the lead lists, appointments' leads); the id may be
+ * a placeholder (a prepared read).
  */
-export const leadOwnerCondition = (ownerId: number) => eq(leads.assignedUserAccessId, ownerId);
+export const leadOwnerCondition = (ownerId: number | SQLWrapper) => eq(leads.assignedUserAccessId, ownerId);
 
 // Hierarchies deeper than this are refused when a parent is set (companies.service.ts); the walk stops here too.
 export const MAX_COMPANY_DEPTH = 16;

@@ -1,6 +1,21 @@
-import { type AnyColumn, and, asc, desc, eq, gte, inArray, isNotNull, isNull, lte, type SQL, sql } from 'drizzle-orm';
+import {
+  type AnyColumn,
+  and,
+  asc,
+  desc,
+  eq,
+  gte,
+  inArray,
+  isNotNull,
+  isNull,
+  lte,
+  type Placeholder,
+  type SQL,
+  sql,
+} from 'drizzle-orm';
 import { alias } from 'drizzle-orm/pg-core';
-import type { Db, Executor } from '../../db/client.ts';
+import type { Executor } from '../../db/client.ts';
+import { cursorTimestamp } from '../../db/cursor.ts';
 import {
   appointments,
   campaigns,
@@ -14,6 +29,7 @@ import {
 } from '../../db/schema/index.ts';
 import { containsPattern } from '../../lib/like.ts';
 import type { LeadScope } from '../authz/authz.policies.ts';
+import { leadOwnerCondition } from '../authz/authz.repository.ts';
 import type { LeadSort } from './leads.schemas.ts';
 
 export type { ActivityKind } from '../../db/schema/index.ts';
@@ -48,26 +64,39 @@ export type LeadFilter = {
 const SEARCH_TEXT = sql`(coalesce(${leads.firstName}, '') || ' ' || coalesce(${leads.lastName}, '') || ' ' || coalesce(${leads.email}, '') || ' ' || coalesce(${leads.phone}, ''))`;
 
 /**
+ * How a lead query takes a value: inline (the query is built for this request) or as a named placeholder, whose
+ * value is given at execution (a query prepared once per shape: lead-reads.repository.ts). One builder serves both,
+ * so a prepared list and an ad hoc one cannot differ.
+ */
+export type Bind = <T>(name: string, value: T) => T | Placeholder<string, T>;
+export const inline: Bind = (_name, value) => value;
+
+/**
  * The scope and filter of a lead query. `deleted`: the soft-deleted leads instead of the live ones (tombstones of a
  * sync), under the same scope (an agent's own) and filters; each state has its own partial indexes.
  */
-export function leadConditions(scope: LeadScope, filter: LeadFilter = {}, state: 'live' | 'deleted' = 'live'): SQL {
+export function leadConditions(
+  scope: LeadScope,
+  filter: LeadFilter = {},
+  state: 'live' | 'deleted' = 'live',
+  bind: Bind = inline,
+): SQL {
   const conditions: (SQL | undefined)[] = [
-    eq(leads.companyId, scope.companyId),
+    eq(leads.companyId, bind('companyId', scope.companyId)),
     state === 'live' ? isNull(leads.deletedAt) : isNotNull(leads.deletedAt),
-    scope.ownerId === undefined ? undefined : leadOwnerCondition(scope.ownerId),
-    filter.stageId === undefined ? undefined : eq(leads.stageId, filter.stageId),
-    filter.sourceId === undefined ? undefined : eq(leads.sourceId, filter.sourceId),
-    filter.campaignId === undefined ? undefined : eq(leads.campaignId, filter.campaignId),
+    scope.ownerId === undefined ? undefined : leadOwnerCondition(bind('ownerId', scope.ownerId)),
+    filter.stageId === undefined ? undefined : eq(leads.stageId, bind('stageId', filter.stageId)),
+    filter.sourceId === undefined ? undefined : eq(leads.sourceId, bind('sourceId', filter.sourceId)),
+    filter.campaignId === undefined ? undefined : eq(leads.campaignId, bind('campaignId', filter.campaignId)),
     filter.assignedUserAccessId === undefined
       ? undefined
       : filter.assignedUserAccessId === null
         ? isNull(leads.assignedUserAccessId)
-        : eq(leads.assignedUserAccessId, filter.assignedUserAccessId),
-    filter.q ? sql`${SEARCH_TEXT} ilike ${containsPattern(filter.q)}` : undefined,
-    filter.createdFrom ? gte(leads.createdAt, new Date(filter.createdFrom)) : undefined,
-    filter.createdTo ? lte(leads.createdAt, new Date(filter.createdTo)) : undefined,
-    filter.updatedSince ? gte(leads.updatedAt, new Date(filter.updatedSince)) : undefined,
+        : eq(leads.assignedUserAccessId, bind('assignedUserAccessId', filter.assignedUserAccessId)),
+    filter.q ? sql`${SEARCH_TEXT} ilike ${bind('q', containsPattern(filter.q))}` : undefined,
+    filter.createdFrom ? gte(leads.createdAt, bind('createdFrom', new Date(filter.createdFrom))) : undefined,
+    filter.createdTo ? lte(leads.createdAt, bind('createdTo', new Date(filter.createdTo))) : undefined,
+    filter.updatedSince ? gte(leads.updatedAt, bind('updatedSince', new Date(filter.updatedSince))) : undefined,
   ];
   return and(...conditions)!;
 }
@@ -113,48 +142,50 @@ export async function findLeadViews(db: Executor, companyId: number, ids: number
   return selectLeadViews(db).where(and(eq(leads.companyId, companyId), inArray(leads.id, ids)));
 }
 
+/** A page of a lead list: `after` is the previous page's last [timestamp (ISO 8601 UTC, microseconds), id]. */
+export type LeadPage = {
+  scope: LeadScope;
+  filter: LeadFilter;
+  sort: LeadSort;
+  after: [string, number] | undefined;
+  limit: number;
+};
+
 /** The keyset of a lead list: its column, its direction, and the condition that starts after the cursor. */
-function keysetOf(sort: LeadSort, after: [string, number] | undefined) {
+function keysetOf(sort: LeadSort, after: [string, number] | undefined, bind: Bind = inline) {
   const column = sort.endsWith('updated_at') ? leads.updatedAt : leads.createdAt;
   const descending = sort.startsWith('-');
   const keyset = after
     ? descending
-      ? sql`(${column}, ${leads.id}) < (${after[0]}::timestamptz, ${after[1]})`
-      : sql`(${column}, ${leads.id}) > (${after[0]}::timestamptz, ${after[1]})`
+      ? sql`(${column}, ${leads.id}) < (${bind('afterAt', after[0])}::timestamptz, ${bind('afterId', after[1])})`
+      : sql`(${column}, ${leads.id}) > (${bind('afterAt', after[0])}::timestamptz, ${bind('afterId', after[1])})`
     : undefined;
   const order = descending ? [desc(column), desc(leads.id)] : [asc(column), asc(leads.id)];
   return { keyset, order };
 }
 
-/** One keyset page; `after` is the previous page's last [timestamp (ISO 8601 UTC, microseconds), id]. */
-export async function listLeadViews(
-  db: Executor,
-  scope: LeadScope,
-  filter: LeadFilter,
-  sort: LeadSort,
-  after: [string, number] | undefined,
-  limit: number,
-) {
-  const { keyset, order } = keysetOf(sort, after);
-  return selectLeadViews(db)
-    .where(and(leadConditions(scope, filter), keyset))
-    .orderBy(...order)
-    .limit(limit + 1);
+/** The clauses of one keyset page of live leads: limit + 1 rows, to tell whether another page follows. */
+export function leadPageClauses(page: LeadPage, bind: Bind = inline) {
+  const { keyset, order } = keysetOf(page.sort, page.after, bind);
+  return {
+    where: and(leadConditions(page.scope, page.filter, 'live', bind), keyset),
+    order,
+    limit: bind('limit', page.limit + 1),
+  };
 }
+
+export const selectLeadPage = (db: Executor, clauses: ReturnType<typeof leadPageClauses>) =>
+  selectLeadViews(db)
+    .where(clauses.where)
+    .orderBy(...clauses.order)
+    .limit(clauses.limit);
 
 /**
  * The soft-deleted leads of the same keyset page (a sync's tombstones), by the partial index on deleted leads
  * (leads_company_deleted_updated_index), so the live lists and their indexes stay as they were. The caller merges
  * them with the live page in the page's order.
  */
-export async function listLeadTombstones(
-  db: Executor,
-  scope: LeadScope,
-  filter: LeadFilter,
-  sort: LeadSort,
-  after: [string, number] | undefined,
-  limit: number,
-) {
+export async function listLeadTombstones(db: Executor, { scope, filter, sort, after, limit }: LeadPage) {
   const { keyset, order } = keysetOf(sort, after);
   return db
     .select({
@@ -404,9 +435,6 @@ export async function insertActivities(db: Executor, rows: (typeof leadActivitie
       as r(company_id bigint, lead_id bigint, actor_user_id bigint, kind text, data jsonb)`);
 }
 
-import { cursorTimestamp } from '../../db/cursor.ts';
-import { leadOwnerCondition } from '../authz/authz.repository.ts';
-
 /** Cancels a lead's scheduled appointments that have not started yet; returns their ids. */
 export async function cancelUpcomingAppointments(db: Executor, companyId: number, leadId: number, now: Date) {
   const rows = await db
@@ -422,49 +450,6 @@ export async function cancelUpcomingAppointments(db: Executor, companyId: number
     )
     .returning({ id: appointments.id });
   return rows.map((row) => row.id);
-}
-
-/**
- * The hot read path — one lead with its answers — built once per database instead of per request (query building
- * was a fifth of a GET's CPU), as named prepared statements unless `named` is false (DATABASE_PREPARE=false: behind a
- * pooler in transaction mode the next execution may land on a server connection that never saw the statement).
- * Same SQL and tenancy conditions as findLeadView.
- */
-export function prepareLeadReads(db: Db, options: { named: boolean }) {
-  const prepare = <E>(query: { execute: E; prepare(name: string): { execute: E } }, name: string): { execute: E } =>
-    options.named ? query.prepare(name) : query;
-  const byId = (owned: boolean) =>
-    prepare(
-      selectLeadViews(db).where(
-        and(
-          eq(leads.companyId, sql.placeholder('companyId')),
-          isNull(leads.deletedAt),
-          eq(leads.id, sql.placeholder('leadId')),
-          owned ? eq(leads.assignedUserAccessId, sql.placeholder('ownerId')) : undefined,
-        ),
-      ),
-      owned ? 'lead_view_owned' : 'lead_view',
-    );
-  const any = byId(false);
-  const owned = byId(true);
-  const answers = prepare(
-    db
-      .select({ leadId: leadAnswers.leadId, questionId: leadAnswers.questionId, value: leadAnswers.value })
-      .from(leadAnswers)
-      .where(eq(leadAnswers.leadId, sql.placeholder('leadId')))
-      .orderBy(asc(leadAnswers.questionId)),
-    'lead_answers',
-  );
-  return {
-    async find(scope: LeadScope, leadId: number): Promise<LeadView | undefined> {
-      const [row] =
-        scope.ownerId === undefined
-          ? await any.execute({ companyId: scope.companyId, leadId })
-          : await owned.execute({ companyId: scope.companyId, leadId, ownerId: scope.ownerId });
-      return row;
-    },
-    answers: (leadId: number) => answers.execute({ leadId }),
-  };
 }
 
 /** Gives leads of the company one assignee (null: none), in one statement. */

@@ -20,6 +20,7 @@ import {
   updateLead,
 } from './lead-intake.ts';
 import { listNotes, type NoteView } from './lead-notes.repository.ts';
+import { type LeadReads, prepareLeadReads } from './lead-reads.repository.ts';
 import { checkReferences } from './lead-references.ts';
 import {
   answersOf,
@@ -28,26 +29,29 @@ import {
   findLeadView,
   findLeadViews,
   type LeadFilter,
+  type LeadPage,
   type LeadRow,
   type LeadTombstoneRow,
   type LeadView,
   listActivities,
   listLeadTombstones,
-  listLeadViews,
   lockLead,
   metricsByStage,
-  prepareLeadReads,
 } from './leads.repository.ts';
-import type { LeadInput, LeadSort, ListLeadsInput } from './leads.schemas.ts';
+import type { LeadInput, ListLeadsInput } from './leads.schemas.ts';
 
-/** Attaches each lead's answers (one query for the whole page). */
-async function withAnswers(db: Executor, views: LeadView[]) {
+type AnswersOf = (
+  companyId: number,
+  leadIds: number[],
+) => Promise<{ leadId: number; questionId: number; value: unknown }[]>;
+
+/** Attaches each lead's answers (one query for the whole page), read by `answersOf` (in a transaction, or prepared). */
+async function withAnswers(answersOf: AnswersOf, views: LeadView[]) {
   const companyId = views[0]?.lead.companyId;
   const answers =
     companyId === undefined
       ? []
       : await answersOf(
-          db,
           companyId,
           views.map((view) => view.lead.id),
         );
@@ -95,7 +99,7 @@ export function createLeadsService(deps: {
   async function view(tx: Executor, scope: LeadScope, leadId: number): Promise<LeadWithAnswers> {
     const found = await findLeadView(tx, scope, leadId);
     if (!found) throw notFound('Lead');
-    const [withAnswer] = await withAnswers(tx, [found]);
+    const [withAnswer] = await withAnswers((companyId, ids) => answersOf(tx, companyId, ids), [found]);
     return withAnswer!;
   }
 
@@ -115,8 +119,8 @@ export function createLeadsService(deps: {
     async view(access: EffectiveAccess, leadId: number): Promise<LeadWithAnswers> {
       const found = await reads.find(leadScope(access), leadId);
       if (!found) throw notFound('Lead');
-      const answers = await reads.answers(leadId);
-      return { ...found, answers: answers.map((a) => ({ question_id: a.questionId, value: a.value })) };
+      const [lead] = await withAnswers(reads.answersOf, [found]);
+      return lead!;
     },
 
     async create(actor: Actor, input: LeadInput): Promise<LeadWithAnswers> {
@@ -236,8 +240,9 @@ export function createLeadsService(deps: {
       const sort = query.sort ?? '-created_at';
       const after = decodeCursor(query.cursor, ['timestamp', 'id']);
       const filter = { ...filterOf(query), ...forced };
-      if (query.include_deleted) return withTombstones(db, scope, filter, sort, after, limit, query.count);
-      const rows = await listLeadViews(db, scope, filter, sort, after, limit);
+      const request = { scope, filter, sort, after, limit };
+      if (query.include_deleted) return withTombstones(db, reads, request, query.count);
+      const rows = await reads.page(request);
       const total = query.count ? await countLeads(db, scope, filter) : undefined;
       const page = toPage(
         rows,
@@ -245,7 +250,7 @@ export function createLeadsService(deps: {
         (row) => [sort.endsWith('updated_at') ? row.updatedCursor : row.createdCursor, row.lead.id],
         total,
       );
-      return { items: await withAnswers(db, page.items), meta: page.meta };
+      return { items: await withAnswers(reads.answersOf, page.items), meta: page.meta };
     },
 
     /** Count and value sum per stage, every stage listed, under the same filters as the list. */
@@ -272,7 +277,7 @@ export function createLeadsService(deps: {
       const leadsById = new Map(
         (
           await withAnswers(
-            db,
+            reads.answersOf,
             await findLeadViews(
               db,
               scope.companyId,
@@ -332,22 +337,15 @@ export type LeadListItem = LeadWithAnswers | { tombstone: LeadTombstoneRow };
  * A sync page (`include_deleted`): live leads and tombstones read limit + 1 each in the same keyset order, merged
  * and cut to one page whose cursor is the last item's, whichever kind it is.
  */
-async function withTombstones(
-  db: Executor,
-  scope: LeadScope,
-  filter: LeadFilter,
-  sort: LeadSort,
-  after: [string, number] | undefined,
-  limit: number,
-  count: boolean | undefined,
-) {
+async function withTombstones(db: Executor, reads: LeadReads, request: LeadPage, count: boolean | undefined) {
+  const { scope, filter, sort, limit } = request;
   // Deleted leads are indexed by (company_id, updated_at, id) only: other orders would sort all of them.
   if (!sort.endsWith('updated_at')) {
     throw invalid([fieldError('include_deleted', 'needs_sort', 'needs sort=updated_at or sort=-updated_at')]);
   }
   const [live, gone, total] = await Promise.all([
-    listLeadViews(db, scope, filter, sort, after, limit),
-    listLeadTombstones(db, scope, filter, sort, after, limit),
+    reads.page(request),
+    listLeadTombstones(db, request),
     count
       ? Promise.all([countLeads(db, scope, filter), countLeads(db, scope, filter, 'deleted')]).then(([a, b]) => a + b)
       : undefined,
@@ -362,7 +360,7 @@ async function withTombstones(
   const views = new Map(
     (
       await withAnswers(
-        db,
+        reads.answersOf,
         page.items.flatMap((entry) => (entry.view ? [entry.view] : [])),
       )
     ).map((view) => [view.lead.id, view]),
