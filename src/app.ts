@@ -1,6 +1,5 @@
 import { randomUUID } from 'node:crypto';
 import cors from '@fastify/cors';
-import helmet from '@fastify/helmet';
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
 import Fastify, { type FastifyBaseLogger, type FastifyInstance } from 'fastify';
 import type { Config } from './config.ts';
@@ -45,6 +44,7 @@ import { registerLocation } from './plugins/location.ts';
 import { createLogging, loggerOptions } from './plugins/logging.ts';
 import { createMetrics, registerMetrics } from './plugins/metrics.ts';
 import { registerRateLimits, trustProxyOption } from './plugins/rate-limits.ts';
+import { registerSecurityHeaders } from './plugins/security-headers.ts';
 import { registerDraining } from './plugins/shutdown.ts';
 import { registerValidation } from './plugins/validation.ts';
 import { createServices, metricsReaders } from './services.ts';
@@ -130,18 +130,7 @@ export async function buildApp(deps: AppDeps) {
   app.addHook('onReady', async () => authzCache.start());
   app.addHook('onClose', () => authzCache.close());
 
-  await app.register(helmet, {
-    contentSecurityPolicy: {
-      directives: {
-        defaultSrc: ["'self'"],
-        imgSrc: ["'self'", 'data:'],
-        styleSrc: ["'self'", "'unsafe-inline'"],
-        scriptSrc: ["'self'"],
-        frameAncestors: ["'none'"],
-        upgradeInsecureRequests: null,
-      },
-    },
-  });
+  registerSecurityHeaders(app);
   await app.register(cors, {
     origin: config.corsOrigins.includes('*') ? true : [...config.corsOrigins],
     exposedHeaders: [
