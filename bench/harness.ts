@@ -39,11 +39,12 @@ function whenListening(child: ChildProcess, port: RegExp, name: string) {
 const profile = () => (process.env.BENCH_PROFILE ? ['--cpu-prof', `--cpu-prof-dir=${process.env.BENCH_PROFILE}`] : []);
 
 /**
- * Starts `tsx bench/servers.ts <kind>` and resolves with its port once it prints `PORT n`. BENCH_PROFILE=<dir>
- * writes a CPU profile of each server into that directory when it stops.
+ * Starts `tsx bench/servers.ts <kind>` (of the checkout in `cwd`) and resolves with its port once it prints `PORT n`.
+ * BENCH_PROFILE=<dir> writes a CPU profile of each server into that directory when it stops.
  */
-export function startServer(kind: 'app' | 'bare', env: Record<string, string>) {
+export function startServer(kind: 'app' | 'bare', env: Record<string, string>, cwd = process.cwd()) {
   const child = spawn(process.execPath, [...profile(), '--import', 'tsx', 'bench/servers.ts', kind], {
+    cwd,
     // PUBLIC_URL: required with DATABASE_URL; the rate limits out of the way of the load.
     env: { ...process.env, PUBLIC_URL: 'http://127.0.0.1', API_RATE_LIMIT: '1000000', ...env },
     stdio: ['ignore', 'pipe', 'inherit'],

@@ -8,7 +8,7 @@ import { BENCH_PASSWORD, ensureCompany, fillLeads } from './seed.ts';
  * first page of a filtered (stage), sorted (-created_at) list, through Leadsy and through a bare node:http + pg
  * handler running the same SQL, in the same run. The ratio is what the framework, validation and authorization cost.
  */
-export async function readBenchmark(options: { leads: number; seconds: number }) {
+export async function readBenchmark(options: { leads: number; seconds: number; rounds: number; baseDir?: string }) {
   await ensureDatabase(benchDatabaseUrl);
   const database = await openDatabase({ databaseUrl: benchDatabaseUrl, dataDir: './data' });
   const company = await ensureCompany(database.db, 'bench-reads');
@@ -30,11 +30,15 @@ export async function readBenchmark(options: { leads: number; seconds: number })
     BENCH_STAGE_ID: String(stage.rows[0]!.id),
   };
   const leadId = Number(lead.rows[0]!.id);
-  const results: Load[] = [];
-  const bare = await startServer('bare', env);
-  const app = await startServer('app', env);
+  const scenarios: Scenario[] = [];
+  const servers = [
+    { name: 'bare', ...(await startServer('bare', env)) },
+    { name: 'Leadsy', ...(await startServer('app', env)) },
+    // BENCH_BASE_DIR: another checkout's Leadsy (a refactor's base) measured in the same rounds.
+    ...(options.baseDir ? [{ name: 'Leadsy (base)', ...(await startServer('app', env, options.baseDir)) }] : []),
+  ];
   try {
-    const login = await fetch(`http://127.0.0.1:${app.port}/api/v1/users/login`, {
+    const login = await fetch(`http://127.0.0.1:${servers[1]!.port}/api/v1/users/login`, {
       method: 'POST',
       headers: { 'content-type': 'application/json' },
       body: JSON.stringify({ email: company.adminEmail, password: BENCH_PASSWORD }),
@@ -43,42 +47,96 @@ export async function readBenchmark(options: { leads: number; seconds: number })
     const headers = { authorization: `Bearer ${token}` };
     const base = `/api/v1/companies/${company.companyId}/leads`;
     const list = `${base}?stage_id=${env.BENCH_STAGE_ID}&sort=-created_at&limit=25`;
-    // Warm both up, then measure each pair back to back so they see the same machine.
-    await load('warm-up', `http://127.0.0.1:${bare.port}/list`, { seconds: 2 });
-    await load('warm-up', `http://127.0.0.1:${app.port}${list}`, { headers, seconds: 2 });
-    results.push(await load('GET one lead: bare', `http://127.0.0.1:${bare.port}/lead/${leadId}`, options));
-    results.push(
-      await load('GET one lead: Leadsy', `http://127.0.0.1:${app.port}${base}/${leadId}`, { ...options, headers }),
-    );
-    results.push(await load('first page of a filtered list: bare', `http://127.0.0.1:${bare.port}/list`, options));
-    results.push(
-      await load('first page of a filtered list: Leadsy', `http://127.0.0.1:${app.port}${list}`, {
-        ...options,
+    const paths = {
+      lead: (bare: boolean) => (bare ? `/lead/${leadId}` : `${base}/${leadId}`),
+      list: (bare: boolean) => (bare ? '/list' : list),
+    };
+    for (const server of servers) {
+      await load('warm-up', `http://127.0.0.1:${server.port}${paths.list(server.name === 'bare')}`, {
         headers,
-      }),
-    );
+        seconds: 2,
+      });
+    }
+    for (const [name, path] of [
+      ['GET one lead', paths.lead],
+      ['first page of a filtered list', paths.list],
+    ] as const) {
+      const contenders = servers.map(
+        (server) => () =>
+          load(server.name, `http://127.0.0.1:${server.port}${path(server.name === 'bare')}`, {
+            ...options,
+            ...(server.name === 'bare' ? {} : { headers }),
+          }),
+      );
+      scenarios.push(await rounds(name, options, contenders));
+    }
   } finally {
-    bare.child.kill();
-    app.child.kill();
+    for (const server of servers) server.child.kill();
   }
-  const rows = [['scenario', 'req/s', 'p50 ms', 'p99 ms', 'errors', 'Leadsy ÷ bare (req/s)']];
-  for (let i = 0; i < results.length; i += 2) {
-    const [b, a] = [results[i]!, results[i + 1]!];
-    for (const r of [b, a]) {
+  const rows = [['scenario', 'req/s', 'p50 ms', 'p99 ms', 'errors', '÷ bare (req/s): median (rounds)']];
+  for (const scenario of scenarios) {
+    for (const [i, side] of scenario.medians.entries()) {
       rows.push([
-        r.name,
-        String(r.reqPerSec),
-        String(r.p50),
-        String(r.p99),
-        String(r.errors + r.non2xx),
-        r === a ? (a.reqPerSec / b.reqPerSec).toFixed(2) : '1.00',
+        `${scenario.name}: ${side.name}`,
+        String(side.reqPerSec),
+        String(side.p50),
+        String(side.p99),
+        String(side.errors),
+        i === 0 ? '1.00' : `${side.ratio.toFixed(2)} (${side.ratios.map((r) => r.toFixed(2)).join(', ')})`,
       ]);
     }
   }
   report(
-    `Reads on ${options.leads.toLocaleString('en')} leads (PostgreSQL, 10 connections, ${options.seconds} s each)`,
+    `Reads on ${options.leads.toLocaleString('en')} leads (PostgreSQL, 10 connections, ${options.rounds} rounds of ${options.seconds} s each; medians)`,
     rows,
     'reads',
-    { leads: options.leads, fill, results },
+    { leads: options.leads, fill, scenarios },
   );
+}
+
+type Side = {
+  name: string;
+  reqPerSec: number;
+  p50: number;
+  p99: number;
+  errors: number;
+  ratio: number;
+  ratios: number[];
+};
+type Scenario = { name: string; rounds: Load[][]; medians: Side[] };
+
+const median = (values: number[]) => {
+  const sorted = [...values].sort((a, b) => a - b);
+  const middle = sorted.length >> 1;
+  return sorted.length % 2 ? sorted[middle]! : (sorted[middle - 1]! + sorted[middle]!) / 2;
+};
+
+/**
+ * `rounds` measurements of the baseline (first) and each contender, the order rotating every round so that a drift
+ * of the machine falls on all alike; each ratio quoted is the median of the rounds' ratios to the baseline (one round
+ * is easily off by a third on a shared machine).
+ */
+async function rounds(name: string, options: { rounds: number }, contenders: (() => Promise<Load>)[]) {
+  const measured: Load[][] = [];
+  for (let round = 0; round < options.rounds; round++) {
+    const results: Load[] = [];
+    for (let k = 0; k < contenders.length; k++) {
+      const i = (k + round) % contenders.length;
+      results[i] = await contenders[i]!();
+    }
+    measured.push(results);
+  }
+  const medians = contenders.map((_, i): Side => {
+    const ratios = measured.map((results) => results[i]!.reqPerSec / results[0]!.reqPerSec);
+    return {
+      name: measured[0]![i]!.name,
+      reqPerSec: Math.round(median(measured.map((results) => results[i]!.reqPerSec))),
+      p50: median(measured.map((results) => results[i]!.p50)),
+      p99: median(measured.map((results) => results[i]!.p99)),
+      errors: measured.reduce((sum, results) => sum + results[i]!.errors + results[i]!.non2xx, 0),
+      ratio: median(ratios),
+      ratios,
+    };
+  });
+  return { name, rounds: measured, medians } satisfies Scenario;
 }

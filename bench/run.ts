@@ -2,7 +2,7 @@
  * `npm run bench [-- reads|distribution|imports|reset-timing|imports-memory|xlsx]`: the project's benchmarks (not tests). Each compares Leadsy with a baseline measured
  * in the same run, since these machines are shared and noisy; quote the ratios.
  * Settings: BENCH_DATABASE_URL (default postgres://postgres@127.0.0.1:5432/leadsy_bench), BENCH_LEADS (1000000),
- * BENCH_SECONDS (10 per measurement).
+ * BENCH_SECONDS (10 per measurement), BENCH_ROUNDS (5, reads).
  */
 import { distributionBenchmark } from './distribution.ts';
 import { importBenchmark } from './imports.ts';
@@ -32,14 +32,23 @@ and noisy; quote the ratios. Needs a PostgreSQL (the machine's, trust auth).
   xlsx            an XLSX of BENCH_XLSX_ROWS rows read to records vs the CSV reader on the same rows (no database)
 
 Settings: BENCH_DATABASE_URL (default postgres://postgres@127.0.0.1:5432/leadsy_bench), BENCH_LEADS (1000000),
-BENCH_SECONDS (10 per measurement), BENCH_IMPORT_ROWS (100000,1000000), BENCH_EMBEDDED_MAX_ROWS (100000),
+BENCH_SECONDS (10 per measurement), BENCH_ROUNDS (5 alternating rounds of reads),
+BENCH_BASE_DIR (another checkout whose Leadsy the reads measure in the same rounds: a refactor's before), BENCH_IMPORT_ROWS (100000,1000000), BENCH_EMBEDDED_MAX_ROWS (100000),
 BENCH_RESET_REQUESTS (400), BENCH_WEBHOOK_EVENTS (10000), BENCH_MEMORY_FILES (name,name), BENCH_XLSX_ROWS (100000),
 BENCH_XLSX_RUNS (3), BENCH_PROFILE (a directory for CPU profiles).
 `);
   process.exit(0);
 }
 
-if (which === 'all' || which === 'reads') await readBenchmark({ leads, seconds });
+if (which === 'all' || which === 'reads') {
+  const baseDir = process.env.BENCH_BASE_DIR;
+  await readBenchmark({
+    leads,
+    seconds,
+    rounds: Number(process.env.BENCH_ROUNDS ?? 5),
+    ...(baseDir ? { baseDir } : {}),
+  });
+}
 if (which === 'all' || which === 'distribution') await distributionBenchmark({ seconds });
 if (which === 'all' || which === 'imports') await importBenchmark();
 if (which === 'all' || which === 'webhooks')
