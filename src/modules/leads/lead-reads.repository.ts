@@ -26,10 +26,9 @@ type Select<R> = PromiseLike<R[]> & Parameters<typeof prepareRows>[1];
 /**
  * The hot read path — a lead, a page of leads, their answers — as statements prepared once per shape instead of
  * built per request (query building was a fifth of a GET's CPU and a quarter of a list page's), their rows mapped by
- * a plan (db/prepared.ts). A shape is the SQL
- * text: the sort, an `unassigned` filter and the names of the values bound (which filters, a cursor, an agent's scope);
- * the values go to the database as parameters. The same builders as the ad hoc queries (leads.repository.ts), so a
- * prepared read and a built one cannot differ.
+ * a plan (db/prepared.ts). A shape is the SQL text: the sort, an `unassigned` filter and the names of the values
+ * bound (which filters, a cursor, an agent's scope); the values go to the database as parameters. The same builders
+ * as the ad hoc queries (leads.repository.ts), so a prepared read and a built one cannot differ.
  *
  * `named` false (DATABASE_PREPARE=false, behind a pooler in transaction mode, where the next execution may land on a
  * server connection that never saw a named statement): the statements are unnamed, which the server parses with

@@ -40,10 +40,7 @@ import {
 } from './leads.repository.ts';
 import type { LeadInput, ListLeadsInput } from './leads.schemas.ts';
 
-type AnswersOf = (
-  companyId: number,
-  leadIds: number[],
-) => Promise<{ leadId: number; questionId: number; value: unknown }[]>;
+type AnswersOf = (companyId: number, leadIds: number[]) => ReturnType<typeof answersOf>;
 
 /** Attaches each lead's answers (one query for the whole page), read by `answersOf` (in a transaction, or prepared). */
 async function withAnswers(answersOf: AnswersOf, views: LeadView[]) {
