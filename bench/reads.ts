@@ -57,14 +57,18 @@ export async function readBenchmark(options: { leads: number; seconds: number; r
         seconds: 2,
       });
     }
-    for (const [name, path] of [
-      ['GET one lead', paths.lead],
-      ['first page of a filtered list', paths.list],
+    // Throughput at 10 connections saturates both cores, so its p99 is mostly queueing; the one-client run measures
+    // what a single request costs end to end (the issue's list p99 target).
+    for (const [name, path, connections] of [
+      ['GET one lead', paths.lead, 10],
+      ['first page of a filtered list', paths.list, 10],
+      ['first page, one client (latency)', paths.list, 1],
     ] as const) {
       const contenders = servers.map(
         (server) => () =>
           load(server.name, `http://127.0.0.1:${server.port}${path(server.name === 'bare')}`, {
             ...options,
+            connections,
             ...(server.name === 'bare' ? {} : { headers }),
           }),
       );
@@ -87,7 +91,7 @@ export async function readBenchmark(options: { leads: number; seconds: number; r
     }
   }
   report(
-    `Reads on ${options.leads.toLocaleString('en')} leads (PostgreSQL, 10 connections, ${options.rounds} rounds of ${options.seconds} s each; medians)`,
+    `Reads on ${options.leads.toLocaleString('en')} leads (PostgreSQL, 10 connections unless named, ${options.rounds} rounds of ${options.seconds} s each; medians)`,
     rows,
     'reads',
     { leads: options.leads, fill, scenarios },
