@@ -7,6 +7,7 @@ import { BENCH_PASSWORD, ensureCompany, fillLeads } from './seed.ts';
  * Issue 4's read benchmark: a company with BENCH_LEADS leads (1M by default) on PostgreSQL; `GET` one lead and the
  * first page of a filtered (stage), sorted (-created_at) list, through Leadsy and through a bare node:http + pg
  * handler running the same SQL, in the same run. The ratio is what the framework, validation and authorization cost.
+ * The first page is measured again with one client at a time: its p99 is a request's own latency.
  */
 export async function readBenchmark(options: { leads: number; seconds: number; rounds: number; baseDir?: string }) {
   await ensureDatabase(benchDatabaseUrl);

@@ -23,7 +23,7 @@ Benchmarks (not tests): each compares Leadsy with a baseline measured in the sam
 and noisy; quote the ratios. Needs a PostgreSQL (the machine's, trust auth).
 
   all             every benchmark below except imports-memory (the default)
-  reads           GET one lead and the first list page vs a bare node:http + pg handler (BENCH_LEADS leads)
+  reads           GET one lead and the first list page (10 connections, then one client) vs a bare node:http + pg handler (BENCH_LEADS leads)
   distribution    lead creation with round robin vs without
   imports         CSVs of 100k and 1M rows, upload to completed (PostgreSQL, embedded) vs a plain COPY
   webhooks        lead creation with one subscribed webhook vs none; 10,000 events' delivery rate and lag
